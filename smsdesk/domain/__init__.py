@@ -1,0 +1,1 @@
+"""The pure domain: state machines and value objects. No asyncio, no I/O, no SQL, no wall clock."""
