@@ -1,0 +1,153 @@
+"""Agent availability on the SMS channel: a pure state machine (spec §9.2, §9.3).
+
+States (``ChannelState``) and their transitions::
+
+    LoggedOut --StartContactCenterSession--> NotReady
+    LoggedOut --Ready (implicit login, [INF])--> Ready
+    NotReady  --Ready-->  Ready
+    Ready     --NotReady(reason)--> NotReady
+    any       --EndContactCenterSession--> LoggedOut
+
+Load (the SMS sessions an agent holds) is tracked here too, so that routing can pick the agent idle the
+longest among Ready agents with free capacity. ``idle_since_ms`` moves when the agent becomes Ready or when
+its load drops.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from smsdesk.domain.errors import InvalidState, Validation
+
+__all__ = [
+    "SMS_CHANNEL",
+    "AgentState",
+    "ChannelState",
+    "canonical_channel",
+    "channel_notification",
+    "channel_view",
+    "end_contact_center_session",
+    "release_session",
+    "set_not_ready",
+    "set_ready",
+    "start_contact_center_session",
+    "take_session",
+]
+
+SMS_CHANNEL = "sms"
+_CHANNEL_ALIASES = {"sms": SMS_CHANNEL, "smssession": SMS_CHANNEL, "smsession": SMS_CHANNEL}
+
+# The two userState ids every GWS sample uses for Ready / NotReady (spec §9.3).
+_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
+_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
+_LOGGED_OUT_ID = "3A1D9E5B-6F0C-4B8E-9C2D-7E4F1A2B3C4D"
+
+
+class ChannelState(enum.Enum):
+    LOGGED_OUT = "LoggedOut"  # no contact-center session: never offered work
+    NOT_READY = "NotReady"  # logged in, not offered new sessions
+    READY = "Ready"  # offered new sessions while load < capacity
+
+
+_DISPLAY = {
+    ChannelState.LOGGED_OUT: ("Logged Out", _LOGGED_OUT_ID),
+    ChannelState.NOT_READY: ("Not Ready", _NOT_READY_ID),
+    ChannelState.READY: ("Ready", _READY_ID),
+}
+
+
+def canonical_channel(name: str) -> str:
+    """``sms`` and its aliases ``smssession``/``smsession`` name the SMS channel; anything else is unknown."""
+    try:
+        return _CHANNEL_ALIASES[name.strip().lower()]
+    except KeyError:
+        raise Validation(f"Unknown channel '{name}'; this server offers the channel 'sms'") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    user_id: str
+    state: ChannelState = ChannelState.LOGGED_OUT
+    reason: str | None = None
+    since_ms: int = 0
+    idle_since_ms: int = 0
+    sessions: tuple[str, ...] = ()  # ids of the SMS sessions this agent holds (offered or active)
+
+    @property
+    def load(self) -> int:
+        return len(self.sessions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "state": self.state.value,
+            "reason": self.reason,
+            "since_ms": self.since_ms,
+            "idle_since_ms": self.idle_since_ms,
+            "sessions": list(self.sessions),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> AgentState:
+        return cls(
+            user_id=str(d["user_id"]),
+            state=ChannelState(d["state"]),
+            reason=d.get("reason"),
+            since_ms=int(d.get("since_ms", 0)),
+            idle_since_ms=int(d.get("idle_since_ms", 0)),
+            sessions=tuple(d.get("sessions", ())),
+        )
+
+
+def start_contact_center_session(agent: AgentState, now_ms: int) -> AgentState:
+    if agent.state is not ChannelState.LOGGED_OUT:
+        return agent  # already logged in: idempotent
+    return replace(agent, state=ChannelState.NOT_READY, reason=None, since_ms=now_ms)
+
+
+def end_contact_center_session(agent: AgentState, now_ms: int) -> AgentState:
+    return replace(agent, state=ChannelState.LOGGED_OUT, reason=None, since_ms=now_ms)
+
+
+def set_ready(agent: AgentState, now_ms: int) -> AgentState:
+    if agent.state is ChannelState.READY:
+        return agent
+    idle = now_ms if agent.load == 0 else agent.idle_since_ms
+    return replace(agent, state=ChannelState.READY, reason=None, since_ms=now_ms, idle_since_ms=idle)
+
+
+def set_not_ready(agent: AgentState, now_ms: int, reason: str | None = None) -> AgentState:
+    if agent.state is ChannelState.LOGGED_OUT:
+        raise InvalidState("The agent has no contact-center session; start one or set Ready first")
+    if reason is not None and len(reason) > 128:
+        raise Validation("reason must be at most 128 characters")
+    return replace(agent, state=ChannelState.NOT_READY, reason=reason, since_ms=now_ms)
+
+
+def take_session(agent: AgentState, session_id: str) -> AgentState:
+    if session_id in agent.sessions:
+        return agent
+    return replace(agent, sessions=(*agent.sessions, session_id))
+
+
+def release_session(agent: AgentState, session_id: str, now_ms: int) -> AgentState:
+    if session_id not in agent.sessions:
+        return agent
+    rest = tuple(s for s in agent.sessions if s != session_id)
+    return replace(agent, sessions=rest, idle_since_ms=now_ms)
+
+
+def channel_view(agent: AgentState) -> dict[str, Any]:
+    """The channel entry of ``GET /me/channels`` and of ``ChannelStateChangeMessageV2`` (spec §9.3)."""
+    display, state_id = _DISPLAY[agent.state]
+    user_state: dict[str, Any] = {"displayName": display, "id": state_id, "state": agent.state.value}
+    if agent.reason:
+        user_state["reason"] = agent.reason
+    return {"channel": SMS_CHANNEL, "dndState": "Off", "userState": user_state}
+
+
+def channel_notification(agent: AgentState) -> dict[str, Any]:
+    return {"messageType": "ChannelStateChangeMessageV2", "channels": [channel_view(agent)]}

@@ -1,0 +1,236 @@
+"""The store interface: the narrow set of async methods the use-case layer (``actions/``) needs.
+
+Reads return records; every write goes through ``commit(Change)``, one transaction that persists a session's new
+state together with its transcript entries, the notifications that describe it and the outbound SMS it causes
+(so nothing is announced that was not stored, and nothing stored is left unannounced). ``commit`` returns the
+id of the last notification written, which the caller hands to the notification hub after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from smsdesk.domain.agents import AgentState
+from smsdesk.domain.events import Notification, StoredEvent
+from smsdesk.domain.users import User
+
+__all__ = [
+    "AuditEntry",
+    "Change",
+    "ConcurrentUpdate",
+    "HttpSession",
+    "NewOutbound",
+    "OutboxRow",
+    "SessionRecord",
+    "SessionWrite",
+    "Store",
+    "SubscriptionRow",
+]
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer changed the session since it was read (optimistic concurrency); retry the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSession:
+    id: str
+    user_id: str
+    csrf_token: str
+    created_ms: int
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    version: int
+    is_open: bool
+    waiting: bool
+    queue: str
+    customer: str
+    business: str
+    created_ms: int
+    updated_ms: int
+    queued_ms: int
+    data: Mapping[str, Any]
+    members: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionWrite:
+    """Insert (``expected_version`` None) or update a session whose stored version must equal the expected one."""
+
+    record: SessionRecord
+    expected_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutbound:
+    provider: str
+    from_number: str
+    to_number: str
+    text: str
+    session_id: str | None = None
+    message_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    provider: str
+    from_number: str
+    to_number: str
+    text: str
+    session_id: str | None
+    message_index: int | None
+    status: str
+    attempts: int
+    next_attempt_ms: int
+    provider_message_id: str | None
+    error: str | None
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    supervisor_id: str
+    agent_id: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    actor_id: str
+    action: str
+    target_id: str | None
+    details: Mapping[str, Any]
+    created_ms: int
+    id: int = 0
+
+
+@dataclass
+class Change:
+    """Everything one use case writes, persisted atomically by ``Store.commit``."""
+
+    sessions: list[SessionWrite] = field(default_factory=list)
+    messages: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # (session_id, message)
+    message_updates: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # replace by index
+    notifications: list[Notification] = field(default_factory=list)
+    outbound: list[NewOutbound] = field(default_factory=list)
+    agents: list[AgentState] = field(default_factory=list)
+    inbound_keys: list[tuple[str, str, str | None]] = field(default_factory=list)  # provider, msg id, session
+    opt_outs: list[tuple[str, bool]] = field(default_factory=list)
+    subscriptions_put: list[SubscriptionRow] = field(default_factory=list)
+    subscriptions_delete: list[tuple[str, str]] = field(default_factory=list)  # (supervisor_id, agent_id)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.sessions,
+                self.messages,
+                self.message_updates,
+                self.notifications,
+                self.outbound,
+                self.agents,
+                self.inbound_keys,
+                self.opt_outs,
+                self.subscriptions_put,
+                self.subscriptions_delete,
+                self.audit,
+            )
+        )
+
+
+class Store(Protocol):
+    async def close(self) -> None: ...
+
+    # users
+    async def add_user(self, user: User) -> None:
+        """Raises ``AlreadyExists`` if the id or user name is taken."""
+        ...
+
+    async def update_user(self, user: User) -> None: ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_name(self, user_name: str) -> User | None: ...
+
+    async def list_users(self) -> list[User]: ...
+
+    async def delete_user(self, user_id: str) -> bool: ...
+
+    # HTTP sessions (JSESSIONID)
+    async def put_http_session(self, session: HttpSession) -> None: ...
+
+    async def get_http_session(self, session_id: str) -> HttpSession | None: ...
+
+    async def delete_http_session(self, session_id: str) -> None: ...
+
+    async def delete_expired_http_sessions(self, now_ms: int) -> int: ...
+
+    # agents
+    async def get_agent(self, user_id: str) -> AgentState | None: ...
+
+    async def list_agents(self) -> list[AgentState]: ...
+
+    # SMS sessions and transcripts
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    async def find_open_session(self, customer: str, business: str) -> SessionRecord | None: ...
+
+    async def list_member_sessions(self, user_id: str) -> list[SessionRecord]: ...
+
+    async def list_waiting_sessions(self, limit: int = 100) -> list[SessionRecord]: ...
+
+    async def read_messages(
+        self, session_id: str, start_index: int = 0, count: int | None = None
+    ) -> list[Mapping[str, Any]]: ...
+
+    # notifications
+    async def read_events(self, user_ids: Collection[str], after: int, limit: int) -> list[StoredEvent]: ...
+
+    async def last_event_id(self) -> int: ...
+
+    # inbound idempotency and opt-outs
+    async def get_inbound(self, provider: str, provider_message_id: str) -> tuple[str | None] | None:
+        """``None`` if never seen, else a 1-tuple with the session it went to."""
+        ...
+
+    async def is_opted_out(self, number: str) -> bool: ...
+
+    # outbox
+    async def claim_outbound(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]: ...
+
+    async def get_outbound(self, outbox_id: int) -> OutboxRow | None: ...
+
+    async def find_outbound_by_provider_id(self, provider: str, provider_message_id: str) -> OutboxRow | None: ...
+
+    async def mark_outbound_sent(self, outbox_id: int, provider_message_id: str, now_ms: int) -> None: ...
+
+    async def mark_outbound_retry(self, outbox_id: int, next_attempt_ms: int, error: str) -> None: ...
+
+    async def mark_outbound_failed(self, outbox_id: int, error: str) -> None: ...
+
+    # supervision
+    async def list_subscriptions(
+        self, *, agent_id: str | None = None, supervisor_id: str | None = None
+    ) -> list[SubscriptionRow]: ...
+
+    async def list_audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]: ...
+
+    # the one write path
+    async def commit(self, change: Change) -> int:
+        """Persist ``change`` atomically; return the last event id (0 if the store has none).
+
+        Raises ``ConcurrentUpdate`` when a session's version moved, ``AlreadyExists`` when an inbound key is
+        already stored (a provider retry).
+        """
+        ...
+
+
+def dedupe(seq: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(seq))

@@ -1,0 +1,1 @@
+"""Dialect differences, one small module per engine (SQLite, PostgreSQL)."""

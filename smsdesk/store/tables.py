@@ -1,0 +1,173 @@
+"""The relational schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create exactly this.
+
+Aggregates that the domain owns (SMS sessions, agent states, monitoring subscriptions) are kept as a JSON
+document plus the few columns that queries filter on; everything else is plain columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+__all__ = ["metadata"]
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_name", String(128), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("first_name", String(128), nullable=False, default=""),
+    Column("last_name", String(128), nullable=False, default=""),
+    Column("nickname", String(128), nullable=False, default=""),
+    Column("capacity", Integer, nullable=False, default=0),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+http_sessions = Table(
+    "http_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("idle_since_ms", BigInteger, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+sms_sessions = Table(
+    "sms_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("waiting", Boolean, nullable=False),  # needs routing (queued, no agent holds it)
+    Column("queue", String(128), nullable=False),
+    Column("customer", String(32), nullable=False),
+    Column("business", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("queued_ms", BigInteger, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_sms_sessions_open_pair", "customer", "business", "is_open"),
+    # at most one open session per (customer, business number): two racing inbound SMS cannot open two
+    Index(
+        "uq_sms_sessions_open",
+        "customer",
+        "business",
+        unique=True,
+        sqlite_where=text("is_open"),
+        postgresql_where=text("is_open"),
+    ),
+    Index("ix_sms_sessions_waiting", "waiting", "queued_ms"),
+)
+
+session_members = Table(
+    "session_members",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Index("ix_session_members_user", "user_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("user_id", String(32), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_events_user_id", "user_id", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("from_number", String(32), nullable=False),
+    Column("to_number", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("session_id", String(32), nullable=True),
+    Column("message_index", Integer, nullable=True),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_ms", BigInteger, nullable=False),
+    Column("lease_until_ms", BigInteger, nullable=False, default=0),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_outbox_due", "status", "next_attempt_ms"),
+    Index("ix_outbox_provider_id", "provider", "provider_message_id"),
+)
+
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("provider_message_id", String(128), primary_key=True),
+    Column("session_id", String(32), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("supervisor_id", String(32), primary_key=True),
+    Column("agent_id", String(32), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Index("ix_subscriptions_agent", "agent_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("actor_id", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_id", String(64), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("id"),
+)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from smsdesk.clock import FakeClock
+from smsdesk.store.migrate import migrate
+from smsdesk.store.sql import SqlStore, create_store
+from tests.services import POSTGRES_URL, require
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    u = urlparse(POSTGRES_URL)
+    conn = await asyncpg.connect(
+        host=u.hostname, port=u.port or 5432, user=u.username or "postgres", database=u.path.lstrip("/") or "test"
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion on a fresh loop in a thread (callable from inside a running loop too)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated once; dropped at the end."""
+    require("postgres", POSTGRES_URL, 5432)
+    name = f"smsdesk_test_{uuid.uuid4().hex[:10]}"
+    _run(_admin(f'CREATE DATABASE "{name}"'))
+    url = urlunparse(urlparse(POSTGRES_URL)._replace(path="/" + name))
+
+    async def setup() -> None:
+        store = create_store(url)
+        await migrate(store)
+        await store.close()
+
+    _run(setup())
+    yield url
+    _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate(store: SqlStore) -> None:
+    from sqlalchemy import text
+
+    from smsdesk.store.tables import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with store.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """The store, once per engine: every test using it is a contract test run on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        s = create_store(f"sqlite:///{tmp_path / 'store.db'}")
+        await migrate(s)
+    else:
+        url = request.getfixturevalue("postgres_database")
+        s = create_store(url)
+        await _truncate(s)
+    yield s
+    await s.close()

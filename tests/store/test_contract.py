@@ -1,0 +1,224 @@
+"""The store contract: one suite, run against SQLite and PostgreSQL (the ``store`` fixture is parametrized)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from smsdesk.domain.agents import AgentState, ChannelState
+from smsdesk.domain.errors import AlreadyExists
+from smsdesk.domain.events import Notification
+from smsdesk.domain.users import Role, User
+from smsdesk.store.base import (
+    AuditEntry,
+    Change,
+    ConcurrentUpdate,
+    HttpSession,
+    NewOutbound,
+    SessionRecord,
+    SessionWrite,
+    SubscriptionRow,
+)
+from smsdesk.store.sql import SqlStore
+
+
+def user(name: str, *roles: Role) -> User:
+    return User(id=f"id-{name}", user_name=name, password_hash="h", roles=frozenset(roles or {Role.AGENT}))
+
+
+def record(sid: str = "S1", *, version: int = 1, is_open: bool = True, waiting: bool = False,
+           customer: str = "+15551230001", queued_ms: int = 0, members: frozenset[str] = frozenset(),
+           data: dict[str, object] | None = None) -> SessionRecord:
+    return SessionRecord(
+        id=sid, version=version, is_open=is_open, waiting=waiting, queue="default", customer=customer,
+        business="+15550000000", created_ms=1, updated_ms=2, queued_ms=queued_ms,
+        data=data if data is not None else {"k": [1, "two", {"x": None}]}, members=members,
+    )
+
+
+async def test_users_round_trip_and_unique_names(store: SqlStore) -> None:
+    a = replace(user("agent1"), nickname="Ann", capacity=4, first_name="A", last_name="B", created_ms=5)
+    await store.add_user(a)
+    assert await store.get_user(a.id) == a
+    assert await store.get_user_by_name("agent1") == a
+    with pytest.raises(AlreadyExists):
+        await store.add_user(replace(a, id="other"))
+    await store.add_user(user("boss", Role.SUPERVISOR, Role.ADMIN))
+    assert [u.user_name for u in await store.list_users()] == ["agent1", "boss"]
+    await store.update_user(replace(a, enabled=False))
+    assert (await store.get_user(a.id)).enabled is False  # type: ignore[union-attr]
+    assert await store.delete_user(a.id) is True
+    assert await store.delete_user(a.id) is False
+    assert await store.get_user_by_name("agent1") is None
+
+
+async def test_http_sessions_expire(store: SqlStore) -> None:
+    await store.put_http_session(HttpSession("j1", "u1", "csrf", 1, 100))
+    await store.put_http_session(HttpSession("j2", "u1", "csrf", 1, 300))
+    assert await store.get_http_session("j1") == HttpSession("j1", "u1", "csrf", 1, 100)
+    assert await store.delete_expired_http_sessions(200) == 1
+    assert await store.get_http_session("j1") is None
+    await store.delete_http_session("j2")
+    assert await store.get_http_session("j2") is None
+
+
+async def test_agents_upsert_and_order_by_idle(store: SqlStore) -> None:
+    a = AgentState("u1", ChannelState.READY, None, 1, 50, ("S1",))
+    b = AgentState("u2", ChannelState.NOT_READY, "Lunch", 1, 10, ())
+    await store.commit(Change(agents=[a, b]))
+    assert await store.get_agent("u1") == a
+    assert [x.user_id for x in await store.list_agents()] == ["u2", "u1"]
+    await store.commit(Change(agents=[replace(a, sessions=())]))
+    assert (await store.get_agent("u1")).sessions == ()  # type: ignore[union-attr]
+    assert await store.get_agent("nobody") is None
+
+
+async def test_session_insert_update_with_version_check(store: SqlStore) -> None:
+    r = record(members=frozenset({"u1", "u2"}))
+    await store.commit(Change(sessions=[SessionWrite(r, None)]))
+    got = await store.get_session("S1")
+    assert got == r
+    r2 = replace(r, version=2, members=frozenset({"u2"}), data={"k": 2})
+    await store.commit(Change(sessions=[SessionWrite(r2, 1)]))
+    assert await store.get_session("S1") == r2
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit(Change(sessions=[SessionWrite(replace(r, version=3), 1)]))
+    assert [s.id for s in await store.list_member_sessions("u2")] == ["S1"]
+    assert await store.list_member_sessions("u1") == []
+    assert await store.get_session("nope") is None
+
+
+async def test_only_one_open_session_per_customer_and_number(store: SqlStore) -> None:
+    await store.commit(Change(sessions=[SessionWrite(record("S1"), None)]))
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit(Change(sessions=[SessionWrite(record("S2"), None)]))
+    assert (await store.find_open_session("+15551230001", "+15550000000")).id == "S1"  # type: ignore[union-attr]
+    closed = replace(record("S1"), version=2, is_open=False)
+    await store.commit(Change(sessions=[SessionWrite(closed, 1)]))
+    assert await store.find_open_session("+15551230001", "+15550000000") is None
+    await store.commit(Change(sessions=[SessionWrite(record("S2"), None)]))
+    assert (await store.find_open_session("+15551230001", "+15550000000")).id == "S2"  # type: ignore[union-attr]
+
+
+async def test_waiting_sessions_in_queue_order(store: SqlStore) -> None:
+    change = Change(sessions=[
+        SessionWrite(record("A", waiting=True, queued_ms=30, customer="+1"), None),
+        SessionWrite(record("B", waiting=True, queued_ms=10, customer="+2"), None),
+        SessionWrite(record("C", waiting=False, customer="+3"), None),
+    ])
+    await store.commit(change)
+    assert [s.id for s in await store.list_waiting_sessions()] == ["B", "A"]
+    assert [s.id for s in await store.list_waiting_sessions(limit=1)] == ["B"]
+
+
+async def test_messages_append_update_and_slice(store: SqlStore) -> None:
+    msgs = [("S1", {"index": i, "type": "Text", "text": f"m{i}"}) for i in range(1, 6)]
+    await store.commit(Change(messages=msgs))
+    await store.commit(Change(message_updates=[("S1", {"index": 2, "type": "Text", "text": "m2", "status": "sent"})]))
+    assert [m["index"] for m in await store.read_messages("S1")] == [1, 2, 3, 4, 5]
+    assert [m["index"] for m in await store.read_messages("S1", 3, 2)] == [3, 4]
+    assert (await store.read_messages("S1", 2, 1))[0]["status"] == "sent"
+    assert await store.read_messages("other") == []
+
+
+async def test_events_are_monotonic_and_filtered_by_user(store: SqlStore) -> None:
+    assert await store.last_event_id() == 0
+    last = await store.commit(Change(notifications=[
+        Notification("u1", "/v2/me/channels", {"n": 1}),
+        Notification("u2", "/v2/me/channels", {"n": 2}),
+    ]))
+    last2 = await store.commit(Change(notifications=[Notification("u1", "/v2/me/smssessions", {"n": 3})]))
+    assert last2 > last > 0
+    assert await store.last_event_id() == last2
+    got = await store.read_events(["u1"], 0, 10)
+    assert [e.data["n"] for e in got] == [1, 3]
+    assert [e.channel for e in got] == ["/v2/me/channels", "/v2/me/smssessions"]
+    assert [e.data["n"] for e in await store.read_events(["u1", "u2"], got[0].id, 10)] == [2, 3]
+    assert len(await store.read_events(["u1", "u2"], 0, 2)) == 2
+    assert await store.read_events([], 0, 10) == []
+    assert await store.commit(Change(audit=[AuditEntry("a", "x", None, {}, 1)])) == 0
+
+
+async def test_a_failed_commit_writes_nothing(store: SqlStore) -> None:
+    await store.commit(Change(inbound_keys=[("sim", "m1", "S1")]))
+    change = Change(
+        sessions=[SessionWrite(record("S9"), None)],
+        messages=[("S9", {"index": 1})],
+        notifications=[Notification("u1", "/v2/me/smssessions", {})],
+        outbound=[NewOutbound("sim", "+1", "+2", "hi", "S9", 1)],
+        inbound_keys=[("sim", "m1", "S9")],
+    )
+    with pytest.raises(AlreadyExists):
+        await store.commit(change)
+    assert await store.get_session("S9") is None
+    assert await store.read_messages("S9") == []
+    assert await store.last_event_id() == 0
+    assert await store.claim_outbound(10**13, 1000, 10) == []
+    assert await store.get_inbound("sim", "m1") == ("S1",)
+    assert await store.get_inbound("sim", "m2") is None
+
+
+async def test_opt_outs(store: SqlStore) -> None:
+    assert await store.is_opted_out("+15551230001") is False
+    await store.commit(Change(opt_outs=[("+15551230001", True)]))
+    assert await store.is_opted_out("+15551230001") is True
+    await store.commit(Change(opt_outs=[("+15551230001", False)]))
+    assert await store.is_opted_out("+15551230001") is False
+
+
+async def test_outbox_claim_lease_retry_and_final_states(store: SqlStore) -> None:
+    await store.commit(Change(outbound=[NewOutbound("sim", "+1", "+2", f"t{i}", "S1", i) for i in range(3)]))
+    first = await store.claim_outbound(1000, 500, 2)
+    assert [o.text for o in first] == ["t0", "t1"] and all(o.attempts == 1 for o in first)
+    assert [o.text for o in await store.claim_outbound(1000, 500, 10)] == ["t2"]
+    assert await store.claim_outbound(1200, 500, 10) == []  # leased
+    await store.mark_outbound_sent(first[0].id, "SM1", 1300)
+    await store.mark_outbound_retry(first[1].id, 5000, "busy")
+    again = await store.claim_outbound(2000, 500, 10)
+    assert [o.text for o in again] == ["t2"]  # lease expired; t1 waits for its retry time
+    await store.mark_outbound_sent(again[0].id, "SM2", 2100)
+    retry = await store.claim_outbound(5000, 500, 10)
+    assert [(o.text, o.attempts, o.error) for o in retry] == [("t1", 2, "busy")]
+    await store.mark_outbound_failed(retry[0].id, "rejected")
+    assert (await store.get_outbound(retry[0].id)).status == "failed"  # type: ignore[union-attr]
+    sent = await store.find_outbound_by_provider_id("sim", "SM1")
+    assert sent is not None and sent.status == "sent" and sent.text == "t0"
+    assert await store.find_outbound_by_provider_id("sim", "nope") is None
+
+
+async def test_concurrent_claims_never_hand_out_a_row_twice(store: SqlStore) -> None:
+    await store.commit(Change(outbound=[NewOutbound("sim", "+1", "+2", f"t{i}") for i in range(20)]))
+    batches = await asyncio.gather(*(store.claim_outbound(1000, 10_000, 5) for _ in range(6)))
+    ids = [o.id for b in batches for o in b]
+    assert len(ids) == len(set(ids)) == 20
+
+
+async def test_concurrent_updates_of_one_session_one_wins(store: SqlStore) -> None:
+    await store.commit(Change(sessions=[SessionWrite(record(), None)]))
+    results = await asyncio.gather(
+        *(store.commit(Change(sessions=[SessionWrite(replace(record(), version=2, data={"w": i}), 1)]))
+          for i in range(4)),
+        return_exceptions=True,
+    )
+    assert sum(1 for r in results if isinstance(r, ConcurrentUpdate)) == 3
+    assert (await store.get_session("S1")).version == 2  # type: ignore[union-attr]
+
+
+async def test_subscriptions_and_audit(store: SqlStore) -> None:
+    await store.commit(Change(subscriptions_put=[
+        SubscriptionRow("sup1", "ag1", {"mode": "Monitor"}),
+        SubscriptionRow("sup2", "ag1", {"mode": "Coach"}),
+        SubscriptionRow("sup1", "ag2", {"mode": "BargeIn"}),
+    ], audit=[AuditEntry("sup1", "Monitor", "ag1", {"mode": "Monitor"}, 10)]))
+    await store.commit(Change(subscriptions_put=[SubscriptionRow("sup1", "ag1", {"mode": "Coach"})],
+                              audit=[AuditEntry("sup1", "Coach", "ag1", {}, 11)]))
+    assert [(s.supervisor_id, s.data["mode"]) for s in await store.list_subscriptions(agent_id="ag1")] == [
+        ("sup1", "Coach"), ("sup2", "Coach")]
+    assert [s.agent_id for s in await store.list_subscriptions(supervisor_id="sup1")] == ["ag1", "ag2"]
+    await store.commit(Change(subscriptions_delete=[("sup1", "ag1")]))
+    assert [s.agent_id for s in await store.list_subscriptions(supervisor_id="sup1")] == ["ag2"]
+    audit = await store.list_audit()
+    assert [a.action for a in audit] == ["Coach", "Monitor"]
+    assert [a.action for a in await store.list_audit(before_id=audit[0].id)] == ["Monitor"]
