@@ -1,0 +1,124 @@
+"""The built-in simulator provider: a pretend carrier for demos and browser tests.
+
+Outbound: ``send`` records the message in memory, per recipient phone, and reports it ``delivered``
+straight away. Inbound: ``receive`` builds an ``InboundSms`` and hands it to the inbound sink.
+
+Decision: the record of sent messages is **in memory and does not survive a restart**. It is the
+"customer's handset", not a system of record; the conversation itself lives in the store. After a
+restart the simulated phone starts empty, like a phone that was swapped, and the outbox re-sends
+nothing that was already accepted. Each process gets a random boot tag so ids never repeat across
+restarts. The history per phone is capped (``max_per_phone``) so a long demo cannot grow without bound.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from smsdesk.clock import Clock
+from smsdesk.sms.base import (
+    InboundAck,
+    InboundSink,
+    InboundSms,
+    OutboundSms,
+    PermanentFailure,
+    SendResult,
+)
+from smsdesk.sms.numbers import normalize_e164
+from smsdesk.sms.segments import SegmentError, split_text
+
+__all__ = ["SimulatedSms", "SimulatorProvider"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedSms:
+    message_id: str
+    from_number: str
+    to_number: str
+    text: str
+    sent_ms: int
+    segments: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "messageId": self.message_id,
+            "from": self.from_number,
+            "to": self.to_number,
+            "text": self.text,
+            "timestampSeconds": self.sent_ms,
+            "segments": self.segments,
+        }
+
+
+class SimulatorProvider:
+    name = "simulator"
+
+    def __init__(self, clock: Clock, *, max_per_phone: int = 500) -> None:
+        self._clock = clock
+        self._boot = secrets.token_hex(4)
+        self._counter = 0
+        self._outbound: defaultdict[str, deque[SimulatedSms]] = defaultdict(
+            lambda: deque(maxlen=max_per_phone)
+        )
+        self._by_outbox: dict[str, str] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _next_id(self, kind: str) -> str:
+        self._counter += 1
+        return f"SIM{kind}-{self._boot}-{self._counter}"
+
+    async def send(self, sms: OutboundSms) -> SendResult:
+        """Record the message for ``sms.to_number``. Re-sending the same outbox row is a no-op."""
+        if sms.outbox_id in self._by_outbox:
+            return SendResult(self._by_outbox[sms.outbox_id], "delivered")
+        to = normalize_e164(sms.to_number)
+        try:
+            segments = len(split_text(sms.text, ref=0).segments)
+        except SegmentError as exc:
+            raise PermanentFailure(str(exc)) from None
+        record = SimulatedSms(
+            message_id=self._next_id("OUT"),
+            from_number=sms.from_number,
+            to_number=to,
+            text=sms.text,
+            sent_ms=self._clock.now_ms(),
+            segments=segments,
+        )
+        self._outbound[to].append(record)
+        self._by_outbox[sms.outbox_id] = record.message_id
+        return SendResult(record.message_id, "delivered")
+
+    def outbound_for(self, phone: str) -> list[SimulatedSms]:
+        """What was sent to ``phone`` (E.164 after normalisation), oldest first."""
+        return list(self._outbound.get(normalize_e164(phone), ()))
+
+    async def receive(
+        self,
+        sink: InboundSink,
+        *,
+        from_number: str,
+        to_number: str,
+        text: str,
+        message_id: str | None = None,
+    ) -> tuple[str, InboundAck]:
+        """Deliver a customer's message to ``sink``; returns ``(provider_message_id, ack)``.
+
+        Pass ``message_id`` to make a client retry idempotent (the sink sees the same id twice).
+        """
+        sms = InboundSms(
+            provider=self.name,
+            provider_message_id=message_id or self._next_id("IN"),
+            from_number=normalize_e164(from_number),
+            to_number=normalize_e164(to_number),
+            text=text,
+            media_urls=(),
+            received_ms=self._clock.now_ms(),
+        )
+        ack = await sink(sms)
+        return sms.provider_message_id, ack
