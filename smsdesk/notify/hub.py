@@ -1,0 +1,220 @@
+"""The notification hub: wires the Bayeux state object to the store, the bus, the clock and the transports.
+
+Flow (``docs/notifications.md``): an action commits events to the store, then calls ``notify_committed``;
+that publishes an ``EventsAdvanced`` hint on the bus. Every node's hub (this one included) wakes, reads the
+store from its cursor for the users that have clients on this node, and pushes the events into the
+clients' queues, waking their held connects. Hints are only hints: the hub also catches up every
+``poll_interval_ms`` and after a bus reconnect (``Resync``), so a lost hint costs latency, never events.
+
+The hub owns three background tasks (catch-up, expiry sweep, poll) started by ``start`` and stopped by
+``close``. It never starts or closes the bus: construct the hub *before* starting the bus (it subscribes in
+its constructor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from smsdesk.bus.base import Bus
+from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, parse_message
+from smsdesk.clock import Clock
+from smsdesk.domain.users import Principal
+from smsdesk.notify.bayeux import Bayeux, Hold, Transport
+from smsdesk.notify.ports import Authenticator, EventSource
+from smsdesk.notify.settings import NotifySettings
+
+__all__ = ["NotificationHub", "Processed"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    replies: list[dict[str, Any]]
+    handshake: str | None  # a clientId created by this batch
+
+
+class NotificationHub:
+    def __init__(
+        self,
+        source: EventSource,
+        bus: Bus,
+        authenticator: Authenticator,
+        clock: Clock,
+        settings: NotifySettings | None = None,
+        *,
+        topic: str = EVENTS_TOPIC,
+    ) -> None:
+        self.settings = settings or NotifySettings()
+        self.source = source
+        self.bus = bus
+        self.authenticator = authenticator
+        self.clock = clock
+        self.bayeux = Bayeux(self.settings)
+        self._topic = topic
+        self._cursor = 0
+        self._hint = asyncio.Event()
+        self._wakers: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        bus.subscribe(topic, self._on_hint)
+
+    @property
+    def cursor(self) -> int:
+        """The last event id this node has read from the store."""
+        return self._cursor
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._cursor = await self.source.last_event_id()
+        self._spawn(self._pump(), "pump")
+        self._spawn(self._every(self.settings.sweep_interval_ms, self._sweep), "sweep")
+        if self.settings.poll_interval_ms:
+            self._spawn(self._every(self.settings.poll_interval_ms, self._hint.set), "poll")
+        await asyncio.sleep(0)  # let the tasks arm their timers before anyone advances a fake clock
+
+    async def close(self) -> None:
+        self._wake(self.bayeux.shutdown())
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.sleep(0)  # let woken drivers answer their held connects
+        self._started = False
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=f"NotificationHub.{name}"))
+
+    # --- producer side ----------------------------------------------------------------------------------
+
+    async def notify_committed(self, last_event_id: int, user_ids: Collection[str]) -> None:
+        """Call after a commit that stored events up to ``last_event_id`` for ``user_ids``."""
+        await self.bus.publish(self._topic, EventsAdvanced.of(last_event_id, user_ids).to_wire())
+
+    async def _on_hint(self, wire: dict[str, Any]) -> None:
+        try:
+            message = parse_message(wire)
+        except BusMessageError as exc:
+            log.warning("NotificationHub: ignoring a bad bus message: %s", exc)
+            return
+        if isinstance(message, EventsAdvanced):
+            if message.last_event_id <= self._cursor:
+                return
+            if message.user_ids and not (set(message.user_ids) & self.bayeux.audience()):
+                return
+        self._hint.set()
+
+    async def _pump(self) -> None:
+        while True:
+            await self._hint.wait()
+            self._hint.clear()
+            try:
+                await self.catch_up()
+            except Exception:
+                log.exception("NotificationHub: reading events from the store failed; will retry")
+
+    async def catch_up(self) -> None:
+        """Read the store from the cursor for this node's audience and queue what is new."""
+        audience = self.bayeux.audience()
+        if not audience:
+            self._cursor = max(self._cursor, await self.source.last_event_id())
+            return
+        limit = self.settings.read_batch
+        while True:
+            events = await self.source.read_events(audience, self._cursor, limit)
+            if not events:
+                return
+            self._wake(self.bayeux.push(events))
+            self._cursor = max(self._cursor, events[-1].id)
+            if len(events) < limit:
+                return
+
+    async def _every(self, interval_ms: int, action: Callable[[], None]) -> None:
+        while True:
+            await self.clock.sleep(interval_ms / 1000)
+            action()
+
+    def _sweep(self) -> None:
+        self._wake(self.bayeux.expire(self.clock.monotonic()))
+
+    def drop_user(self, user_id: str) -> None:
+        """Disconnect every client of ``user_id`` (call it at logout / EndContactCenterSession)."""
+        self._wake(self.bayeux.drop_user(user_id))
+
+    # --- consumer side (the transports call this) ------------------------------------------------------
+
+    def _wake(self, client_ids: Collection[str]) -> None:
+        for client_id in client_ids:
+            waker = self._wakers.get(client_id)
+            if waker is not None:
+                waker.set()
+            if self.bayeux.session(client_id) is None:
+                self._wakers.pop(client_id, None)
+
+    async def process(
+        self,
+        messages: list[dict[str, Any]],
+        principal: Principal | None,
+        transport: Transport,
+        gone: asyncio.Future[Any] | None = None,
+    ) -> Processed | None:
+        """Handle one batch; wait for a held connect. ``None`` when ``gone`` fired first (client left)."""
+        outcome = self.bayeux.handle(
+            messages, principal=principal, now=self.clock.monotonic(), transport=transport
+        )
+        self._wake(outcome.woken)
+        if outcome.handshake is not None:
+            self.bayeux.start_after(outcome.handshake, self._cursor)
+        if outcome.hold is None:
+            return Processed(outcome.replies, outcome.handshake)
+        held = await self._wait(outcome.hold, gone)
+        if not held:
+            return None
+        return Processed(outcome.replies + self.bayeux.complete(outcome.hold, self.clock.monotonic()), None)
+
+    async def _wait(self, hold: Hold, gone: asyncio.Future[Any] | None) -> bool:
+        client_id = hold.session.client_id
+        waker = self._wakers.setdefault(client_id, asyncio.Event())
+        done = False
+        try:
+            while True:
+                waker.clear()
+                now = self.clock.monotonic()
+                if self.bayeux.ready(hold, now):
+                    done = True
+                    return True
+                if gone is not None and gone.done():
+                    return False
+                woke = asyncio.ensure_future(waker.wait())
+                slept = asyncio.ensure_future(self.clock.sleep(hold.deadline - now))
+                waiting: set[asyncio.Future[Any]] = {woke, slept}
+                if gone is not None:
+                    waiting.add(gone)
+                try:
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woke.cancel()
+                    slept.cancel()
+        finally:
+            if not done:
+                self.bayeux.abandon(hold, self.clock.monotonic())
+
+    def routes(self) -> list[BaseRoute]:
+        """Plain Starlette routes for ``/api/v2/notifications`` and ``/api/v2/notifications/{tail}``."""
+        from smsdesk.notify.longpoll import longpoll_routes
+        from smsdesk.notify.websocket import websocket_routes
+
+        return [*longpoll_routes(self), *websocket_routes(self)]

@@ -1,0 +1,84 @@
+"""Long-polling transport: ``POST /api/v2/notifications`` and ``POST /api/v2/notifications/{tail}``.
+
+A thin driver: read and decode the body, authenticate, hand the batch to the hub, and race a held
+``/meta/connect`` against the client going away. It sets the ``BAYEUX_BROWSER`` cookie at handshake.
+Policy lives in ``bayeux.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive
+
+from smsdesk.notify.bayeux import Transport
+from smsdesk.notify.wire import WireError, decode_batch, encode_batch
+
+if TYPE_CHECKING:
+    from smsdesk.notify.hub import NotificationHub
+
+__all__ = ["BROWSER_COOKIE", "longpoll_routes"]
+
+BROWSER_COOKIE = "BAYEUX_BROWSER"
+PATH = "/api/v2/notifications"
+
+
+def _bad_request(reason: str) -> Response:
+    return Response(
+        encode_batch([{"successful": False, "error": f"400::{reason}"}]), 400, media_type="application/json"
+    )
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def longpoll_routes(hub: NotificationHub) -> list[BaseRoute]:
+    settings = hub.settings
+
+    async def endpoint(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_message_bytes:
+            return _bad_request(f"body too large (limit {settings.max_message_bytes} bytes)")
+        try:
+            body = await request.body()
+            messages = decode_batch(body, max_bytes=settings.max_message_bytes)
+        except WireError as exc:
+            return _bad_request(str(exc))
+        except ClientDisconnect:
+            return Response(status_code=400)
+        principal = await hub.authenticator.authenticate(request.headers, request.cookies)
+        gone: asyncio.Future[Any] = asyncio.ensure_future(_wait_disconnect(request.receive))
+        try:
+            processed = await hub.process(messages, principal, Transport.LONG_POLLING, gone)
+        finally:
+            gone.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gone
+        if processed is None:  # the client went away while its connect was held
+            return Response(status_code=204)
+        response = Response(encode_batch(processed.replies), media_type="application/json")
+        if processed.handshake is not None and BROWSER_COOKIE not in request.cookies:
+            response.set_cookie(
+                BROWSER_COOKIE,
+                secrets.token_hex(16),
+                httponly=True,
+                secure=settings.cookie_secure,
+                samesite="lax",
+                path="/",
+            )
+        return response
+
+    return [
+        Route(PATH, endpoint, methods=["POST"], name="notifications"),
+        Route(PATH + "/{tail:path}", endpoint, methods=["POST"], name="notifications_tail"),
+    ]

@@ -1,0 +1,39 @@
+"""Bayeux framing: a request is a JSON array of message objects (a single object is accepted too); a
+response is a JSON array. Decoding errors are ``WireError`` with a message fit to show the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+__all__ = ["WireError", "decode_batch", "encode_batch"]
+
+MAX_BATCH = 256
+
+
+class WireError(ValueError):
+    """The request is not a Bayeux batch."""
+
+
+def decode_batch(body: bytes | str, *, max_bytes: int) -> list[dict[str, Any]]:
+    if len(body) > max_bytes:
+        raise WireError(f"message too large ({len(body)} bytes, limit {max_bytes})")
+    if not body or not body.strip():
+        raise WireError("empty body: expected a JSON array of Bayeux messages")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise WireError(f"body is not JSON: {exc}") from None
+    batch = [parsed] if isinstance(parsed, dict) else parsed
+    if not isinstance(batch, list) or not batch:
+        raise WireError("expected a non-empty JSON array of Bayeux message objects")
+    if len(batch) > MAX_BATCH:
+        raise WireError(f"too many messages in one batch ({len(batch)}, limit {MAX_BATCH})")
+    if not all(isinstance(m, dict) for m in batch):
+        raise WireError("every Bayeux message must be a JSON object")
+    return batch
+
+
+def encode_batch(messages: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(messages)
