@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -26,7 +26,10 @@ async def _admin(sql: str) -> None:
 
     u = urlparse(POSTGRES_URL)
     conn = await asyncpg.connect(
-        host=u.hostname, port=u.port or 5432, user=u.username or "postgres", database=u.path.lstrip("/") or "test"
+        host=u.hostname,
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        database=u.path.lstrip("/") or "test",
     )
     try:
         await conn.execute(sql)

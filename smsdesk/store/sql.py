@@ -120,7 +120,9 @@ def _members_of(conn: Connection, ids: Collection[str]) -> dict[str, frozenset[s
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _sessions_txn(conn: Connection, where: Any, order: Any = None, limit: int | None = None) -> list[SessionRecord]:
+def _sessions_txn(
+    conn: Connection, where: Any, order: Any = None, limit: int | None = None
+) -> list[SessionRecord]:
     q = select(t.sms_sessions).where(where)
     if order is not None:
         q = q.order_by(order)
@@ -168,7 +170,9 @@ class SqlStore:
     async def add_user(self, user: User) -> None:
         def txn(conn: Connection) -> None:
             taken = conn.execute(
-                select(t.users.c.id).where((t.users.c.id == user.id) | (t.users.c.user_name == user.user_name))
+                select(t.users.c.id).where(
+                    (t.users.c.id == user.id) | (t.users.c.user_name == user.user_name)
+                )
             ).first()
             if taken is not None:
                 raise AlreadyExists(f"User '{user.user_name}' already exists")
@@ -242,7 +246,9 @@ class SqlStore:
 
     async def delete_expired_http_sessions(self, now_ms: int) -> int:
         def txn(conn: Connection) -> int:
-            return int(conn.execute(delete(t.http_sessions).where(t.http_sessions.c.expires_ms <= now_ms)).rowcount)
+            return int(
+                conn.execute(delete(t.http_sessions).where(t.http_sessions.c.expires_ms <= now_ms)).rowcount
+            )
 
         return await self._write(txn)
 
@@ -328,7 +334,9 @@ class SqlStore:
         def txn(conn: Connection) -> tuple[str | None] | None:
             c = t.inbound.c
             r = conn.execute(
-                select(c.session_id).where(c.provider == provider, c.provider_message_id == provider_message_id)
+                select(c.session_id).where(
+                    c.provider == provider, c.provider_message_id == provider_message_id
+                )
             ).first()
             return (r.session_id,) if r else None
 
@@ -359,7 +367,9 @@ class SqlStore:
                     claimed.append(r.id)
             if not claimed:
                 return []
-            return [_outbox(r) for r in conn.execute(select(t.outbox).where(c.id.in_(claimed)).order_by(c.id))]
+            return [
+                _outbox(r) for r in conn.execute(select(t.outbox).where(c.id.in_(claimed)).order_by(c.id))
+            ]
 
         return await self._write(txn)
 
@@ -381,7 +391,9 @@ class SqlStore:
         return await self._read(txn)
 
     async def mark_outbound_sent(self, outbox_id: int, provider_message_id: str, now_ms: int) -> None:
-        await self._update_outbox(outbox_id, status="sent", provider_message_id=provider_message_id, error=None)
+        await self._update_outbox(
+            outbox_id, status="sent", provider_message_id=provider_message_id, error=None
+        )
 
     async def mark_outbound_retry(self, outbox_id: int, next_attempt_ms: int, error: str) -> None:
         await self._update_outbox(outbox_id, next_attempt_ms=next_attempt_ms, lease_until_ms=0, error=error)
@@ -418,7 +430,9 @@ class SqlStore:
             if before_id is not None:
                 q = q.where(c.id < before_id)
             rows = conn.execute(q.order_by(c.id.desc()).limit(limit))
-            return [AuditEntry(r.actor_id, r.action, r.target_id, r.details, r.created_ms, r.id) for r in rows]
+            return [
+                AuditEntry(r.actor_id, r.action, r.target_id, r.details, r.created_ms, r.id) for r in rows
+            ]
 
         return await self._read(txn)
 
@@ -442,7 +456,9 @@ class SqlStore:
         for w in change.sessions:
             _write_session(conn, w.record, w.expected_version)
         for session_id, msg in change.messages:
-            conn.execute(insert(t.messages).values(session_id=session_id, idx=int(msg["index"]), data=dict(msg)))
+            conn.execute(
+                insert(t.messages).values(session_id=session_id, idx=int(msg["index"]), data=dict(msg))
+            )
         for session_id, msg in change.message_updates:
             c = t.messages.c
             conn.execute(
@@ -474,7 +490,9 @@ class SqlStore:
         for sub in change.subscriptions_put:
             c2 = t.subscriptions.c
             conn.execute(
-                delete(t.subscriptions).where(c2.supervisor_id == sub.supervisor_id, c2.agent_id == sub.agent_id)
+                delete(t.subscriptions).where(
+                    c2.supervisor_id == sub.supervisor_id, c2.agent_id == sub.agent_id
+                )
             )
             conn.execute(
                 insert(t.subscriptions).values(
@@ -483,7 +501,9 @@ class SqlStore:
             )
         for supervisor_id, agent_id in change.subscriptions_delete:
             c2 = t.subscriptions.c
-            conn.execute(delete(t.subscriptions).where(c2.supervisor_id == supervisor_id, c2.agent_id == agent_id))
+            conn.execute(
+                delete(t.subscriptions).where(c2.supervisor_id == supervisor_id, c2.agent_id == agent_id)
+            )
         for a in change.audit:
             conn.execute(
                 insert(t.audit_log).values(
@@ -531,7 +551,9 @@ def _write_session(conn: Connection, r: SessionRecord, expected_version: int | N
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
     conn.execute(delete(t.session_members).where(t.session_members.c.session_id == r.id))
     if r.members:
-        conn.execute(insert(t.session_members), [{"session_id": r.id, "user_id": u} for u in sorted(r.members)])
+        conn.execute(
+            insert(t.session_members), [{"session_id": r.id, "user_id": u} for u in sorted(r.members)]
+        )
 
 
 def _upsert_agent(conn: Connection, agent: AgentState) -> None:

@@ -28,13 +28,30 @@ def user(name: str, *roles: Role) -> User:
     return User(id=f"id-{name}", user_name=name, password_hash="h", roles=frozenset(roles or {Role.AGENT}))
 
 
-def record(sid: str = "S1", *, version: int = 1, is_open: bool = True, waiting: bool = False,
-           customer: str = "+15551230001", queued_ms: int = 0, members: frozenset[str] = frozenset(),
-           data: dict[str, object] | None = None) -> SessionRecord:
+def record(
+    sid: str = "S1",
+    *,
+    version: int = 1,
+    is_open: bool = True,
+    waiting: bool = False,
+    customer: str = "+15551230001",
+    queued_ms: int = 0,
+    members: frozenset[str] = frozenset(),
+    data: dict[str, object] | None = None,
+) -> SessionRecord:
     return SessionRecord(
-        id=sid, version=version, is_open=is_open, waiting=waiting, queue="default", customer=customer,
-        business="+15550000000", created_ms=1, updated_ms=2, queued_ms=queued_ms,
-        data=data if data is not None else {"k": [1, "two", {"x": None}]}, members=members,
+        id=sid,
+        version=version,
+        is_open=is_open,
+        waiting=waiting,
+        queue="default",
+        customer=customer,
+        business="+15550000000",
+        created_ms=1,
+        updated_ms=2,
+        queued_ms=queued_ms,
+        data=data if data is not None else {"k": [1, "two", {"x": None}]},
+        members=members,
     )
 
 
@@ -103,11 +120,13 @@ async def test_only_one_open_session_per_customer_and_number(store: SqlStore) ->
 
 
 async def test_waiting_sessions_in_queue_order(store: SqlStore) -> None:
-    change = Change(sessions=[
-        SessionWrite(record("A", waiting=True, queued_ms=30, customer="+1"), None),
-        SessionWrite(record("B", waiting=True, queued_ms=10, customer="+2"), None),
-        SessionWrite(record("C", waiting=False, customer="+3"), None),
-    ])
+    change = Change(
+        sessions=[
+            SessionWrite(record("A", waiting=True, queued_ms=30, customer="+1"), None),
+            SessionWrite(record("B", waiting=True, queued_ms=10, customer="+2"), None),
+            SessionWrite(record("C", waiting=False, customer="+3"), None),
+        ]
+    )
     await store.commit(change)
     assert [s.id for s in await store.list_waiting_sessions()] == ["B", "A"]
     assert [s.id for s in await store.list_waiting_sessions(limit=1)] == ["B"]
@@ -116,7 +135,9 @@ async def test_waiting_sessions_in_queue_order(store: SqlStore) -> None:
 async def test_messages_append_update_and_slice(store: SqlStore) -> None:
     msgs = [("S1", {"index": i, "type": "Text", "text": f"m{i}"}) for i in range(1, 6)]
     await store.commit(Change(messages=msgs))
-    await store.commit(Change(message_updates=[("S1", {"index": 2, "type": "Text", "text": "m2", "status": "sent"})]))
+    await store.commit(
+        Change(message_updates=[("S1", {"index": 2, "type": "Text", "text": "m2", "status": "sent"})])
+    )
     assert [m["index"] for m in await store.read_messages("S1")] == [1, 2, 3, 4, 5]
     assert [m["index"] for m in await store.read_messages("S1", 3, 2)] == [3, 4]
     assert (await store.read_messages("S1", 2, 1))[0]["status"] == "sent"
@@ -125,10 +146,14 @@ async def test_messages_append_update_and_slice(store: SqlStore) -> None:
 
 async def test_events_are_monotonic_and_filtered_by_user(store: SqlStore) -> None:
     assert await store.last_event_id() == 0
-    last = await store.commit(Change(notifications=[
-        Notification("u1", "/v2/me/channels", {"n": 1}),
-        Notification("u2", "/v2/me/channels", {"n": 2}),
-    ]))
+    last = await store.commit(
+        Change(
+            notifications=[
+                Notification("u1", "/v2/me/channels", {"n": 1}),
+                Notification("u2", "/v2/me/channels", {"n": 2}),
+            ]
+        )
+    )
     last2 = await store.commit(Change(notifications=[Notification("u1", "/v2/me/smssessions", {"n": 3})]))
     assert last2 > last > 0
     assert await store.last_event_id() == last2
@@ -198,8 +223,10 @@ async def test_concurrent_claims_never_hand_out_a_row_twice(store: SqlStore) -> 
 async def test_concurrent_updates_of_one_session_one_wins(store: SqlStore) -> None:
     await store.commit(Change(sessions=[SessionWrite(record(), None)]))
     results = await asyncio.gather(
-        *(store.commit(Change(sessions=[SessionWrite(replace(record(), version=2, data={"w": i}), 1)]))
-          for i in range(4)),
+        *(
+            store.commit(Change(sessions=[SessionWrite(replace(record(), version=2, data={"w": i}), 1)]))
+            for i in range(4)
+        ),
         return_exceptions=True,
     )
     assert sum(1 for r in results if isinstance(r, ConcurrentUpdate)) == 3
@@ -207,15 +234,26 @@ async def test_concurrent_updates_of_one_session_one_wins(store: SqlStore) -> No
 
 
 async def test_subscriptions_and_audit(store: SqlStore) -> None:
-    await store.commit(Change(subscriptions_put=[
-        SubscriptionRow("sup1", "ag1", {"mode": "Monitor"}),
-        SubscriptionRow("sup2", "ag1", {"mode": "Coach"}),
-        SubscriptionRow("sup1", "ag2", {"mode": "BargeIn"}),
-    ], audit=[AuditEntry("sup1", "Monitor", "ag1", {"mode": "Monitor"}, 10)]))
-    await store.commit(Change(subscriptions_put=[SubscriptionRow("sup1", "ag1", {"mode": "Coach"})],
-                              audit=[AuditEntry("sup1", "Coach", "ag1", {}, 11)]))
+    await store.commit(
+        Change(
+            subscriptions_put=[
+                SubscriptionRow("sup1", "ag1", {"mode": "Monitor"}),
+                SubscriptionRow("sup2", "ag1", {"mode": "Coach"}),
+                SubscriptionRow("sup1", "ag2", {"mode": "BargeIn"}),
+            ],
+            audit=[AuditEntry("sup1", "Monitor", "ag1", {"mode": "Monitor"}, 10)],
+        )
+    )
+    await store.commit(
+        Change(
+            subscriptions_put=[SubscriptionRow("sup1", "ag1", {"mode": "Coach"})],
+            audit=[AuditEntry("sup1", "Coach", "ag1", {}, 11)],
+        )
+    )
     assert [(s.supervisor_id, s.data["mode"]) for s in await store.list_subscriptions(agent_id="ag1")] == [
-        ("sup1", "Coach"), ("sup2", "Coach")]
+        ("sup1", "Coach"),
+        ("sup2", "Coach"),
+    ]
     assert [s.agent_id for s in await store.list_subscriptions(supervisor_id="sup1")] == ["ag1", "ag2"]
     await store.commit(Change(subscriptions_delete=[("sup1", "ag1")]))
     assert [s.agent_id for s in await store.list_subscriptions(supervisor_id="sup1")] == ["ag2"]

@@ -1,0 +1,3 @@
+from smsdesk.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Agent channel state: contact-center session start/end, Ready/NotReady (spec §9.2, §9.3).
+
+Every change is persisted with a ``ChannelStateChangeMessageV2`` notification on ``/v2/me/channels`` for the
+agent, and a copy on ``/v2/users`` for supervisors (their team view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
+from smsdesk.domain import agents as ag
+from smsdesk.domain.agents import AgentState
+from smsdesk.domain.errors import MissingParameter, Validation
+from smsdesk.domain.events import SUPERVISORS, Notification
+from smsdesk.domain.users import Principal
+from smsdesk.runtime import Runtime
+from smsdesk.store.base import Change
+
+__all__ = [
+    "check_set_channel_state",
+    "check_supervisor_set_channel_state",
+    "do_end_contact_center_session",
+    "do_set_channel_state",
+    "do_start_contact_center_session",
+    "load_agent",
+]
+
+CHANNELS_TOPIC = "/v2/me/channels"
+USERS_TOPIC = "/v2/users"
+
+
+async def load_agent(rt: Runtime, user_id: str) -> AgentState:
+    return await rt.store.get_agent(user_id) or AgentState(user_id=user_id)
+
+
+def _notifications(agent: AgentState, user_name: str) -> list[Notification]:
+    data = ag.channel_notification(agent)
+    team = {
+        "messageType": "ChannelStateChangeMessageV2",
+        "userId": agent.user_id,
+        "userName": user_name,
+        "channels": data["channels"],
+    }
+    return [Notification(agent.user_id, CHANNELS_TOPIC, data), Notification(SUPERVISORS, USERS_TOPIC, team)]
+
+
+async def _apply(
+    rt: Runtime, user_id: str, user_name: str, fn: Callable[[AgentState], AgentState]
+) -> AgentState:
+    before = await load_agent(rt, user_id)
+    after = fn(before)
+    if after != before:
+        await rt.commit(Change(agents=[after], notifications=_notifications(after, user_name)))
+    return after
+
+
+def _parse_reason(body: dict[str, Any]) -> str | None:
+    reason = body.get("reason", body.get("reasonCode"))
+    if reason is not None and not isinstance(reason, str):
+        raise Validation("'reason' must be a string")
+    return reason
+
+
+async def do_set_channel_state(
+    rt: Runtime, user_id: str, user_name: str, operation: str, reason: str | None = None
+) -> AgentState:
+    now = rt.clock.now_ms()
+    if operation == "Ready":
+        return await _apply(rt, user_id, user_name, lambda a: ag.set_ready(a, now))
+    if operation == "NotReady":
+        return await _apply(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason))
+    raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+
+
+async def check_set_channel_state(
+    rt: Runtime, principal: Principal, channel: str, body: dict[str, Any]
+) -> None:
+    require_feature(rt.settings, "api-multimedia")
+    ag.canonical_channel(channel)
+    await do_set_channel_state(
+        rt, principal.user_id, principal.user_name, _operation(body), _parse_reason(body)
+    )
+
+
+async def check_supervisor_set_channel_state(
+    rt: Runtime, principal: Principal, user_id: str, channel: str, body: dict[str, Any]
+) -> None:
+    require_feature(rt.settings, "api-supervisor-agent-control")
+    require_supervisor(principal)
+    ag.canonical_channel(channel)
+    target = await access_user_by_id(rt.store, user_id)
+    await do_set_channel_state(rt, target.id, target.user_name, _operation(body), _parse_reason(body))
+
+
+def _operation(body: dict[str, Any]) -> str:
+    op = body.get("operationName")
+    if op is None:
+        raise MissingParameter("Missing parameter 'operationName'")
+    if not isinstance(op, str):
+        raise Validation("'operationName' must be a string")
+    return op
+
+
+async def do_start_contact_center_session(
+    rt: Runtime, principal: Principal, channels: list[str]
+) -> AgentState:
+    for ch in channels:
+        ag.canonical_channel(ch)
+    now = rt.clock.now_ms()
+    return await _apply(
+        rt, principal.user_id, principal.user_name, lambda a: ag.start_contact_center_session(a, now)
+    )
+
+
+async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
+    now = rt.clock.now_ms()
+    agent = await _apply(
+        rt, principal.user_id, principal.user_name, lambda a: ag.end_contact_center_session(a, now)
+    )
+    if principal.http_session_id:
+        await rt.store.delete_http_session(principal.http_session_id)
+    return agent

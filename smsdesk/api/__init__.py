@@ -1,0 +1,1 @@
+"""HTTP transport: parse → call one action → serialise. No SQL and no business rule here."""

@@ -1,0 +1,214 @@
+"""Authentication for REST and CometD: HTTP Basic on every request, a ``JSESSIONID`` session cookie, and CSRF
+tokens (spec §9.1).
+
+- Basic credentials are verified against the Argon2 hash, then cached for ``BASIC_TTL_S`` keyed by a digest
+  of the header, so clients that send the header on every request stay fast.
+- A request with valid Basic credentials and no matching session gets a new ``JSESSIONID`` (the same one for
+  repeated Basic requests without cookies, so cookie-less clients do not create a session per request).
+- With ``csrf_enabled``, POST/PUT/DELETE/PATCH need ``X-CSRF-TOKEN`` equal to the session's token, obtained from
+  the ``X-CSRF-TOKEN`` header of any GET; otherwise HTTP 403 "Missing or invalid Csrf token".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smsdesk.api.errors import error_response
+from smsdesk.domain.errors import GwsError, NotAuthenticated
+from smsdesk.domain.users import Principal, User
+from smsdesk.runtime import Runtime
+from smsdesk.store.base import HttpSession
+
+__all__ = ["COOKIE", "AuthMiddleware", "Authenticator", "parse_cookies"]
+
+COOKIE = "JSESSIONID"
+CSRF_HEADER = "X-CSRF-TOKEN"
+BASIC_TTL_S = 60.0
+SESSION_TTL_S = 2.0
+_CACHE_MAX = 10_000
+_UNSAFE = {"POST", "PUT", "DELETE", "PATCH"}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    principal: Principal
+    session: HttpSession
+    new_session: bool
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header authenticates nothing, it does not crash
+        return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def _basic(header: str | None) -> tuple[str, str] | None:
+    if not header or not header[:6].lower() == "basic ":
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotAuthenticated("Malformed Basic authorization header") from None
+    user, sep, password = raw.partition(":")
+    if not sep:
+        raise NotAuthenticated("Malformed Basic authorization header")
+    return user, password
+
+
+class Authenticator:
+    """Turns request headers and cookies into a ``Principal``. Holds small caches; construct one per process."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._basic: dict[bytes, tuple[str, str, float]] = {}  # digest -> (user_id, session_id, expiry)
+        self._sessions: dict[str, tuple[HttpSession, User, float]] = {}
+
+    @staticmethod
+    def _principal(user: User, session_id: str | None) -> Principal:
+        return Principal(user.id, user.user_name, user.roles, session_id)
+
+    async def _verify_basic(self, header: str, creds: tuple[str, str]) -> tuple[User, str | None]:
+        digest = hashlib.sha256(header.encode()).digest()
+        hit = self._basic.get(digest)
+        if hit and hit[2] > time.monotonic():
+            user = await self._user(hit[0])
+            if user is not None:
+                return user, hit[1]
+        user = await self.rt.store.get_user_by_name(creds[0])
+        if user is None or not user.enabled or not self.rt.passwords.verify(user.password_hash, creds[1]):
+            raise NotAuthenticated("Invalid user name or password")
+        if len(self._basic) >= _CACHE_MAX:
+            self._basic.clear()
+        self._basic[digest] = (user.id, "", time.monotonic() + BASIC_TTL_S)
+        return user, None
+
+    def _remember_basic_session(self, header: str, user_id: str, session_id: str) -> None:
+        digest = hashlib.sha256(header.encode()).digest()
+        hit = self._basic.get(digest)
+        if hit:
+            self._basic[digest] = (user_id, session_id, hit[2])
+
+    async def _user(self, user_id: str) -> User | None:
+        user = await self.rt.store.get_user(user_id)
+        return user if user is not None and user.enabled else None
+
+    async def _session(self, session_id: str) -> tuple[HttpSession, User] | None:
+        now = time.monotonic()
+        hit = self._sessions.get(session_id)
+        if hit and hit[2] > now:
+            return hit[0], hit[1]
+        session = await self.rt.store.get_http_session(session_id)
+        if session is None or session.expires_ms <= self.rt.clock.now_ms():
+            self._sessions.pop(session_id, None)
+            return None
+        user = await self._user(session.user_id)
+        if user is None:
+            return None
+        if len(self._sessions) >= _CACHE_MAX:
+            self._sessions.clear()
+        self._sessions[session_id] = (session, user, now + SESSION_TTL_S)
+        return session, user
+
+    def forget_session(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        for k, v in list(self._basic.items()):
+            if v[1] == session_id:
+                self._basic[k] = (v[0], "", v[2])
+
+    async def _new_session(self, user: User) -> HttpSession:
+        now = self.rt.clock.now_ms()
+        session = HttpSession(
+            id=self.rt.ids.token(),
+            user_id=user.id,
+            csrf_token=self.rt.ids.csrf_token(),
+            created_ms=now,
+            expires_ms=now + self.rt.settings.http_session_ttl_s * 1000,
+        )
+        await self.rt.store.put_http_session(session)
+        return session
+
+    async def authenticate_request(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> AuthResult:
+        header = headers.get("authorization")
+        creds = _basic(header)
+        sid = cookies.get(COOKIE)
+        found = await self._session(sid) if sid else None
+        if creds is not None and header is not None:
+            user, remembered = await self._verify_basic(header, creds)
+            if found and found[1].id == user.id:
+                return AuthResult(self._principal(user, found[0].id), found[0], False)
+            if remembered:
+                again = await self._session(remembered)
+                if again and again[1].id == user.id:
+                    return AuthResult(self._principal(user, again[0].id), again[0], True)
+            session = await self._new_session(user)
+            self._remember_basic_session(header, user.id, session.id)
+            return AuthResult(self._principal(user, session.id), session, True)
+        if found:
+            return AuthResult(self._principal(found[1], found[0].id), found[0], False)
+        raise NotAuthenticated("Authentication required: send HTTP Basic credentials or a JSESSIONID cookie")
+
+    async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
+        """For CometD handshakes and websocket upgrades: a principal, or ``None`` when not authenticated."""
+        try:
+            return (await self.authenticate_request(headers, cookies)).principal
+        except GwsError:
+            return None
+
+
+class AuthMiddleware:
+    """Pure ASGI middleware guarding ``/api/v2/*`` (CometD authenticates itself with the same Authenticator)."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, *, csrf_enabled: bool) -> None:
+        self.app = app
+        self.auth = authenticator
+        self.csrf = csrf_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/api/v2/")
+            or path.startswith("/api/v2/notifications")
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        cookies = parse_cookies(headers.get("cookie", ""))
+        try:
+            result = await self.auth.authenticate_request(headers, cookies)
+        except GwsError as exc:
+            hdrs = {"WWW-Authenticate": 'Basic realm="smsdesk"'}
+            await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
+            return
+        method = scope["method"]
+        if self.csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.session.csrf_token:
+            await error_response(3, "Missing or invalid Csrf token")(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = result.principal
+        extra: list[tuple[bytes, bytes]] = []
+        if result.new_session:
+            cookie = f"{COOKIE}={result.session.id}; Path=/; HttpOnly; SameSite=Lax"
+            extra.append((b"set-cookie", cookie.encode()))
+        if method in ("GET", "HEAD"):
+            extra.append((b"x-csrf-header", CSRF_HEADER.encode()))
+            extra.append((b"x-csrf-token", result.session.csrf_token.encode()))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,52 @@
+"""The one place that maps GWS ``statusCode`` values to HTTP statuses (documented in docs/api.md).
+
+Every failure answers ``{"statusCode": N, "statusMessage": "..."}`` and nothing else (spec §9.5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from smsdesk.domain.errors import GwsError
+
+__all__ = ["HTTP_STATUS", "GwsJSONResponse", "error_response", "gws_error"]
+
+HTTP_STATUS: dict[int, int] = {
+    0: 200,
+    1: 400,  # missing parameter
+    2: 409,  # not valid for the current state
+    3: 403,  # forbidden
+    4: 500,  # internal error
+    5: 403,  # no permission
+    6: 404,  # not found
+    7: 200,  # partial success
+    9: 202,  # processing incomplete
+    10: 400,  # validation
+    11: 400,  # read-only property
+    18: 409,  # already exists
+    19: 409,  # in use
+    20: 401,  # not authenticated
+}
+
+
+class GwsJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(code: int, message: str, headers: dict[str, str] | None = None) -> GwsJSONResponse:
+    return GwsJSONResponse(
+        {"statusCode": code, "statusMessage": message},
+        status_code=HTTP_STATUS.get(code, 400),
+        headers=headers,
+    )
+
+
+def gws_error(exc: GwsError) -> GwsJSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
+    return error_response(exc.code, exc.message, headers)

@@ -1,0 +1,92 @@
+"""``/api/v2/me``: the caller's user resource, contact-center session and channel states (spec §9.2, §9.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from smsdesk.actions import channels as ch
+from smsdesk.actions.access import access_user_by_id
+from smsdesk.actions.users import user_resource
+from smsdesk.api.deps import principal_of, runtime_of
+from smsdesk.api.errors import GwsJSONResponse
+from smsdesk.api.params import operation_name, read_json_object, wanted_subresources
+from smsdesk.api.rest import subresources
+from smsdesk.domain import agents as ag
+from smsdesk.domain.errors import GwsError, Validation
+
+router = APIRouter()
+
+
+@router.get("/api/v2/me")
+async def get_me(request: Request) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    user = await access_user_by_id(rt.store, p.user_id)
+    resource = user_resource(rt, user)
+    resource.update(await subresources.embed(rt, user, wanted_subresources(request), viewer=p))
+    return GwsJSONResponse({"statusCode": 0, "user": resource})
+
+
+@router.post("/api/v2/me")
+async def post_me(request: Request) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    body = await read_json_object(request, rt.settings.max_body_bytes)
+    op = operation_name(body)
+    if op == "StartContactCenterSession":
+        return await _start(request, body)
+    if op == "EndContactCenterSession":
+        await ch.do_end_contact_center_session(rt, p)
+        request.app.state.authenticator.forget_session(p.http_session_id or "")
+        return GwsJSONResponse({"statusCode": 0})
+    raise Validation(
+        f"Unknown operationName '{op}'; use StartContactCenterSession or EndContactCenterSession"
+    )
+
+
+async def _start(request: Request, body: dict[str, Any]) -> GwsJSONResponse:
+    """Channels this server does not offer fail one by one: partial success is statusCode 7 (spec §9.2)."""
+    rt, p = runtime_of(request), principal_of(request)
+    channels = body.get("channels", [ag.SMS_CHANNEL])
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels) or not channels:
+        raise Validation("'channels' must be a non-empty array of channel names, e.g. [\"sms\"]")
+    results: list[dict[str, Any]] = []
+    good: list[str] = []
+    for name in channels:
+        try:
+            ag.canonical_channel(name)
+            good.append(name)
+            results.append({"channel": name, "statusCode": 0})
+        except GwsError as exc:
+            results.append({"channel": name, "statusCode": exc.code, "statusMessage": exc.message})
+    if not good:
+        bad = results[0]
+        raise Validation(str(bad["statusMessage"]))
+    await ch.do_start_contact_center_session(rt, p, good)
+    if len(good) == len(channels):
+        return GwsJSONResponse({"statusCode": 0})
+    return GwsJSONResponse({"statusCode": 7, "channels": results})
+
+
+@router.get("/api/v2/me/channels")
+async def get_my_channels(request: Request) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    agent = await ch.load_agent(rt, p.user_id)
+    return GwsJSONResponse({"statusCode": 0, "channels": [ag.channel_view(agent)]})
+
+
+@router.get("/api/v2/me/channels/{channel}")
+async def get_my_channel(request: Request, channel: str) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    ag.canonical_channel(channel)
+    agent = await ch.load_agent(rt, p.user_id)
+    return GwsJSONResponse({"statusCode": 0, "channel": ag.channel_view(agent)})
+
+
+@router.post("/api/v2/me/channels/{channel}")
+async def post_my_channel(request: Request, channel: str) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    body = await read_json_object(request, rt.settings.max_body_bytes)
+    await ch.check_set_channel_state(rt, p, channel, body)
+    return GwsJSONResponse({"statusCode": 0})

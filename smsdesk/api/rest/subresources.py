@@ -1,0 +1,32 @@
+"""Subresources embedded in a user resource with ``subresources=*`` or a list (spec §9.6):
+``channels`` (channel states) and ``smssessions`` (the user's SMS sessions; GetAgentInteractions, spec §7.10)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from smsdesk.actions import channels as ch
+from smsdesk.domain import agents as ag
+from smsdesk.domain.errors import Validation
+from smsdesk.domain.users import Principal, User
+from smsdesk.runtime import Runtime
+
+__all__ = ["PROVIDERS", "embed"]
+
+Provider = Callable[[Runtime, User, Principal], Awaitable[Any]]
+
+
+async def _channels(rt: Runtime, user: User, viewer: Principal) -> Any:
+    return [ag.channel_view(await ch.load_agent(rt, user.id))]
+
+
+PROVIDERS: dict[str, Provider] = {"channels": _channels}
+
+
+async def embed(rt: Runtime, user: User, wanted: set[str], *, viewer: Principal) -> dict[str, Any]:
+    names = list(PROVIDERS) if "*" in wanted else sorted(wanted)
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        raise Validation(f"Unknown subresource(s) {unknown}; known: {sorted(PROVIDERS)}")
+    return {n: await PROVIDERS[n](rt, user, viewer) for n in names}

@@ -1,0 +1,113 @@
+"""The composition root: ``build_app(settings)`` constructs store, bus, notification hub, SMS providers and
+services, picks implementations from the settings, and wires them into one ASGI app. Nothing else builds them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from smsdesk import __version__
+from smsdesk.api.auth import Authenticator, AuthMiddleware
+from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error
+from smsdesk.api.rest import features, me, users
+from smsdesk.clock import Clock, SystemClock
+from smsdesk.config import Settings
+from smsdesk.domain.errors import GwsError
+from smsdesk.passwords import Passwords
+from smsdesk.runtime import Runtime
+from smsdesk.store.migrate import migrate
+from smsdesk.store.sql import SqlStore, create_store
+
+__all__ = ["build_app"]
+
+log = logging.getLogger("smsdesk")
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, store: SqlStore | None = None, fast_hash: bool = False
+) -> Runtime:
+    return Runtime(
+        settings=settings,
+        store=store or create_store(settings.database_url),
+        clock=clock or SystemClock(),
+        passwords=Passwords(fast=fast_hash),
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_gws(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GwsError)
+        return gws_error(exc)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return error_response(6, "Not found: no such resource")
+        if exc.status_code == 405:
+            return GwsJSONResponse(
+                {"statusCode": 3, "statusMessage": "Method not allowed on this resource"}, status_code=405
+            )
+        return GwsJSONResponse(
+            {"statusCode": 10, "statusMessage": str(exc.detail)}, status_code=exc.status_code
+        )
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        return error_response(10, f"Invalid request: {exc}")
+
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(4, "Internal error; the request did not change anything")
+
+    app.add_exception_handler(GwsError, on_gws)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    runtime: Runtime | None = None,
+    fast_hash: bool = False,
+    seed_demo: bool = False,
+) -> FastAPI:
+    rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
+    authenticator = Authenticator(rt)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        await migrate(rt.store)
+        if seed_demo:
+            from smsdesk.demo import seed_demo_data
+
+            await seed_demo_data(rt)
+        try:
+            yield {}
+        finally:
+            await rt.store.close()
+
+    app = FastAPI(
+        title="smsdesk", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None
+    )
+    app.state.rt = rt
+    app.state.authenticator = authenticator
+    _install_error_handlers(app)
+    for module in (me, users, features):
+        app.include_router(module.router)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> GwsJSONResponse:
+        return GwsJSONResponse({"statusCode": 0, "version": __version__})
+
+    app.add_middleware(AuthMiddleware, authenticator=authenticator, csrf_enabled=settings.csrf_enabled)
+    return app

@@ -1,0 +1,1 @@
+"""The ``smsdesk`` command line."""

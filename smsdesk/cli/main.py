@@ -1,0 +1,149 @@
+"""``smsdesk serve | demo | migrate | users add | users list``.
+
+Settings come from ``--config FILE`` (TOML), then ``SMSDESK_*`` environment variables, then flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from smsdesk.config import ConfigError, Settings, load_settings
+from smsdesk.domain.errors import GwsError
+
+__all__ = ["main"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML config file (also SMSDESK_CONFIG)")
+    p.add_argument(
+        "--database", dest="database_url", help="sqlite:///FILE or postgresql://... (SMSDESK_DATABASE_URL)"
+    )
+
+
+def _server(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8080)")
+    p.add_argument(
+        "--redis", dest="redis_url", help="redis://host:port/db for several nodes (SMSDESK_REDIS_URL)"
+    )
+    p.add_argument("--public-url", dest="public_url", help="external base URL used in `uri` fields")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smsdesk", description="SMS contact-center server (GWS v2 SMS API)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _server(sub.add_parser("serve", help="run the server"))
+    _server(sub.add_parser("demo", help="run the server with demo users and the SMS simulator"))
+    _common(sub.add_parser("migrate", help="apply database migrations"))
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="create a user")
+    _common(add)
+    add.add_argument("name")
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", action="append", choices=["agent", "supervisor", "admin"], required=True)
+    add.add_argument("--nickname", default="")
+    add.add_argument("--capacity", type=int, default=0)
+    _common(users.add_parser("list", help="list users"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        args.config,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        database_url=args.database_url,
+        redis_url=getattr(args, "redis_url", None),
+        public_url=getattr(args, "public_url", None),
+    )
+
+
+def _describe_database(url: str) -> str:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        return f"SQLite file {Path(path).resolve()}"
+    return "PostgreSQL " + url.split("@")[-1]
+
+
+def _serve(settings: Settings, *, demo: bool) -> int:
+    import uvicorn
+
+    from smsdesk.app import build_app
+    from smsdesk.demo import DEMO_PASSWORD, DEMO_USERS
+
+    app = build_app(settings, seed_demo=demo)
+    base = settings.base_url
+    print(f"smsdesk on {base}  (database: {_describe_database(settings.database_url)})", flush=True)
+    if demo:
+        print(f"  agent desktop      {base}/", flush=True)
+        print(f"  supervisor console {base}/supervisor", flush=True)
+        print(f"  customer phone     {base}/simulator", flush=True)
+        print(f"  API docs           {base}/api/docs", flush=True)
+        logins = ", ".join(name for name, _, _ in DEMO_USERS)
+        print(f"  logins: {logins} (password '{DEMO_PASSWORD}')", flush=True)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, ws="websockets-sansio"
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    from smsdesk.store.migrate import migrate
+    from smsdesk.store.sql import create_store
+
+    store = create_store(settings.database_url)
+    try:
+        await migrate(store)
+    finally:
+        await store.close()
+
+
+async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from smsdesk.actions.users import do_create_user
+    from smsdesk.app import build_runtime
+    from smsdesk.domain.users import Role
+    from smsdesk.store.migrate import migrate
+
+    rt = build_runtime(settings)
+    try:
+        await migrate(rt.store)
+        if args.users_command == "add":
+            roles = [Role.parse(r) for r in args.role]
+            user = await do_create_user(
+                rt, args.name, args.password, roles, nickname=args.nickname, capacity=args.capacity
+            )
+            print(
+                f"created {user.user_name} ({user.id}) roles={','.join(sorted(r.value for r in user.roles))}"
+            )
+        else:
+            for u in await rt.store.list_users():
+                role_names = ",".join(sorted(r.value for r in u.roles))
+                print(f"{u.user_name:20} {u.id}  {role_names}  {'enabled' if u.enabled else 'disabled'}")
+    finally:
+        await rt.store.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command in ("serve", "demo"):
+            return _serve(settings, demo=args.command == "demo")
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print(f"migrated {_describe_database(settings.database_url)}")
+            return 0
+        return asyncio.run(_users(args, settings))
+    except (ConfigError, GwsError, ValueError) as exc:
+        print(f"smsdesk: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from smsdesk.app import build_app
+from smsdesk.clock import FakeClock
+from smsdesk.config import Settings
+from smsdesk.runtime import Runtime
+
+
+def basic(user: str, password: str = "password") -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    client: httpx.AsyncClient
+    clock: FakeClock
+
+    @property
+    def rt(self) -> Runtime:
+        rt: Runtime = self.app.state.rt
+        return rt
+
+    async def get(self, path: str, user: str = "agent1", **kw: Any) -> httpx.Response:
+        return await self.client.get(path, headers=basic(user), **kw)
+
+    async def post(self, path: str, body: Any, user: str = "agent1", **kw: Any) -> httpx.Response:
+        return await self.client.post(path, json=body, headers=basic(user), **kw)
+
+    async def delete(self, path: str, user: str = "admin") -> httpx.Response:
+        return await self.client.delete(path, headers=basic(user))
+
+    async def user_id(self, name: str) -> str:
+        u = await self.rt.store.get_user_by_name(name)
+        assert u is not None
+        return u.id
+
+
+async def make_api(tmp_path: Path, clock: FakeClock, **settings: Any) -> AsyncIterator[Api]:
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
+    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Api(app, client, clock)
+
+
+@pytest.fixture
+async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
+    async for a in make_api(tmp_path, clock):
+        yield a
