@@ -57,6 +57,7 @@ class SessionRecord:
     queued_ms: int
     data: Mapping[str, Any]
     members: frozenset[str] = frozenset()
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,10 @@ class Store(Protocol):
     async def list_member_sessions(self, user_id: str) -> list[SessionRecord]: ...
 
     async def list_waiting_sessions(self, limit: int = 100) -> list[SessionRecord]: ...
+
+    async def list_due_sessions(self, now_ms: int, limit: int = 100) -> list[SessionRecord]:
+        """Sessions whose ``deadline_ms`` has passed (an offer timed out)."""
+        ...
 
     async def read_messages(
         self, session_id: str, start_index: int = 0, count: int | None = None

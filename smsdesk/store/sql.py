@@ -88,6 +88,7 @@ def _session(row: Row[Any], members: frozenset[str]) -> SessionRecord:
         queued_ms=row.queued_ms,
         data=row.data,
         members=members,
+        deadline_ms=row.deadline_ms,
     )
 
 
@@ -294,6 +295,13 @@ class SqlStore:
         def txn(conn: Connection) -> list[SessionRecord]:
             c = t.sms_sessions.c
             return _sessions_txn(conn, c.waiting, c.queued_ms, limit)
+
+        return await self._read(txn)
+
+    async def list_due_sessions(self, now_ms: int, limit: int = 100) -> list[SessionRecord]:
+        def txn(conn: Connection) -> list[SessionRecord]:
+            c = t.sms_sessions.c
+            return _sessions_txn(conn, c.deadline_ms <= now_ms, c.deadline_ms, limit)
 
         return await self._read(txn)
 
@@ -538,6 +546,7 @@ def _write_session(conn: Connection, r: SessionRecord, expected_version: int | N
         "created_ms": r.created_ms,
         "updated_ms": r.updated_ms,
         "queued_ms": r.queued_ms,
+        "deadline_ms": r.deadline_ms,
         "data": dict(r.data),
     }
     if expected_version is None:

@@ -72,7 +72,9 @@ sms_sessions = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     Column("queued_ms", BigInteger, nullable=False),
+    Column("deadline_ms", BigInteger, nullable=True),  # an offer expires then (offer timeout)
     Column("data", JSON, nullable=False),
+    Index("ix_sms_sessions_deadline", "deadline_ms"),
     Index("ix_sms_sessions_open_pair", "customer", "business", "is_open"),
     # at most one open session per (customer, business number): two racing inbound SMS cannot open two
     Index(

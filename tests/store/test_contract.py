@@ -132,6 +132,20 @@ async def test_waiting_sessions_in_queue_order(store: SqlStore) -> None:
     assert [s.id for s in await store.list_waiting_sessions(limit=1)] == ["B"]
 
 
+async def test_due_sessions_by_deadline(store: SqlStore) -> None:
+    change = Change(
+        sessions=[
+            SessionWrite(replace(record("A", customer="+1"), deadline_ms=500), None),
+            SessionWrite(replace(record("B", customer="+2"), deadline_ms=100), None),
+            SessionWrite(record("C", customer="+3"), None),
+        ]
+    )
+    await store.commit(change)
+    assert [s.id for s in await store.list_due_sessions(1000)] == ["B", "A"]
+    assert [s.id for s in await store.list_due_sessions(200)] == ["B"]
+    assert (await store.get_session("B")).deadline_ms == 100  # type: ignore[union-attr]
+
+
 async def test_messages_append_update_and_slice(store: SqlStore) -> None:
     msgs = [("S1", {"index": i, "type": "Text", "text": f"m{i}"}) for i in range(1, 6)]
     await store.commit(Change(messages=msgs))

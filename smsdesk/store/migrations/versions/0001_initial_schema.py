@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:22:51.120304
+Create Date: 2026-11-25 11:29:06.760921
 """
 
 from __future__ import annotations
@@ -134,10 +134,12 @@ def upgrade() -> None:
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
         sa.Column("queued_ms", sa.BigInteger(), nullable=False),
+        sa.Column("deadline_ms", sa.BigInteger(), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("sms_sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_sms_sessions_deadline", ["deadline_ms"], unique=False)
         batch_op.create_index("ix_sms_sessions_open_pair", ["customer", "business", "is_open"], unique=False)
         batch_op.create_index("ix_sms_sessions_waiting", ["waiting", "queued_ms"], unique=False)
         batch_op.create_index(
@@ -189,6 +191,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_sms_sessions_waiting")
         batch_op.drop_index("ix_sms_sessions_open_pair")
+        batch_op.drop_index("ix_sms_sessions_deadline")
 
     op.drop_table("sms_sessions")
     with op.batch_alter_table("session_members", schema=None) as batch_op:
