@@ -1,0 +1,249 @@
+"""The working copy of one transition: shared moves, the SMS rule and per-recipient notifications.
+
+A ``Change`` lives for one ``apply`` call only (no module state). Transitions in
+``smsdesk/domain/transitions.py`` and ``smsdesk/domain/system.py`` call its moves, then ``finish`` diffs the
+session before and after *for each user* and emits exactly what that user may see:
+
+1. ``StatusChange`` when the user's own state changed;
+2. ``ParticipantsUpdated`` when the user just started holding the session, or when the participants or
+   capabilities it sees changed (a Monitor supervisor joining changes nothing an agent sees, so agents get
+   nothing);
+3. ``PropertiesUpdated`` when userData changed;
+4. ``MessageLogUpdated`` with the replayed transcript (on Accept/join) plus the new messages it may see.
+
+The SMS rule (``post``): a message becomes an outbound SMS only if it is a ``Text`` or ``PushUrl`` with
+visibility ``All`` that is not from the customer, while the customer is still in the session (not opted out). ``Agents``/``Supervisors`` messages, typing notifications,
+notices and custom notices never reach the phone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from smsdesk.domain.capabilities import capabilities
+from smsdesk.domain.errors import InvalidState
+from smsdesk.domain.events import Notification
+from smsdesk.domain.outcome import CHANNEL, Context, OutboundSms, Outcome, RouteRequest
+from smsdesk.domain.participants import Kind, Participant, UserState, Visibility
+from smsdesk.domain.sessions import Phase, Session
+from smsdesk.domain.views import (
+    message,
+    message_log_updated,
+    participants_view,
+    state_change,
+    visible_messages,
+)
+
+__all__ = ["Change"]
+
+_TO_PHONE = frozenset({"Text", "PushUrl"})
+
+
+class Change:
+    def __init__(
+        self, before: Session, *, now_ms: int, ctx: Context, actor: Participant | None = None
+    ) -> None:
+        self.before = before
+        self.session = replace(before, updated_ms=now_ms)
+        self.now_ms = now_ms
+        self.ctx = ctx
+        self.actor_id = None if actor is None else actor.participant_id
+        self.messages: list[dict[str, Any]] = []
+        self.replays: dict[str, Sequence[Mapping[str, Any]]] = {}
+        self.outbound: list[OutboundSms] = []
+        self.route: RouteRequest | None = None
+        self.freed: list[str] = []
+        self.busied: list[str] = []
+        self.response: dict[str, Any] = {}
+        self.reference_id: int | None = None
+        self.quiet_actor = False
+        self.accepted_by: str | None = None
+        self.properties_touched = False
+
+    # -- participants ---------------------------------------------------------------------------------
+
+    def get(self, participant_id: str) -> Participant:
+        p = self.session.by_id(participant_id)
+        assert p is not None, participant_id
+        return p
+
+    def add(self, p: Participant) -> Participant:
+        self.session = self.session.with_participant(p)
+        if p.is_agent and p.user_id is not None:
+            self.busied.append(p.user_id)
+        return p
+
+    def set_state(self, p: Participant, state: UserState, **changes: Any) -> Participant:
+        current = self.get(p.participant_id)
+        new = replace(current, state=state, since_ms=self.now_ms, **changes)
+        self.session = self.session.with_participant(new)
+        if current.is_agent and not current.terminal and new.terminal and current.user_id is not None:
+            self.freed.append(current.user_id)
+        return new
+
+    def depart(self, p: Participant, state: UserState) -> Participant:
+        """``p`` stops chatting: a ``ParticipantLeft`` with its visibility if it was Chatting."""
+        current = self.get(p.participant_id)
+        if current.state is UserState.CHATTING:
+            self.post("ParticipantLeft", current, current.visibility)
+        return self.set_state(current, state)
+
+    # -- transcript -----------------------------------------------------------------------------------
+
+    def post(
+        self,
+        type_: str,
+        sender: Participant | Mapping[str, Any],
+        visibility: Visibility,
+        *,
+        text: str | None = None,
+        url: str | None = None,
+        notice_text: str | None = None,
+    ) -> dict[str, Any]:
+        index = self.session.next_index
+        msg = message(
+            index=index,
+            type_=type_,
+            sender=sender,
+            visibility=visibility,
+            now_ms=self.now_ms,
+            base_uri=self.ctx.base_uri,
+            text=text,
+            url=url,
+            notice_text=notice_text,
+        )
+        self.session = replace(self.session, next_index=index + 1)
+        self.messages.append(msg)
+        from_customer = isinstance(sender, Participant) and sender.kind is Kind.CUSTOMER
+        reachable = self.session.customer.state is UserState.CHATTING
+        if visibility is Visibility.ALL and type_ in _TO_PHONE and not from_customer and reachable:
+            body = text if text is not None else url
+            assert body is not None
+            s = self.session
+            self.outbound.append(OutboundSms(s.id, index, s.customer_number, s.business_number, body))
+        return msg
+
+    # -- session-wide moves ---------------------------------------------------------------------------
+
+    def withdraw_pending(self) -> None:
+        pend = self.session.pending
+        if pend is not None and pend.participant_id is not None:
+            invitee = self.get(pend.participant_id)
+            if invitee.state is UserState.INVITED:
+                self.set_state(invitee, UserState.REVOKED)
+        self.session = replace(self.session, pending=None)
+
+    def request_route(self) -> None:
+        s = self.session
+        self.route = RouteRequest(s.queue, None, s.excluded, s.lar_agent_id)
+
+    def requeue(self, queue: str) -> None:
+        """Place the session in ``queue``: every other user still in it is Revoked (spec §7.1)."""
+        if self.session.customer.state is not UserState.CHATTING:
+            raise InvalidState(
+                "The customer has left this SMS session: it cannot be queued again; Complete it"
+            )
+        self.withdraw_pending()
+        for p in list(self.session.users()):
+            if not p.terminal:
+                self.depart(p, UserState.REVOKED)
+        self.session = replace(self.session, queue=queue, phase=Phase.QUEUED, excluded=())
+        self.request_route()
+
+    def end_for_customer(self) -> None:
+        """The sole agent left: the customer's side is over; holders wrap up (phase Ended)."""
+        self.withdraw_pending()
+        self.session = replace(self.session, phase=Phase.ENDED)
+
+    def close_if_no_agent(self) -> None:
+        """Once no agent holds the session it is completed: supervisors Revoked, phase Closed."""
+        if any(p.is_agent and p.holding for p in self.session.participants):
+            return
+        self.withdraw_pending()
+        for p in list(self.session.users()):
+            if not p.terminal:
+                self.depart(p, UserState.REVOKED)
+        customer = self.session.customer
+        if customer.state is UserState.CHATTING:
+            self.set_state(customer, UserState.COMPLETED)
+        self.session = replace(self.session, phase=Phase.CLOSED)
+
+    def decline(self, p: Participant, state: UserState) -> None:
+        """An Invited user said no (Reject) or lost the offer (timeout/withdrawal): find someone else."""
+        self.set_state(p, state)
+        pend = self.session.pending
+        if p.is_supervisor:
+            return
+        if pend is not None and pend.participant_id == p.participant_id:
+            if pend.target_queue is None:
+                self.session = replace(self.session, pending=None)
+                return
+            assert p.user_id is not None
+            excluded = (*self.session.excluded, p.user_id)
+            self.session = replace(
+                self.session, pending=replace(pend, participant_id=None), excluded=excluded
+            )
+            self.route = RouteRequest(pend.target_queue, pend.kind, excluded)
+        elif self.session.phase is Phase.OFFERED:
+            assert p.user_id is not None
+            self.session = replace(
+                self.session, phase=Phase.QUEUED, excluded=(*self.session.excluded, p.user_id)
+            )
+            self.request_route()
+
+    def new_reference(self) -> int:
+        ref = self.session.next_reference_id
+        self.session = replace(self.session, next_reference_id=ref + 1)
+        self.reference_id = ref
+        self.response["referenceId"] = ref
+        return ref
+
+    # -- result ---------------------------------------------------------------------------------------
+
+    def finish(self) -> Outcome:
+        after = self.session
+        users = list(after.users())
+        users.sort(key=lambda p: p.participant_id != self.actor_id)  # the caller first, then join order
+        notes: list[Notification] = []
+        for p in users:
+            if self.quiet_actor and p.participant_id == self.actor_id:
+                continue
+            notes += [Notification(p.user_id or "", CHANNEL, data) for data in self._for(p)]
+        return Outcome(
+            session=after,
+            messages=tuple(self.messages),
+            notifications=tuple(notes),
+            outbound_sms=tuple(self.outbound),
+            route=self.route,
+            freed=tuple(self.freed),
+            busied=tuple(self.busied),
+            response=dict(self.response),
+            accepted_by=self.accepted_by,
+        )
+
+    def _for(self, p: Participant) -> list[dict[str, Any]]:
+        before, after, base = self.before, self.session, self.ctx.base_uri
+        prev = before.by_id(p.participant_id)
+        ref = self.reference_id if p.participant_id == self.actor_id else None
+        caps = capabilities(after, p)
+        out: list[dict[str, Any]] = []
+        state_changed = prev is None or prev.state is not p.state
+        if state_changed:
+            out.append(state_change("StatusChange", after, p, caps, base, ref))
+        if not p.holding:
+            return out
+        was_holding = prev is not None and prev.holding
+        if not was_holding:
+            out.append(state_change("ParticipantsUpdated", after, p, caps, base, ref))
+        elif not state_changed and prev is not None:
+            seen_before = (participants_view(before, prev, base), capabilities(before, prev))
+            if seen_before != (participants_view(after, p, base), caps):
+                out.append(state_change("ParticipantsUpdated", after, p, caps, base, ref))
+        if was_holding and (self.properties_touched or before.user_data != after.user_data):
+            out.append(state_change("PropertiesUpdated", after, p, caps, base, ref))
+        shown = visible_messages([*self.replays.get(p.participant_id, ()), *self.messages], p)
+        if shown:
+            out.append(message_log_updated(after, shown, base))
+        return out

@@ -1,0 +1,80 @@
+"""What a session transition hands back to the use-case layer, and the settings it needs.
+
+``Outcome`` is everything the caller persists atomically (the new session, transcript messages,
+notifications, outbound SMS) and then acts on (routing, agent load, supervision joins). The policy that fills
+it lives in ``smsdesk/domain/transitions.py`` and ``smsdesk/domain/system.py``; the SMS rule is in
+``smsdesk/domain/_change.py`` (``Change.post``) and ``docs/sessions.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from smsdesk.domain.events import Notification
+from smsdesk.domain.sessions import InviteKind, Session
+
+__all__ = ["CHANNEL", "Context", "OutboundSms", "Outcome", "RouteRequest"]
+
+CHANNEL = "/v2/me/smssessions"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Settings and injected id generators (deterministic in tests)."""
+
+    base_uri: str  # e.g. "http://127.0.0.1:8080": prefix of every ``uri`` field
+    new_participant_id: Callable[[], str]  # 16 hex chars
+    new_session_id: Callable[[], str] = lambda: ""  # 16 chars; used by ``open_session`` only
+    disposition_key: str = "DispositionCode"  # SetDisposition without ``dispositionKey``
+    system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
+    max_text_length: int = 4096
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    """One text for the customer's phone; ``index`` is the transcript message it comes from."""
+
+    session_id: str
+    index: int
+    to: str  # the customer's number
+    sender: str  # our business number
+    text: str
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """The session (or an invitation in it) needs an agent from ``queue``: the router answers with ``Offer``."""
+
+    queue: str
+    kind: InviteKind | None = None  # None: route the session itself to an owner
+    excluded: tuple[str, ...] = ()  # agents that rejected or let the offer time out this round
+    preferred_agent_id: str | None = None  # last-agent routing hint (saveLAR)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    session: Session
+    messages: tuple[dict[str, Any], ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    outbound_sms: tuple[OutboundSms, ...] = ()
+    route: RouteRequest | None = None
+    freed: tuple[str, ...] = ()  # agents whose load went down
+    busied: tuple[str, ...] = ()  # agents whose load went up
+    response: Mapping[str, Any] = field(default_factory=dict)  # extra fields for the HTTP response
+    accepted_by: str | None = None  # an agent Accepted: the caller plans supervisor joins for them
+
+    def then(self, later: Outcome) -> Outcome:
+        """Both outcomes as one: ``later`` was computed from ``self.session``."""
+        return Outcome(
+            session=later.session,
+            messages=self.messages + later.messages,
+            notifications=self.notifications + later.notifications,
+            outbound_sms=self.outbound_sms + later.outbound_sms,
+            route=later.route or self.route,
+            freed=self.freed + later.freed,
+            busied=self.busied + later.busied,
+            response={**self.response, **later.response},
+            accepted_by=self.accepted_by or later.accepted_by,
+        )

@@ -1,0 +1,142 @@
+"""What one user is shown: participant lists, transcript messages and notification bodies (spec §4, §5).
+
+Every function here takes the *viewer* and filters by the visibility policy of
+``smsdesk/domain/participants.py``: a Monitor-mode supervisor (visibility ``Supervisors``) never appears in
+what an agent is sent, and ``Agents`` messages never in what the customer is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from smsdesk.domain.operations import Operation
+from smsdesk.domain.participants import Participant, Visibility
+from smsdesk.domain.sessions import Session
+
+__all__ = [
+    "STATE_CHANGE",
+    "format_timestamp",
+    "message",
+    "message_log_updated",
+    "participant_wire",
+    "participants_view",
+    "session_path",
+    "session_uri",
+    "state_change",
+    "visible_messages",
+]
+
+STATE_CHANGE = "SMSsessionStateChangeMessage"
+
+
+def format_timestamp(ms: int) -> str:
+    """``yyyy-MM-dd HH:mm:ss.SSS+0000`` in UTC (spec §4.5)."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}+0000"
+
+
+def session_uri(base_uri: str, session_id: str) -> str:
+    return f"{base_uri.rstrip('/')}/api/v2/smssessions/{session_id}"
+
+
+def session_path(session_id: str) -> str:
+    return f"/smssessions/{session_id}"
+
+
+def participant_wire(p: Participant, base_uri: str) -> dict[str, Any]:
+    """A participant as GWS prints it in ``participants`` and in a message's ``from``."""
+    out: dict[str, Any] = {
+        "nickname": p.nickname,
+        "type": p.kind.value,
+        "participantId": p.participant_id,
+        "visibility": p.visibility.value,
+    }
+    if p.user_id is not None:
+        out["uri"] = f"{base_uri.rstrip('/')}/api/v2/users/{p.user_id}"
+        out["path"] = f"/users/{p.user_id}"
+    return out
+
+
+def participants_view(session: Session, viewer: Participant, base_uri: str) -> list[dict[str, Any]]:
+    """Present participants (Invited or Chatting) the viewer may see."""
+    return [
+        participant_wire(p, base_uri)
+        for p in session.participants
+        if p.present and viewer.can_see(p.visibility)
+    ]
+
+
+def message(
+    *,
+    index: int,
+    type_: str,
+    sender: Participant | Mapping[str, Any],
+    visibility: Visibility,
+    now_ms: int,
+    base_uri: str,
+    text: str | None = None,
+    url: str | None = None,
+    notice_text: str | None = None,
+) -> dict[str, Any]:
+    """A transcript entry, JSON-pure, exactly the §4.5 shape."""
+    frm = participant_wire(sender, base_uri) if isinstance(sender, Participant) else dict(sender)
+    out: dict[str, Any] = {"index": index, "type": type_, "from": frm}
+    if text is not None:
+        out["text"] = text
+    if url is not None:
+        out["url"] = url
+    if notice_text is not None:
+        out["noticeText"] = notice_text
+    out["visibility"] = visibility.value
+    out["timestamp"] = format_timestamp(now_ms)
+    out["timestampSeconds"] = now_ms
+    return out
+
+
+def visible_messages(messages: Iterable[Mapping[str, Any]], viewer: Participant) -> list[dict[str, Any]]:
+    return [dict(m) for m in messages if viewer.can_see(Visibility(m["visibility"]))]
+
+
+def state_change(
+    notification_type: str,
+    session: Session,
+    viewer: Participant,
+    capabilities: Sequence[Operation],
+    base_uri: str,
+    reference_id: int | None = None,
+) -> dict[str, Any]:
+    """``SMSsessionStateChangeMessage`` for one viewer. Completed/Revoked carry no capabilities, no participants."""
+    obj: dict[str, Any] = {
+        "id": session.id,
+        "uri": session_uri(base_uri, session.id),
+        "path": session_path(session.id),
+        "state": viewer.state.value,
+    }
+    if not viewer.terminal:
+        obj["capabilities"] = [op.capability for op in capabilities]
+    obj["participants"] = [] if viewer.terminal else participants_view(session, viewer, base_uri)
+    obj["userData"] = dict(session.user_data)
+    obj["receivedDate"] = format_timestamp(session.received_ms)
+    obj["chatType"] = "Inbound"
+    out: dict[str, Any] = {
+        "messageType": STATE_CHANGE,
+        "notificationType": notification_type,
+        "smssession": obj,
+    }
+    if reference_id is not None:
+        out["referenceId"] = reference_id
+    return out
+
+
+def message_log_updated(
+    session: Session, messages: Sequence[Mapping[str, Any]], base_uri: str
+) -> dict[str, Any]:
+    return {
+        "messageType": "MessageLogUpdated",
+        "notificationType": "NewMessages",
+        "messages": [dict(m) for m in messages],
+        "smssessionUri": session_uri(base_uri, session.id),
+        "smssessionPath": session_path(session.id),
+    }
