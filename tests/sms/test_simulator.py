@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from smsdesk.clock import FakeClock
+from smsdesk.sms.base import OutboundSms, PermanentFailure
+from smsdesk.sms.routes import build_sms_routes
+from smsdesk.sms.simulator import SimulatorProvider
+from tests.sms.sinks import MemoryInboundSink, MemoryStatusSink
+
+
+class Env:
+    def __init__(self, client: httpx.AsyncClient, sim: SimulatorProvider, sink: MemoryInboundSink) -> None:
+        self.client, self.sim, self.sink = client, sim, sink
+
+
+@pytest.fixture
+async def env(clock: FakeClock) -> AsyncIterator[Env]:
+    sim, sink = SimulatorProvider(clock), MemoryInboundSink()
+    routes = build_sms_routes(clock=clock, inbound_sink=sink, status_sink=MemoryStatusSink(), simulator=sim)
+    transport = httpx.ASGITransport(app=Starlette(routes=routes))
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
+        yield Env(client, sim, sink)
+
+
+async def test_customer_texts_the_business(env: Env, clock: FakeClock) -> None:
+    r = await env.client.post(
+        "/sms/simulator/inbound", json={"from": "+1 (555) 123-0001", "to": "+15550000000", "text": "hi"}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["statusCode"] == 0 and body["messageId"].startswith("SIMIN-")
+    (msg,) = env.sink.stored
+    assert (msg.provider, msg.from_number, msg.to_number, msg.text) == (
+        "simulator",
+        "+15551230001",
+        "+15550000000",
+        "hi",
+    )
+    assert msg.provider_message_id == body["messageId"] and msg.received_ms == clock.now_ms()
+
+
+async def test_client_message_id_makes_retries_idempotent(env: Env) -> None:
+    payload = {"from": "+15551230001", "to": "+15550000000", "text": "hi", "messageId": "phone-1"}
+    for _ in range(2):
+        assert (await env.client.post("/sms/simulator/inbound", json=payload)).json()[
+            "messageId"
+        ] == "phone-1"
+    assert len(env.sink.stored) == 1
+
+
+async def test_outbound_list_is_per_phone_and_in_order(env: Env, clock: FakeClock) -> None:
+    for i, to in enumerate(["+15551230001", "+15551230002", "+1 555 123 0001"]):
+        result = await env.sim.send(OutboundSms(f"ob-{i}", "+15550000000", to, f"reply {i}"))
+        assert result.status == "delivered"
+        clock.advance(1)
+    again = await env.sim.send(OutboundSms("ob-0", "+15550000000", "+15551230001", "reply 0"))
+    assert (
+        again.provider_message_id == env.sim.outbound_for("+15551230001")[0].message_id
+    )  # outbox retry: no dup
+    r = await env.client.get("/sms/simulator/outbound", params={"to": "+15551230001"})
+    messages = r.json()["messages"]
+    assert r.json()["statusCode"] == 0
+    assert [m["text"] for m in messages] == ["reply 0", "reply 2"]
+    assert (
+        messages[0]["from"] == "+15550000000"
+        and messages[0]["timestampSeconds"] < messages[1]["timestampSeconds"]
+    )
+    empty = await env.client.get("/sms/simulator/outbound", params={"to": "+15559999999"})
+    assert empty.json() == {"statusCode": 0, "messages": []}
+
+
+async def test_simulator_refuses_unsendable_text(clock: FakeClock) -> None:
+    with pytest.raises(PermanentFailure, match="empty"):
+        await SimulatorProvider(clock).send(OutboundSms("x", "+15550000000", "+15551230001", ""))
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "needle"),
+    [
+        (b"not json", 10, "not valid JSON"),
+        (b"[1, 2]", 10, "JSON object"),
+        (b'{"to": "+15550000000", "text": "x"}', 1, "'from'"),
+        (b'{"from": "+15551230001", "to": "+15550000000", "text": ""}', 1, "'text'"),
+        (b'{"from": 5, "to": "+15550000000", "text": "x"}', 10, "must be a string"),
+        (b'{"from": "+1555", "to": "+15550000000", "text": "x"}', 10, "'+1555'"),
+        (
+            b'{"from": "+15551230001", "to": "+15550000000", "text": "' + b"x" * 1601 + b'"}',
+            10,
+            "longer than",
+        ),
+        (b"\xff\xfe", 10, "not valid JSON"),
+    ],
+)
+async def test_bad_input_is_a_gws_error(env: Env, payload: bytes, code: int, needle: str) -> None:
+    r = await env.client.post(
+        "/sms/simulator/inbound", content=payload, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["statusCode"] == code and needle in r.json()["statusMessage"]
+    assert env.sink.calls == 0
+
+
+@pytest.mark.parametrize("query", [{}, {"to": "garbage"}])
+async def test_bad_outbound_query(env: Env, query: dict[str, str]) -> None:
+    r = await env.client.get("/sms/simulator/outbound", params=query)
+    assert r.status_code == 400 and r.json()["statusCode"] in (1, 10)
+
+
+async def test_phone_page_is_plain_html_wired_to_the_api(env: Env) -> None:
+    r = await env.client.get("/simulator")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    for needle in ("/sms/simulator/inbound", "/sms/simulator/outbound?to=", '<label for="me">', "aria-live"):
+        assert needle in page
+    assert "<script src=" not in page  # no build step, no external assets
