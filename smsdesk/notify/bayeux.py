@@ -126,6 +126,9 @@ class Bayeux:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def sessions(self) -> list[ClientSession]:
+        return list(self._sessions.values())
+
     def audience(self) -> set[str]:
         """Recipients the hub must read events for: users with clients here, plus ``SUPERVISORS``."""
         users = set(self._by_user)
