@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -26,13 +27,13 @@ class StuckPeer:
         self.incoming.put_nowait({"type": "websocket.connect"})
         for frame in frames:
             self.incoming.put_nowait({"type": "websocket.receive", "text": frame})
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[MutableMapping[str, Any]] = []
         self.closed = asyncio.Event()
 
     async def receive(self) -> dict[str, Any]:
         return await self.incoming.get()
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         self.sent.append(message)
         if message["type"] == "websocket.send":
             await asyncio.Event().wait()  # the peer never reads: this write never completes
