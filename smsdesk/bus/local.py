@@ -2,8 +2,8 @@
 
 It behaves like ``redis.RedisBus`` on purpose: every message is serialised to JSON and parsed back, and
 handlers run later on a dispatcher task, never inside ``publish``. Delivery is at most once; the queue is
-bounded and a full queue drops the hint (receivers catch up from the store). Contract: ``smsdesk/bus/base.py``,
-tested by ``tests/bus/test_contract.py``.
+bounded and a full queue drops the hint (receivers catch up from the store).
+Contract: ``smsdesk/bus/base.py``, tested by ``tests/bus/test_contract.py``.
 """
 
 from __future__ import annotations
