@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 import subprocess
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
+from smsdesk.bus.messages import EVENTS_TOPIC
 from tests.interop.harness import node_process, require_node
 from tests.services import REDIS_URL, require
 
@@ -139,8 +142,20 @@ async def test_rest_ready_reaches_the_cometd_client(database: str, tmp_path: Pat
 async def test_event_made_on_node_b_reaches_a_client_on_node_a(database: str, tmp_path: Path) -> None:
     require_node()
     require("redis", REDIS_URL, 6379)
-    async with (
-        serve(database, tmp_path / "a.log", REDIS_URL) as node_a,
-        serve(database, tmp_path / "b.log", REDIS_URL) as node_b,
-    ):
-        await listen_then_ready(node_a, node_b, "websocket")
+    hints = aioredis.Redis.from_url(REDIS_URL).pubsub()
+    await hints.subscribe(EVENTS_TOPIC)
+    try:
+        async with (
+            serve(database, tmp_path / "a.log", REDIS_URL) as node_a,
+            serve(database, tmp_path / "b.log", REDIS_URL) as node_b,
+        ):
+            await listen_then_ready(node_a, node_b, "websocket")
+        # The event crossed over Redis (not only through node A's periodic catch-up from the store).
+        seen = []
+        for _ in range(20):  # None also stands for the (ignored) subscribe confirmation: read on
+            item = await hints.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if item is not None:
+                seen.append(json.loads(item["data"]))
+        assert any(h["type"] == "events_advanced" and h["user_ids"] for h in seen), seen
+    finally:
+        await hints.aclose()  # type: ignore[no-untyped-call]
