@@ -175,7 +175,8 @@ class Session:
         """Read what ``to_json`` wrote; anything malformed raises ``Validation``."""
         d = require_mapping(data, "session")
         parts = tuple(
-            Participant.from_json(require_mapping(p, "participant")) for p in get_list(d, "participants")
+            Participant.from_json(require_mapping(p, "participant"))
+            for p in get_list(d, "participants", missing=Validation)
         )
         if not parts or parts[0].kind is not Kind.CUSTOMER or any(p.kind is Kind.CUSTOMER for p in parts[1:]):
             raise Validation("session: the customer must be the first and only customer participant")

@@ -55,7 +55,9 @@ class Driver:
         self.now += 1000
         return self._keep(apply(self.session, command, now_ms=self.now, ctx=self.ctx))
 
-    def op(self, user: str, operation: Operation | str, params: Mapping[str, Any] | None = None, **kw: Any) -> Outcome:
+    def op(
+        self, user: str, operation: Operation | str, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Outcome:
         op = operation if isinstance(operation, Operation) else Operation(operation)
         transcript = tuple(self.transcript) if op is Operation.ACCEPT else ()
         return self.do(UserOperation(user, op, dict(params or {}), transcript, **kw))

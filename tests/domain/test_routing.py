@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from smsdesk.domain.routing import Candidate, choose_agent
+
+
+def c(user: str, idle: int, *, ready: bool = True, load: int = 0, capacity: int = 2) -> Candidate:
+    return Candidate(user, ready, load, capacity, idle)
+
+
+def test_longest_idle_ready_agent_with_capacity_wins() -> None:
+    pool = [c("a", 30), c("b", 10, ready=False), c("c", 20), c("d", 5, load=2)]
+    assert choose_agent(pool) == "c"
+    assert choose_agent(pool, excluded={"c"}) == "a"
+    assert choose_agent([c("y", 1), c("x", 1)]) == "x"
+
+
+def test_last_agent_routing_only_when_available() -> None:
+    pool = [c("a", 30), c("c", 20)]
+    assert choose_agent(pool, lar_agent_id="a") == "a"
+    assert choose_agent(pool, lar_agent_id="a", excluded=["a"]) == "c"
+    assert choose_agent(pool, lar_agent_id="zz") == "c"
+
+
+def test_nobody_available() -> None:
+    assert choose_agent([c("a", 1, ready=False), c("b", 1, load=1, capacity=1)]) is None
+    assert choose_agent([]) is None
