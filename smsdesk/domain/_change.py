@@ -12,8 +12,9 @@ session before and after *for each user* and emits exactly what that user may se
 4. ``MessageLogUpdated`` with the replayed transcript (on Accept/join) plus the new messages it may see.
 
 The SMS rule (``post``): a message becomes an outbound SMS only if it is a ``Text`` or ``PushUrl`` with
-visibility ``All`` that is not from the customer, while the customer is still in the session (not opted out). ``Agents``/``Supervisors`` messages, typing notifications,
-notices and custom notices never reach the phone.
+visibility ``All`` that is not from the customer, while the customer is still in the session (not opted
+out). ``Agents``/``Supervisors`` messages, typing notifications, notices and custom notices never reach the
+phone.
 """
 
 from __future__ import annotations

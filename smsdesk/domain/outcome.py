@@ -8,6 +8,7 @@ it lives in ``smsdesk/domain/transitions.py`` and ``smsdesk/domain/system.py``; 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +16,28 @@ from typing import Any
 from smsdesk.domain.events import Notification
 from smsdesk.domain.sessions import InviteKind, Session
 
-__all__ = ["CHANNEL", "Context", "OutboundSms", "Outcome", "RouteRequest"]
+__all__ = [
+    "CHANNEL",
+    "Context",
+    "OutboundSms",
+    "Outcome",
+    "RouteRequest",
+    "random_participant_id",
+    "random_session_id",
+]
 
 CHANNEL = "/v2/me/smssessions"
+_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def random_participant_id() -> str:
+    """16 upper-case hex characters, like ``009052C5E743004C``: inject into ``Context`` in production."""
+    return secrets.token_hex(8).upper()
+
+
+def random_session_id() -> str:
+    """16 alphanumeric characters, like ``0000Na9B26EF002X``: inject into ``Context`` in production."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,7 @@ class Context:
 
     base_uri: str  # e.g. "http://127.0.0.1:8080": prefix of every ``uri`` field
     new_participant_id: Callable[[], str]  # 16 hex chars
-    new_session_id: Callable[[], str] = lambda: ""  # 16 chars; used by ``open_session`` only
+    new_session_id: Callable[[], str]  # 16 chars; used by ``open_session`` only
     disposition_key: str = "DispositionCode"  # SetDisposition without ``dispositionKey``
     system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
     max_text_length: int = 4096

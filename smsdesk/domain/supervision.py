@@ -82,14 +82,11 @@ def parse_subscription(
     mode = SupervisionMode.parse(params.get("operationName"), "operationName")
     if supervisor_id == agent_id:
         raise Validation("A supervisor cannot monitor themself")
-    raw_scope = params.get("supervisorMonitoringMode")
-    scope = Scope.ALL_CHATS
-    if raw_scope is not None:
-        scope = next(
-            (s for s in Scope if isinstance(raw_scope, str) and s.value.lower() == raw_scope.lower()), None
-        )  # type: ignore[assignment]
-        if scope is None:
-            raise Validation(f"'supervisorMonitoringMode' must be NextChat or AllChats; got {raw_scope!r}")
+    raw_scope = params.get("supervisorMonitoringMode", Scope.ALL_CHATS.value)
+    scopes = {s.value.lower(): s for s in Scope}
+    scope = scopes.get(raw_scope.lower()) if isinstance(raw_scope, str) else None
+    if scope is None:
+        raise Validation(f"'supervisorMonitoringMode' must be NextChat or AllChats; got {raw_scope!r}")
     nickname = get_opt_str(params, "nickname")
     return MonitoringSubscription(
         supervisor_id=supervisor_id,

@@ -24,3 +24,13 @@ def test_last_agent_routing_only_when_available() -> None:
 def test_nobody_available() -> None:
     assert choose_agent([c("a", 1, ready=False), c("b", 1, load=1, capacity=1)]) is None
     assert choose_agent([]) is None
+
+
+def test_random_ids_have_the_gws_shape() -> None:
+    import re
+
+    from smsdesk.domain.outcome import random_participant_id, random_session_id
+
+    assert re.fullmatch(r"[0-9A-F]{16}", random_participant_id())
+    assert re.fullmatch(r"[0-9A-Za-z]{16}", random_session_id())
+    assert random_session_id() != random_session_id()
