@@ -1,0 +1,6 @@
+"""The browser UI: agent desktop (``/``) and supervisor console (``/supervisor``), static files only.
+
+The pages are plain HTML/CSS/ES modules under ``static/`` built on the public GWS API (REST + CometD); the
+CometD client comes from the npm ``cometd`` package installed into ``node_modules/`` by ``make web-deps``.
+Routes are in ``routes.py``; what the UI does and how it uses the API is in ``docs/ui.md``.
+"""

@@ -1,0 +1,161 @@
+// The agent desktop (`/`): sign in, Ready/NotReady with reasons, incoming sessions ring with Accept/Reject,
+// sessions side by side, and per-session operations. Built only on the public GWS API (see docs/ui.md).
+import {Gws} from "./gws.js";
+import {$, h, flash} from "./dom.js";
+import {signIn} from "./login.js";
+import {Notifications} from "./notifications.js";
+import {Board} from "./board.js";
+import {Viewer} from "./transcript.js";
+
+const NOT_READY_REASONS = ["Break", "Lunch", "Meeting", "Training", "After call work"];
+const DISPOSITIONS = ["Resolved", "Follow-up needed", "Escalated", "Spam", "No answer"];
+
+const gws = new Gws();
+const status = $("#status");
+let colleagues = []; // other agents: transfer / invite / consult targets
+
+function connection(text, kind) {
+  const el = $("#connection");
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+// ---- channel state (spec §9.3) ----
+function showChannel(channels) {
+  const sms = (channels || []).find((c) => ["sms", "smssession"].includes(c.channel)) || (channels || [])[0];
+  if (!sms || !sms.userState) return;
+  const {state, reason} = sms.userState;
+  const select = $("#agent-state");
+  select.value = state === "NotReady" && reason && NOT_READY_REASONS.includes(reason) ? `NotReady:${reason}` : state;
+  if (!select.value) select.value = "NotReady";
+  $("#state-label").textContent = sms.userState.displayName + (reason ? ` (${reason})` : "");
+  document.body.dataset.agentState = state;
+}
+
+async function changeState() {
+  const [op, reason] = $("#agent-state").value.split(":");
+  try {
+    await gws.setChannelState(op, reason);
+    flash(status, "");
+  } catch (err) {
+    flash(status, `Could not change state: ${err.message}`, "error");
+    refreshChannel();
+  }
+}
+
+async function refreshChannel() {
+  try {
+    let channels = await gws.myChannels();
+    const sms = channels[0];
+    if (sms && sms.userState && sms.userState.state === "LoggedOut") {
+      await gws.post("/api/v2/me", {operationName: "StartContactCenterSession", channels: ["sms"]});
+      channels = await gws.myChannels();
+    }
+    showChannel(channels);
+  } catch (err) {
+    flash(status, `Could not read the channel state: ${err.message}`, "error");
+  }
+}
+
+// ---- per-session controls ----
+function targetOptions(select) {
+  const current = select.value;
+  select.replaceChildren(h("option", {value: ""}, "Choose an agent…"),
+    ...colleagues.map((u) => h("option", {value: u.uri}, u.nickname || u.userName)));
+  select.value = current;
+}
+
+function field(label, input) {
+  return h("label", {class: "field"}, h("span", {}, label), input);
+}
+
+function routingControls(pane) {
+  const agent = h("select", {name: "target"});
+  const queue = h("input", {name: "queue", placeholder: "queue name", autocomplete: "off"});
+  targetOptions(agent);
+  const target = () => (agent.value ? {targetUri: agent.value} : {});
+  const block = h("details", {class: "op-block"},
+    h("summary", {}, "Transfer / invite / consult"),
+    h("div", {class: "op-form"},
+      field("Agent", agent), field("or queue", queue),
+      pane.button("Transfer", "Transfer", {params: () => (queue.value.trim() ? {queueName: queue.value.trim()} : target())}),
+      pane.button("Invite", "Invite", {params: target}),
+      pane.button("Consult", "Consult", {params: target})));
+  block.addEventListener("toggle", () => targetOptions(agent));
+  return block;
+}
+
+function dispositionControls(pane) {
+  const listId = `dispositions-${pane.id}`;
+  const input = h("input", {name: "disposition", list: listId, autocomplete: "off"});
+  return h("details", {class: "op-block"}, h("summary", {}, "Disposition"),
+    h("div", {class: "op-form"},
+      field("Disposition", input),
+      h("datalist", {id: listId}, ...DISPOSITIONS.map((d) => h("option", {value: d}))),
+      pane.button("Set disposition", "SetDisposition", {params: () => ({disposition: input.value.trim()})})));
+}
+
+function attachControls(pane) {
+  const key = h("input", {name: "key", autocomplete: "off"});
+  const value = h("input", {name: "value", autocomplete: "off"});
+  return h("details", {class: "op-block"}, h("summary", {}, "Attach data"),
+    h("div", {class: "op-form"}, field("Key", key), field("Value", value),
+      pane.button("Attach", "AttachUserData", {
+        params: () => ({userData: {[key.value.trim()]: value.value}}),
+        after: () => { key.value = ""; value.value = ""; },
+      })));
+}
+
+const ACTIONS = {
+  composer: true,
+  controls: [
+    (pane) => pane.button("Complete", "Complete", {class: "primary"}),
+    (pane) => pane.button("Leave", "Leave"),
+    routingControls, dispositionControls, attachControls,
+  ],
+};
+
+async function main() {
+  $("#agent-state").replaceChildren(
+    h("option", {value: "Ready"}, "Ready"),
+    h("option", {value: "NotReady"}, "Not Ready"),
+    ...NOT_READY_REASONS.map((r) => h("option", {value: `NotReady:${r}`}, `Not Ready – ${r}`)));
+  const user = await signIn(gws);
+  $("#me").textContent = user.nickname || user.userName;
+  $("#app").hidden = false;
+  const board = new Board({
+    gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
+    actions: ACTIONS, emptyText: "No sessions. Set Ready to receive SMS sessions.",
+  });
+  board.onPaneChange = (pane) => {
+    if (pane.state === "Invited" && !pane.announced) {
+      pane.announced = true;
+      flash($("#ring"), `Incoming SMS session from ${pane.customerName()}`, "ring");
+    }
+    const ringing = [...board.panes.values()].some((p) => p.state === "Invited");
+    if (!ringing) flash($("#ring"), "");
+  };
+  $("#agent-state").addEventListener("change", changeState);
+  const notifications = new Notifications({
+    topics: {
+      "/v2/me/smssessions": (data) => board.handle(data),
+      "/v2/me/channels": (data) => showChannel(data.channels),
+    },
+    onStatus: connection,
+    onReady: async () => {
+      await refreshChannel();
+      await board.restore();
+      gws.users().then((users) => {
+        colleagues = users.filter((u) => u.id !== user.id && (u.roles || []).includes("ROLE_AGENT"));
+      }).catch(() => {});
+    },
+  });
+  $("#logout").addEventListener("click", async () => {
+    notifications.stop();
+    try { await gws.logout(); } catch { /* the session is gone either way */ }
+    location.reload();
+  });
+  notifications.start();
+}
+
+main().catch((err) => flash(status, `The desktop failed to start: ${err.message}`, "error"));

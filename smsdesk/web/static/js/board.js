@@ -1,0 +1,112 @@
+// All SMS sessions of the signed-in user, side by side, plus the session list with unread counts.
+// Fed by `/v2/me/smssessions` notifications (spec §5) and re-read over REST after every (re)connect:
+// GET /api/v2/me/smssessions?fields=* then GET .../{id}/messages for each session that is not Invited.
+import {h, flash} from "./dom.js";
+import {SessionPane} from "./pane.js";
+
+const STATE_CHANGE = new Set(["SMSsessionStateChangeMessage", "SMSSessionStateChangeMessage"]);
+const WITH_TRANSCRIPT = new Set(["Chatting", "LeftChat"]);
+
+export function sessionIdFrom(data) {
+  const obj = data.smssession || data.smsession;
+  if (obj && obj.id) return obj.id;
+  const ref = data.smssessionUri || data.smsessionUri || data.smssessionPath || data.smsessionPath || "";
+  const parts = ref.split("/").filter(Boolean);
+  return parts.length ? decodeURIComponent(parts[parts.length - 1]) : null;
+}
+
+export class Board {
+  constructor({gws, viewer, panesEl, listEl, statusEl, actions, emptyText}) {
+    this.gws = gws;
+    this.viewer = viewer;
+    this.panesEl = panesEl;
+    this.listEl = listEl;
+    this.statusEl = statusEl;
+    this.actions = actions;
+    this.emptyText = emptyText;
+    this.panes = new Map();
+    this.onPaneChange = () => {};
+    this.renderList();
+  }
+
+  pane(id, session) {
+    let pane = this.panes.get(id);
+    if (!pane) {
+      pane = new SessionPane({
+        session: session || {id}, viewer: this.viewer, gws: this.gws, actions: this.actions,
+        onChange: (p) => { this.renderList(); this.onPaneChange(p); },
+        onClose: (p) => this.close(p),
+      });
+      this.panes.set(id, pane);
+      this.panesEl.append(pane.el);
+    } else if (session) {
+      pane.update(session);
+    }
+    return pane;
+  }
+
+  close(pane) {
+    pane.el.remove();
+    this.panes.delete(pane.id);
+    this.renderList();
+  }
+
+  // One notification from /v2/me/smssessions.
+  handle(data) {
+    if (data.notificationType === "Error") {
+      flash(this.statusEl, `Server error${data.referenceId ? " (request " + data.referenceId + ")" : ""}: ${data.errorMessage || "request failed"}`, "error");
+      return;
+    }
+    const id = sessionIdFrom(data);
+    if (!id) return;
+    if (STATE_CHANGE.has(data.messageType)) {
+      const obj = data.smssession || data.smsession;
+      const pane = this.pane(id, obj);
+      if (WITH_TRANSCRIPT.has(pane.state) && !pane.historyLoaded) this.loadHistory(pane);
+    } else if (data.messageType === "MessageLogUpdated") {
+      this.pane(id).addMessages(data.messages);
+    }
+  }
+
+  async loadHistory(pane) {
+    pane.historyLoaded = true;
+    try {
+      pane.addMessages(await this.gws.messages(pane.id), {history: true});
+    } catch (err) {
+      pane.historyLoaded = false;
+      flash(this.statusEl, `Could not load the transcript of ${pane.id}: ${err.message}`, "error");
+    }
+  }
+
+  // After (re)connect: the server's list is the truth.
+  async restore() {
+    const sessions = await this.gws.sessions();
+    const seen = new Set();
+    for (const s of sessions) {
+      seen.add(s.id);
+      const pane = this.pane(s.id, s);
+      if (WITH_TRANSCRIPT.has(pane.state)) {
+        pane.historyLoaded = false;
+        await this.loadHistory(pane);
+      }
+    }
+    for (const pane of this.panes.values()) {
+      if (!seen.has(pane.id) && !pane.terminal) pane.update({state: "Completed", capabilities: []});
+    }
+  }
+
+  renderList() {
+    const panes = [...this.panes.values()];
+    const items = panes.map((p) => {
+      const unread = p.unread ? h("span", {class: "badge unread", "aria-label": `${p.unread} unread`}, String(p.unread)) : null;
+      return h("li", {class: `session-item state-${p.state.toLowerCase()}`, dataset: {session: p.id}},
+        h("button", {type: "button", onclick: () => p.focus()},
+          h("span", {class: "item-name"}, p.customerName()),
+          h("span", {class: "badge state", dataset: {state: p.state}}, p.state === "Invited" ? "Ringing" : p.state),
+          unread));
+    });
+    this.listEl.replaceChildren(...(items.length ? items : [h("li", {class: "empty"}, this.emptyText)]));
+    const ringing = panes.filter((p) => p.state === "Invited").length;
+    document.title = (ringing ? `(${ringing}) ` : "") + document.title.replace(/^\(\d+\) /, "");
+  }
+}

@@ -1,0 +1,186 @@
+// The supervisor console (`/supervisor`): the team's agents with channel state and current sessions;
+// Monitor / Coach / BargeIn (NextChat or AllChats), cancel, Intrude; the supervised sessions live with
+// SwitchToMonitor / SwitchToCoach / SwitchToBargeIn, coaching or barge-in messages, and Leave (spec §7).
+import {Gws} from "./gws.js";
+import {$, h, flash} from "./dom.js";
+import {signIn} from "./login.js";
+import {Notifications} from "./notifications.js";
+import {Board} from "./board.js";
+import {Viewer} from "./transcript.js";
+
+const MODES = ["Monitor", "Coach", "BargeIn"];
+const SCOPES = ["AllChats", "NextChat"];
+const REFRESH_MS = 5000;
+
+const gws = new Gws();
+const status = $("#status");
+const team = new Map(); // agent id -> {user, channel, sessions, row}
+let monitoring = {};    // agent id -> {operation, mode}: what this console started (the API has no GET for it)
+let storageKey = "";
+
+function connection(text, kind) {
+  const el = $("#connection");
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+function saveMonitoring() {
+  sessionStorage.setItem(storageKey, JSON.stringify(monitoring));
+  const names = Object.entries(monitoring).map(([id, m]) => {
+    const agent = team.get(id);
+    return `${agent ? agent.user.nickname || agent.user.userName : id} (${m.operation}, ${m.mode})`;
+  });
+  $("#monitoring-summary").textContent = names.length ? `Supervising: ${names.join("; ")}` : "Supervising nobody";
+}
+
+function stateText(channel) {
+  const s = channel && channel.userState;
+  if (!s) return "Unknown";
+  return s.displayName + (s.reason ? ` (${s.reason})` : "");
+}
+
+function select(name, values, label) {
+  return h("select", {name, "aria-label": label}, ...values.map((v) => h("option", {value: v}, v)));
+}
+
+function buildRow(agent) {
+  const name = agent.user.nickname || agent.user.userName;
+  const mode = select("operation", MODES, `Supervision mode for ${name}`);
+  const scope = select("scope", SCOPES, `Which chats of ${name}`);
+  const start = h("button", {type: "button", class: "primary", onclick: () => startSupervision(agent, mode.value, scope.value)}, "Start");
+  const cancel = h("button", {type: "button", onclick: () => cancelSupervision(agent)}, "Cancel");
+  agent.cells = {
+    state: h("td", {class: "agent-state"}),
+    sessions: h("td", {class: "agent-sessions"}),
+    current: h("span", {class: "supervising"}),
+    cancel,
+  };
+  agent.row = h("tr", {dataset: {agent: agent.user.userName}},
+    h("th", {scope: "row"}, name),
+    agent.cells.state, agent.cells.sessions,
+    h("td", {class: "agent-supervision"}, h("div", {class: "op-form"}, mode, scope, start, cancel, agent.cells.current)));
+  return agent.row;
+}
+
+function renderRow(agent) {
+  const s = agent.channel && agent.channel.userState;
+  agent.cells.state.textContent = stateText(agent.channel);
+  agent.cells.state.dataset.state = s ? s.state : "";
+  const sessions = agent.sessions || [];
+  agent.cells.sessions.replaceChildren(...(sessions.length ? sessions.map((sess) => {
+    const mode = select("visibility", MODES, `Intrude mode for session ${sess.id}`);
+    return h("div", {class: "agent-session"},
+      h("code", {}, sess.id), mode,
+      h("button", {type: "button", onclick: () => intrude(agent, sess.id, mode.value)}, "Intrude"));
+  }) : [h("span", {class: "muted"}, "none")]));
+  const m = monitoring[agent.user.id];
+  agent.cells.current.textContent = m ? `${m.operation} · ${m.mode}` : "";
+  agent.cells.cancel.disabled = !m;
+}
+
+async function refreshAgent(agent) {
+  try {
+    const detail = await gws.userDetail(agent.user.id);
+    agent.channel = (detail.channels || [])[0] || agent.channel;
+    agent.sessions = (detail.smssessions || []).filter((s) => !["Completed", "Revoked"].includes(s.state));
+    renderRow(agent);
+  } catch (err) {
+    flash(status, `Could not read ${agent.user.userName}: ${err.message}`, "error");
+  }
+}
+
+async function loadTeam() {
+  const users = await gws.users();
+  const body = $("#team-table tbody");
+  for (const user of users.filter((u) => (u.roles || []).includes("ROLE_AGENT"))) {
+    if (!team.has(user.id)) {
+      const agent = {user, channel: null, sessions: []};
+      team.set(user.id, agent);
+      body.append(buildRow(agent));
+    }
+  }
+  await Promise.all([...team.values()].map(refreshAgent));
+  saveMonitoring();
+}
+
+async function startSupervision(agent, operation, mode) {
+  try {
+    await gws.supervise(agent.user.id, operation, mode);
+    monitoring[agent.user.id] = {operation, mode};
+    flash(status, `${operation} (${mode}) started on ${agent.user.nickname || agent.user.userName}.`);
+  } catch (err) {
+    flash(status, `${operation} failed: ${err.message}`, "error");
+  }
+  saveMonitoring();
+  renderRow(agent);
+}
+
+async function cancelSupervision(agent) {
+  try {
+    await gws.supervise(agent.user.id, "CancelSupervisorMonitoring");
+    flash(status, `Supervision of ${agent.user.nickname || agent.user.userName} cancelled.`);
+  } catch (err) {
+    flash(status, `Cancel failed: ${err.message}`, "error");
+  }
+  delete monitoring[agent.user.id];
+  saveMonitoring();
+  renderRow(agent);
+}
+
+async function intrude(agent, sessionId, visibilityMode) {
+  try {
+    await gws.intrude(agent.user.id, sessionId, visibilityMode);
+    flash(status, `Intruding on ${sessionId} (${visibilityMode}); accept it in the supervised sessions.`);
+  } catch (err) {
+    flash(status, `Intrude failed: ${err.message}`, "error");
+  }
+}
+
+// /v2/users: ChannelStateChangeMessageV2 with userId (the team view).
+function onTeamEvent(data) {
+  const agent = data.userId && team.get(data.userId);
+  if (!agent) return;
+  if (data.channels && data.channels.length) agent.channel = data.channels[0];
+  renderRow(agent);
+  refreshAgent(agent);
+}
+
+const ACTIONS = {
+  composer: true,
+  controls: [
+    (pane) => pane.button("Monitor", "SwitchToMonitor"),
+    (pane) => pane.button("Coach", "SwitchToCoach"),
+    (pane) => pane.button("Barge in", "SwitchToBargeIn", {capability: ["SwitchToBargeIn"]}),
+    (pane) => pane.button("Leave", "Leave", {class: "danger"}),
+  ],
+};
+
+async function main() {
+  const user = await signIn(gws, {requireRole: "ROLE_SUPERVISOR"});
+  storageKey = `smsdesk.monitoring.${user.id}`;
+  try { monitoring = JSON.parse(sessionStorage.getItem(storageKey) || "{}") || {}; } catch { monitoring = {}; }
+  $("#me").textContent = user.nickname || user.userName;
+  $("#app").hidden = false;
+  const board = new Board({
+    gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
+    actions: ACTIONS, emptyText: "No supervised sessions yet. Start Monitor, Coach or BargeIn on an agent.",
+  });
+  const notifications = new Notifications({
+    topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent},
+    onStatus: connection,
+    onReady: async () => { await loadTeam(); await board.restore(); },
+  });
+  $("#refresh").addEventListener("click", () => loadTeam().catch((err) => flash(status, err.message, "error")));
+  $("#logout").addEventListener("click", async () => {
+    notifications.stop();
+    sessionStorage.removeItem(storageKey);
+    try { await gws.logout(); } catch { /* the session is gone either way */ }
+    location.reload();
+  });
+  setInterval(() => {
+    if (notifications.connected && !document.hidden) [...team.values()].forEach(refreshAgent);
+  }, REFRESH_MS);
+  notifications.start();
+}
+
+main().catch((err) => flash(status, `The console failed to start: ${err.message}`, "error"));

@@ -1,0 +1,162 @@
+"""Browser-test harness: Debian's chromium through Playwright, a real smsdesk server on 127.0.0.1 in a thread,
+and the npm ``cometd`` package installed from ``smsdesk/web/package-lock.json``.
+
+chromium or npm absent: the browser tests skip with a clear message locally and fail when ``CI=true``.
+Screenshots and console logs go under ``test-output/browser/<test name>/`` at the repository root (ignored by
+git), so they survive the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from smsdesk.web.routes import DEFAULT_NODE_MODULES, build_web_routes
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_DIR = ROOT / "smsdesk" / "web"
+OUTPUT = ROOT / "test-output" / "browser"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("SMSDESK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "password"  # the demo users' password (smsdesk/demo.py)
+
+
+def _missing(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}")
+    pytest.skip(message)
+
+
+def require_chromium() -> str:
+    if not Path(CHROMIUM).is_file():
+        _missing(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium")
+    return CHROMIUM
+
+
+def require_web_deps() -> None:
+    """``npm ci`` in smsdesk/web when the ``cometd`` package is absent or older than the lock file."""
+    installed = DEFAULT_NODE_MODULES / ".package-lock.json"
+    lock = WEB_DIR / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        _missing("npm is needed to install the cometd client for the web UI (apt-get install npm)")
+        return
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=WEB_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"npm ci failed in smsdesk/web: {done.stderr[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def route_paths(app: Any) -> set[str]:
+    return {p for r in app.routes if isinstance(p := getattr(r, "path", None), str)}
+
+
+def build_server_app(database: Path, port: int) -> Any:
+    """``build_app`` with demo users; the web routes are added when the composition root does not mount them."""
+    from smsdesk.app import build_app
+    from smsdesk.config import Settings
+
+    app = build_app(Settings(database_url=f"sqlite:///{database}", port=port), seed_demo=True, fast_hash=True)
+    if "/supervisor" not in route_paths(app):
+        app.router.routes.extend(build_web_routes(DEFAULT_NODE_MODULES))
+    return app
+
+
+@dataclass
+class RunningServer:
+    url: str
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def start_server(database: Path, port: int | None = None) -> RunningServer:
+    port = port or free_port()
+    app = build_server_app(database, port)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise AssertionError("the smsdesk server did not start")
+        time.sleep(0.05)
+    return RunningServer(f"http://127.0.0.1:{port}", app, server, thread)
+
+
+@contextmanager
+def running_server(database: Path) -> Iterator[RunningServer]:
+    srv = start_server(database)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@dataclass
+class ConsoleLog:
+    """Console errors and uncaught page errors of every page of a browser context."""
+
+    errors: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any, name: str) -> None:
+        def on_console(msg: Any) -> None:
+            self.lines.append(f"[{name}] {msg.type}: {msg.text}")
+            if msg.type == "error":
+                self.errors.append(f"[{name}] {msg.text}")
+
+        def on_error(exc: Any) -> None:
+            self.errors.append(f"[{name}] uncaught: {exc}")
+
+        page.on("console", on_console)
+        page.on("pageerror", on_error)
+
+
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    name: str = request.node.name
+    out = OUTPUT / name.replace("/", "_")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,0 +1,97 @@
+"""The pages in headless chromium, without SMS traffic: login, keyboard use, layout at 1280x800 and on a
+narrow screen, the npm ``cometd`` modules loading as plain ES modules, and no console errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.harness import PASSWORD, ConsoleLog, RunningServer, output_dir, route_paths
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+WIDE = {"width": 1280, "height": 800}
+NARROW = {"width": 390, "height": 844}
+
+
+def notifications_wired(server: RunningServer) -> bool:
+    return "/api/v2/notifications" in route_paths(server.app)
+
+
+def test_login_pages_render_and_work_by_keyboard(
+    browser: Any, server: RunningServer, request: pytest.FixtureRequest
+) -> None:
+    out = output_dir(request)
+    log = ConsoleLog()
+    for path, title, shot in (
+        ("/", "agent desktop", "agent"),
+        ("/supervisor", "supervisor console", "supervisor"),
+    ):
+        for size, label in ((WIDE, "1280x800"), (NARROW, "narrow")):
+            page = browser.new_page(viewport=size)
+            log.watch(page, f"{shot}-{label}")
+            page.goto(server.url + path)
+            page.wait_for_selector("#login:not([hidden])")
+            assert title in page.title()
+            # keyboard: the user field has focus; Tab reaches the password and the button.
+            assert page.evaluate("document.activeElement.id") == "login-user"
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.id") == "login-password"
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent") == "Sign in"
+            # nothing wider than the viewport
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            page.screenshot(path=str(out / f"{shot}-login-{label}.png"))
+            page.close()
+    assert log.errors == [], "\n".join(log.errors)
+
+
+def test_cometd_client_loads_as_es_modules(browser: Any, server: RunningServer) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "/static/css/ui.css")
+    kind = page.evaluate(
+        """async () => {
+            const m = await import('/static/vendor/cometd/cometd.js');
+            const c = new m.CometD();
+            return typeof c.handshake + ':' + typeof m.AckExtension;
+        }"""
+    )
+    assert kind == "function:function"
+    page.close()
+
+
+def test_agent_signs_in_with_basic_then_cookie_only(
+    browser: Any, server: RunningServer, request: pytest.FixtureRequest
+) -> None:
+    out = output_dir(request)
+    context = browser.new_context(viewport=WIDE)
+    page = context.new_page()
+    log = ConsoleLog()
+    log.watch(page, "agent")
+    page.goto(server.url + "/")
+    page.fill("#login-user", "agent1")
+    page.fill("#login-password", "wrong")
+    page.press("#login-password", "Enter")
+    page.wait_for_function("document.querySelector('#login-status').textContent.includes('Wrong')")
+    page.fill("#login-password", PASSWORD)
+    page.press("#login-password", "Enter")
+    page.wait_for_selector("#app:not([hidden])")
+    assert page.text_content("#me") == "Alice (agent1)"
+    cookies = {c["name"] for c in context.cookies()}
+    assert "JSESSIONID" in cookies
+    stored = page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)")
+    assert PASSWORD not in stored
+    # a reload resumes with the cookie alone: no login form
+    page.reload()
+    page.wait_for_selector("#app:not([hidden])")
+    assert page.is_hidden("#login")
+    if notifications_wired(server):
+        page.wait_for_selector("#connection[data-kind='ok']", timeout=15_000)
+        page.wait_for_function("document.querySelector('#state-label').textContent.length > 0")
+        page.select_option("#agent-state", "NotReady:Lunch")
+        page.wait_for_function("document.querySelector('#state-label').textContent.includes('Lunch')")
+        page.screenshot(path=str(out / "agent-desktop-signed-in.png"))
+        unexpected = [e for e in log.errors if "401" not in e]  # the wrong password above
+        assert unexpected == [], "\n".join(unexpected)
+    context.close()
