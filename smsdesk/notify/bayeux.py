@@ -115,6 +115,7 @@ class Bayeux:
         self._make_client_id = make_client_id
         self._sessions: dict[str, ClientSession] = {}
         self._by_user: dict[str, set[str]] = defaultdict(set)
+        self._supervisors: set[str] = set()  # clientIds of supervisors and admins
         self._tokens = 0
         self._types = ["long-polling", "websocket"] if settings.websocket else ["long-polling"]
 
@@ -132,7 +133,7 @@ class Bayeux:
     def audience(self) -> set[str]:
         """Recipients the hub must read events for: users with clients here, plus ``SUPERVISORS``."""
         users = set(self._by_user)
-        if any(s.principal.is_supervisor for s in self._sessions.values()):
+        if self._supervisors:
             users.add(SUPERVISORS)
         return users
 
@@ -213,6 +214,8 @@ class Bayeux:
         session = ClientSession(client_id, principal, ClientQueue(self._settings.max_queue), ack, now)
         self._sessions[client_id] = session
         self._by_user[principal.user_id].add(client_id)
+        if principal.is_supervisor:
+            self._supervisors.add(client_id)
         out.handshake = client_id
         reply = _reply(
             message,
@@ -348,6 +351,7 @@ class Bayeux:
             woken.append(session.client_id)
         session.leave(reason)
         self._sessions.pop(session.client_id, None)
+        self._supervisors.discard(session.client_id)
         mine = self._by_user.get(session.principal.user_id)
         if mine is not None:
             mine.discard(session.client_id)
@@ -361,7 +365,7 @@ class Bayeux:
         woken: dict[str, None] = {}
         for event in events:
             if event.user_id == SUPERVISORS:
-                targets = [s for s in self._sessions.values() if s.principal.is_supervisor]
+                targets = [self._sessions[c] for c in self._supervisors]
             else:
                 targets = [self._sessions[c] for c in self._by_user.get(event.user_id, ())]
             for session in targets:
