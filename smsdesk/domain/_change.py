@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities
-from smsdesk.domain.errors import InvalidState
+from smsdesk.domain.errors import InvalidState, Validation
 from smsdesk.domain.events import Notification
 from smsdesk.domain.outcome import CHANNEL, Context, OutboundSms, Outcome, RouteRequest
 from smsdesk.domain.participants import Kind, Participant, UserState, Visibility
@@ -76,6 +76,23 @@ class Change:
             self.busied.append(p.user_id)
         return p
 
+    def add_user(self, user_id: str, nickname: str, **fields: Any) -> Participant:
+        """A new agent-type participant for ``user_id``, who must not be in the session already."""
+        if not user_id:
+            raise Validation("A user id is required")
+        existing = self.session.for_user(user_id)
+        if existing is not None and not existing.terminal:
+            raise InvalidState(f"User {user_id} is already in this session")
+        p = Participant(
+            participant_id=self.ctx.new_participant_id(),
+            kind=Kind.AGENT,
+            user_id=user_id,
+            nickname=nickname.strip() or user_id,
+            since_ms=self.now_ms,
+            **fields,
+        )
+        return self.add(p)
+
     def set_state(self, p: Participant, state: UserState, **changes: Any) -> Participant:
         current = self.get(p.participant_id)
         new = replace(current, state=state, since_ms=self.now_ms, **changes)
@@ -92,6 +109,14 @@ class Change:
         return self.set_state(current, state)
 
     # -- transcript -----------------------------------------------------------------------------------
+
+    def text(self, value: object, key: str = "text") -> str:
+        """A non-empty string within the configured length: any text that enters the transcript."""
+        if not isinstance(value, str) or not value.strip():
+            raise Validation(f"'{key}' must be a non-empty string")
+        if len(value) > self.ctx.max_text_length:
+            raise Validation(f"'{key}' is longer than {self.ctx.max_text_length} characters")
+        return value
 
     def post(
         self,
@@ -146,12 +171,15 @@ class Change:
             raise InvalidState(
                 "The customer has left this SMS session: it cannot be queued again; Complete it"
             )
+        self._revoke_everyone()
+        self.session = replace(self.session, queue=queue, phase=Phase.QUEUED, excluded=())
+        self.request_route()
+
+    def _revoke_everyone(self) -> None:
         self.withdraw_pending()
         for p in list(self.session.users()):
             if not p.terminal:
                 self.depart(p, UserState.REVOKED)
-        self.session = replace(self.session, queue=queue, phase=Phase.QUEUED, excluded=())
-        self.request_route()
 
     def end_for_customer(self) -> None:
         """The sole agent left: the customer's side is over; holders wrap up (phase Ended)."""
@@ -162,10 +190,7 @@ class Change:
         """Once no agent holds the session it is completed: supervisors Revoked, phase Closed."""
         if any(p.is_agent and p.holding for p in self.session.participants):
             return
-        self.withdraw_pending()
-        for p in list(self.session.users()):
-            if not p.terminal:
-                self.depart(p, UserState.REVOKED)
+        self._revoke_everyone()
         customer = self.session.customer
         if customer.state is UserState.CHATTING:
             self.set_state(customer, UserState.COMPLETED)

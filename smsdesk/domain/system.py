@@ -125,14 +125,6 @@ def _system_sender(ctx: Context, visibility: Visibility) -> dict[str, Any]:
     }
 
 
-def _check_text(text: object, ctx: Context) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise Validation("An SMS text must be a non-empty string")
-    if len(text) > ctx.max_text_length:
-        raise Validation(f"An SMS text is limited to {ctx.max_text_length} characters")
-    return text
-
-
 def open_session(
     *,
     customer_number: str,
@@ -151,7 +143,6 @@ def open_session(
     ):
         if not isinstance(value, str) or not value.strip():
             raise Validation(f"The {name} must be a non-empty string")
-    text = _check_text(text, ctx)
     customer = Participant(
         participant_id=ctx.new_participant_id(),
         kind=Kind.CUSTOMER,
@@ -174,6 +165,7 @@ def open_session(
         updated_ms=now_ms,
     )
     ch = Change(session, now_ms=now_ms, ctx=ctx)
+    text = ch.text(text)
     ch.post("ParticipantJoined", customer, Visibility.ALL)
     ch.post("Text", customer, Visibility.ALL, text=text)
     ch.request_route()
@@ -184,10 +176,10 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
     ch = Change(session, now_ms=now_ms, ctx=ctx)
     if isinstance(cmd, InboundText):
         _require(session, _OPEN, "receive a text")
-        ch.post("Text", session.customer, Visibility.ALL, text=_check_text(cmd.text, ctx))
+        ch.post("Text", session.customer, Visibility.ALL, text=ch.text(cmd.text))
     elif isinstance(cmd, SystemText):
         _require(session, _OPEN, "send a system text")
-        ch.post("Text", _system_sender(ctx, Visibility.ALL), Visibility.ALL, text=_check_text(cmd.text, ctx))
+        ch.post("Text", _system_sender(ctx, Visibility.ALL), Visibility.ALL, text=ch.text(cmd.text))
     elif isinstance(cmd, Offer):
         _offer(ch, cmd)
     elif isinstance(cmd, WithdrawOffer):
@@ -210,22 +202,11 @@ def _require(session: Session, phases: frozenset[Phase], what: str) -> None:
         raise InvalidState(f"SMS session {session.id} is {session.phase.value}: cannot {what}")
 
 
-def _new_user(ch: Change, user_id: str, nickname: str, **kw: Any) -> Participant:
-    if not user_id:
-        raise Validation("A user id is required")
-    existing = ch.session.for_user(user_id)
-    if existing is not None and not existing.terminal:
-        raise InvalidState(f"User {user_id} is already in SMS session {ch.session.id}")
-    p = Participant(
-        participant_id=ch.ctx.new_participant_id(),
-        kind=Kind.AGENT,
-        user_id=user_id,
-        nickname=nickname.strip() or user_id,
-        since_ms=ch.now_ms,
-        **kw,
-    )
+def _new_user(ch: Change, user_id: str, nickname: str, **fields: Any) -> Participant:
+    """Router and supervision commands act for the user they add: it gets its notifications first."""
+    p = ch.add_user(user_id, nickname, **fields)
     ch.actor_id = p.participant_id
-    return ch.add(p)
+    return p
 
 
 def _offer(ch: Change, cmd: Offer) -> None:

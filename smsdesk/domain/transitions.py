@@ -22,7 +22,6 @@ from smsdesk.domain.errors import InvalidState, MissingParameter, NoPermission, 
 from smsdesk.domain.operations import Operation as Op
 from smsdesk.domain.outcome import Context, Outcome, RouteRequest
 from smsdesk.domain.participants import (
-    Kind,
     Participant,
     SupervisionMode,
     UserState,
@@ -118,10 +117,7 @@ def parse_target(
 
 
 def _text(ch: Change, params: Mapping[str, Any], key: str) -> str:
-    value = get_str(params, key)
-    if len(value) > ch.ctx.max_text_length:
-        raise Validation(f"'{key}' is longer than {ch.ctx.max_text_length} characters")
-    return value
+    return ch.text(get_str(params, key), key)
 
 
 def _send_visibility(p: Participant) -> Visibility:
@@ -251,22 +247,13 @@ def _in_focus(ch: Change, actor: Participant, cmd: UserOperation) -> None:
 def _invite_user(ch: Change, actor: Participant, kind: InviteKind, user_id: str, cmd: UserOperation) -> None:
     if user_id == actor.user_id:
         raise Validation(f"{kind.value}: you cannot target yourself")
-    existing = ch.session.for_user(user_id)
-    if existing is not None and not existing.terminal:
-        raise InvalidState(f"{kind.value}: user {user_id} is already in this session")
-    vis = Visibility.AGENTS if kind is InviteKind.CONSULT else Visibility.ALL
-    p = ch.add(
-        Participant(
-            participant_id=ch.ctx.new_participant_id(),
-            kind=Kind.AGENT,
-            user_id=user_id,
-            nickname=cmd.target_nickname or user_id,
-            visibility=vis,
-            state=UserState.INVITED,
-            role=kind.role,
-            invited_by=actor.participant_id,
-            since_ms=ch.now_ms,
-        )
+    p = ch.add_user(
+        user_id,
+        cmd.target_nickname,
+        visibility=Visibility.AGENTS if kind is InviteKind.CONSULT else Visibility.ALL,
+        state=UserState.INVITED,
+        role=kind.role,
+        invited_by=actor.participant_id,
     )
     pend = PendingInvite(kind, actor.participant_id, user_id, None, p.participant_id, ch.reference_id)
     ch.session = replace(ch.session, pending=pend)
