@@ -88,6 +88,27 @@ def route_paths(app: Any) -> set[str]:
     return {p for r in app.routes if isinstance(p := getattr(r, "path", None), str)}
 
 
+def missing_server_pieces(app: Any) -> list[str]:
+    """What the story needs from the server that this build of ``build_app`` does not serve yet."""
+    from smsdesk.api.rest.users import CHANNEL_OPERATIONS
+
+    paths = route_paths(app)
+    missing = []
+    if "/api/v2/notifications" not in paths:
+        missing.append("CometD endpoint /api/v2/notifications (NotificationHub not mounted in build_app)")
+    if not any(p.startswith("/api/v2/me/smssessions") for p in paths):
+        missing.append("SMS sessions REST /api/v2/me/smssessions (GET list, GET messages, POST operations)")
+    if "/simulator" not in paths:
+        missing.append(
+            "customer phone page /simulator and /sms/simulator/* (SMS provider routes not mounted)"
+        )
+    if "Monitor" not in CHANNEL_OPERATIONS:
+        missing.append("supervision: Monitor/Coach/BargeIn on POST /api/v2/users/{id}/channels/smssession")
+    if not any(p.startswith("/api/v2/users/{") and "smssessions" in p for p in paths):
+        missing.append("supervision: Intrude on POST /api/v2/users/{id}/smssessions/{sessionId}")
+    return missing
+
+
 def build_server_app(database: Path, port: int) -> Any:
     """``build_app`` with demo users; the web routes are added when the composition root does not mount them."""
     from smsdesk.app import build_app

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.harness import PASSWORD, ConsoleLog, RunningServer, output_dir, route_paths
+from tests.browser.harness import PASSWORD, ConsoleLog, RunningServer, missing_server_pieces, output_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -15,8 +15,9 @@ WIDE = {"width": 1280, "height": 800}
 NARROW = {"width": 390, "height": 844}
 
 
-def notifications_wired(server: RunningServer) -> bool:
-    return "/api/v2/notifications" in route_paths(server.app)
+def desktop_backend_ready(server: RunningServer) -> bool:
+    """The signed-in desktop needs the CometD endpoint and the SMS sessions list (read on every connect)."""
+    return not [m for m in missing_server_pieces(server.app) if "notifications" in m or "smssessions (" in m]
 
 
 def test_login_pages_render_and_work_by_keyboard(
@@ -86,7 +87,7 @@ def test_agent_signs_in_with_basic_then_cookie_only(
     page.reload()
     page.wait_for_selector("#app:not([hidden])")
     assert page.is_hidden("#login")
-    if notifications_wired(server):
+    if desktop_backend_ready(server):
         page.wait_for_selector("#connection[data-kind='ok']", timeout=15_000)
         page.wait_for_function("document.querySelector('#state-label').textContent.length > 0")
         page.select_option("#agent-state", "NotReady:Lunch")
