@@ -1,7 +1,7 @@
 """SMPP 3.4 transceiver (ESME) provider on top of ``aiosmpplib``: a thin async driver.
 
 The policy is elsewhere: segmenting and encoding in ``segments.py``, receipt mapping, multi-part
-receipt aggregation and MO ids in ``smpp_receipts.py``, retries in ``outbox.py``. This module only
+receipt aggregation and MO ids in ``smpp_policy.py``, retries in ``outbox.py``. This module only
 moves PDUs:
 
 * ``start()`` runs ``aiosmpplib.ESME`` as a background task: ``bind_transceiver``, ``enquire_link``
@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosmpplib import (
@@ -61,7 +62,7 @@ from smsdesk.sms.base import (
 from smsdesk.sms.config import SmppSettings
 from smsdesk.sms.numbers import try_normalize_e164
 from smsdesk.sms.segments import Encoding, SegmentBuffer, SegmentError, split_text
-from smsdesk.sms.smpp_receipts import ReceiptTracker, map_receipt_stat, mo_message_id
+from smsdesk.sms.smpp_policy import ReceiptTracker, fix_dc1_text, map_receipt_stat, mo_message_id
 
 __all__ = ["SmppProvider"]
 
@@ -141,6 +142,18 @@ class _Correlator(SimpleCorrelator):  # type: ignore[misc]  # aiosmpplib ships n
         return deliver_sm
 
 
+class _RetryTimer(SimpleExponentialBackoff):  # type: ignore[misc]  # aiosmpplib ships no type information
+    """aiosmpplib's back-off, also telling the provider each time a connection has ended."""
+
+    def __init__(self, min_delay_ms: int, doublings: int, on_disconnect: Callable[[], None]) -> None:
+        super().__init__(min_delay=min_delay_ms, max_increases=doublings)
+        self._on_disconnect = on_disconnect
+
+    async def wait(self) -> None:
+        self._on_disconnect()
+        await super().wait()
+
+
 class _Hook(AbstractHook):  # type: ignore[misc]  # aiosmpplib ships no type information
     def __init__(self, provider: SmppProvider) -> None:
         self._provider = provider
@@ -207,9 +220,7 @@ class SmppProvider:
             hook=_Hook(self),
             broker=self._broker,
             correlator=_Correlator(s.system_id, self._clock),
-            retry_timer=SimpleExponentialBackoff(
-                min_delay=s.reconnect_min_ms, max_increases=s.reconnect_doublings
-            ),
+            retry_timer=_RetryTimer(s.reconnect_min_ms, s.reconnect_doublings, self._on_disconnected),
             log_level=self._log_level,
             log_handler=_ForwardHandler(),
         )
@@ -288,6 +299,13 @@ class SmppProvider:
         primary = self._receipts.register([o.message_id for o in outcomes])
         return SendResult(provider_message_id=primary, status="sent")
 
+    def _on_disconnected(self) -> None:
+        """The connection ended: sends still waiting for submit_sm_resp fail now (the outbox retries)."""
+        self._broker.cancel(list(self._pending))
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(TemporaryFailure("SMSC connection lost before submit_sm_resp"))
+
     def _on_send_error(self, message: SmppMessage, error: Exception) -> None:
         fut = self._pending.get(getattr(message, "log_id", ""))
         if fut is not None and not fut.done():
@@ -319,6 +337,8 @@ class SmppProvider:
         from_number = _e164_or_raw(message.source.number, message.source.ton)
         to_number = _e164_or_raw(message.destination.number, message.destination.ton)
         text = message.short_message or message.message_payload
+        if message.encoding == "ascii":
+            text = fix_dc1_text(text)
         sms = InboundSms(
             provider=self.name,
             provider_message_id=mo_message_id(from_number, to_number, text, now),

@@ -5,13 +5,14 @@
 //   events:   {"event":"listening","port":N} {"event":"bind","system_id":..,"ok":bool}
 //             {"event":"submit_sm","message_id","source","destination","esm_class","data_coding",
 //              "udh":[hex..],"text","payload_text"}
-//             {"event":"mo_acked","tag","status"} {"event":"closed"} {"event":"killed"}
+//             {"event":"mo_acked","tag","status"} {"event":"enquire_link"} {"event":"closed"} {"event":"killed"}
 //   commands: {"cmd":"mo","tag","from","to","text"}                 MO text (encoding chosen by `smpp`)
 //             {"cmd":"mo_raw","tag","from","to","data_coding","parts":[hex..]}  concatenated MO (UDH in hex)
 //             {"cmd":"dlr","tag","id","from","to","stat"}            delivery receipt for message `id`
 //             {"cmd":"kill"}                                         destroy the client socket now
 //             {"cmd":"kill_on_submit","count":N}                     destroy it on the next N submit_sm, unanswered
 //             {"cmd":"reject_next","status":N}                       answer the next submit_sm with status N
+// A command carrying "seq" is answered with {"event":"done","seq":..} once applied.
 // Like a real SMSC, a deliver_sm that was not acknowledged (no deliver_sm_resp with status 0) is kept and
 // delivered again after the next bind.
 "use strict";
@@ -47,7 +48,7 @@ const server = smpp.createServer((session) => {
     current = session;
     for (const tag of pending.keys()) deliver(tag);
   });
-  session.on("enquire_link", (pdu) => session.send(pdu.response()));
+  session.on("enquire_link", (pdu) => { emit({ event: "enquire_link" }); session.send(pdu.response()); });
   session.on("unbind", (pdu) => { session.send(pdu.response()); session.close(); });
   session.on("submit_sm", (pdu) => {
     if (killOnSubmit > 0) { killOnSubmit -= 1; session.socket.destroy(); emit({ event: "killed" }); return; }
@@ -60,15 +61,16 @@ const server = smpp.createServer((session) => {
       text: typeof sm === "string" ? sm : (sm.message || ""),
       payload_text: pdu.message_payload ? (pdu.message_payload.message || String(pdu.message_payload)) : "",
     };
+    // events go out before the response, so a test that saw the response also sees the event
     if (rejectNext !== null) {
-      session.send(pdu.response({ command_status: rejectNext }));
       emit(Object.assign(event, { rejected: rejectNext }));
+      session.send(pdu.response({ command_status: rejectNext }));
       rejectNext = null;
       return;
     }
     event.message_id = "m" + nextId++;
-    session.send(pdu.response({ message_id: event.message_id }));
     emit(event);
+    session.send(pdu.response({ message_id: event.message_id }));
   });
 });
 
@@ -101,6 +103,7 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
   } else if (c.cmd === "reject_next") {
     rejectNext = c.status;
   }
+  if (c.seq !== undefined) emit({ event: "done", seq: c.seq });
 });
 
 server.listen(0, "127.0.0.1", () => emit({ event: "listening", port: server.address().port }));

@@ -1,5 +1,5 @@
 """SMPP policy that needs no socket (pure): delivery-receipt mapping, multi-part receipt aggregation,
-and the idempotency key of mobile-originated messages.
+the idempotency key of mobile-originated messages, and the ``data_coding`` 1 fix-up.
 
 * ``stat`` of a receipt (``id:... stat:DELIVRD err:000``) maps onto ``base.STATUSES`` with
   ``RECEIPT_STATUS``; unknown values count as ``failed``.
@@ -12,6 +12,9 @@ and the idempotency key of mobile-originated messages.
   a 10-minute time bucket, so an SMSC redelivery after a lost ``deliver_sm_resp`` is recognised by the
   idempotent inbound sink. [INF] Trade-off: the same text from the same phone twice in one bucket is
   stored once.
+* ``data_coding`` 1 is IA5/ASCII in SMPP 3.4, but some SMSCs (the npm ``smpp`` server among them)
+  send GSM 03.38 septets under it. IA5 human text never holds control characters other than CR/LF,
+  so ``fix_dc1_text`` re-reads text containing them (the ESC of ``€``, ``@`` as 0x00...) as GSM 03.38.
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-__all__ = ["MO_BUCKET_MS", "RECEIPT_STATUS", "ReceiptTracker", "map_receipt_stat", "mo_message_id"]
+from smsdesk.sms.segments import decode_gsm7
+
+__all__ = [
+    "MO_BUCKET_MS",
+    "RECEIPT_STATUS",
+    "ReceiptTracker",
+    "fix_dc1_text",
+    "map_receipt_stat",
+    "mo_message_id",
+]
 
 RECEIPT_STATUS: Final[Mapping[str, str]] = {
     "DELIVRD": "delivered",
@@ -39,6 +51,13 @@ MO_BUCKET_MS: Final = 600_000
 
 def map_receipt_stat(stat: str) -> str:
     return RECEIPT_STATUS.get(stat.strip().upper(), "failed")
+
+
+def fix_dc1_text(text: str) -> str:
+    """Text decoded as IA5 under ``data_coding`` 1, re-read as GSM 03.38 when it cannot be IA5."""
+    if any(ord(ch) < 0x20 and ch not in "\r\n" for ch in text) and all(ord(ch) < 0x80 for ch in text):
+        return decode_gsm7(text.encode("ascii"))
+    return text
 
 
 def mo_message_id(from_number: str, to_number: str, text: str, received_ms: int) -> str:
