@@ -16,7 +16,7 @@ Policy lives here:
   ``outbox_id`` (the simulator does; Twilio and SMPP have no idempotency key).
 
 ``memory_outbox.MemoryOutboxStore`` is the in-memory implementation for tests; the SQL one belongs to
-the store package and must pass the same contract tests (``tests/sms/test_outbox_store_contract.py``).
+the store package and must pass the same contract suite (``tests/sms/outbox_contract.py``).
 """
 
 from __future__ import annotations
