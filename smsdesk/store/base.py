@@ -56,8 +56,9 @@ class SessionRecord:
     updated_ms: int
     queued_ms: int
     data: Mapping[str, Any]
-    members: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()  # users who hold the session (listed in their /me/smssessions)
     deadline_ms: int | None = None
+    load_members: frozenset[str] = frozenset()  # the agents among ``members`` whose load it counts in
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,8 @@ class Change:
     message_updates: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # replace by index
     notifications: list[Notification] = field(default_factory=list)
     outbound: list[NewOutbound] = field(default_factory=list)
-    agents: list[AgentState] = field(default_factory=list)
+    agents: list[AgentState] = field(default_factory=list)  # channel state (not load: that is derived)
+    agents_idle: list[tuple[str, int]] = field(default_factory=list)  # (user_id, idle_since_ms) only
     inbound_keys: list[tuple[str, str, str | None]] = field(default_factory=list)  # provider, msg id, session
     opt_outs: list[tuple[str, bool]] = field(default_factory=list)
     subscriptions_put: list[SubscriptionRow] = field(default_factory=list)
@@ -137,6 +139,7 @@ class Change:
                 self.notifications,
                 self.outbound,
                 self.agents,
+                self.agents_idle,
                 self.inbound_keys,
                 self.opt_outs,
                 self.subscriptions_put,
@@ -178,6 +181,10 @@ class Store(Protocol):
 
     async def list_agents(self) -> list[AgentState]: ...
 
+    async def agent_loads(self) -> dict[str, int]:
+        """user id -> number of SMS sessions counting toward that agent's capacity."""
+        ...
+
     # SMS sessions and transcripts
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
 
@@ -186,6 +193,10 @@ class Store(Protocol):
     async def list_member_sessions(self, user_id: str) -> list[SessionRecord]: ...
 
     async def list_waiting_sessions(self, limit: int = 100) -> list[SessionRecord]: ...
+
+    async def latest_session(self, customer: str, business: str) -> SessionRecord | None:
+        """The most recently created session between these two numbers, open or not."""
+        ...
 
     async def list_due_sessions(self, now_ms: int, limit: int = 100) -> list[SessionRecord]:
         """Sessions whose ``deadline_ms`` has passed (an offer timed out)."""

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from smsdesk.domain.agents import AgentState
+from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import AlreadyExists
 from smsdesk.domain.events import StoredEvent
 from smsdesk.domain.users import Role, User
@@ -74,7 +74,7 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
-def _session(row: Row[Any], members: frozenset[str]) -> SessionRecord:
+def _session(row: Row[Any], members: tuple[frozenset[str], frozenset[str]]) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         version=row.version,
@@ -87,8 +87,9 @@ def _session(row: Row[Any], members: frozenset[str]) -> SessionRecord:
         updated_ms=row.updated_ms,
         queued_ms=row.queued_ms,
         data=row.data,
-        members=members,
+        members=members[0],
         deadline_ms=row.deadline_ms,
+        load_members=members[1],
     )
 
 
@@ -110,15 +111,16 @@ def _outbox(row: Row[Any]) -> OutboxRow:
     )
 
 
-def _members_of(conn: Connection, ids: Collection[str]) -> dict[str, frozenset[str]]:
-    out: dict[str, set[str]] = {i: set() for i in ids}
+def _members_of(conn: Connection, ids: Collection[str]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    out: dict[str, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
     if ids:
-        q = select(t.session_members.c.session_id, t.session_members.c.user_id).where(
-            t.session_members.c.session_id.in_(list(ids))
-        )
-        for sid, uid in conn.execute(q):
-            out[sid].add(uid)
-    return {k: frozenset(v) for k, v in out.items()}
+        c = t.session_members.c
+        q = select(c.session_id, c.user_id, c.counts).where(c.session_id.in_(list(ids)))
+        for sid, uid, counts in conn.execute(q):
+            out[sid][0].add(uid)
+            if counts:
+                out[sid][1].add(uid)
+    return {k: (frozenset(v[0]), frozenset(v[1])) for k, v in out.items()}
 
 
 def _sessions_txn(
@@ -256,15 +258,23 @@ class SqlStore:
     # ---- agents ----
     async def get_agent(self, user_id: str) -> AgentState | None:
         def txn(conn: Connection) -> AgentState | None:
-            r = conn.execute(select(t.agents.c.data).where(t.agents.c.user_id == user_id)).first()
-            return AgentState.from_json(r.data) if r else None
+            r = conn.execute(select(t.agents).where(t.agents.c.user_id == user_id)).first()
+            return _agent(r) if r else None
 
         return await self._read(txn)
 
     async def list_agents(self) -> list[AgentState]:
         def txn(conn: Connection) -> list[AgentState]:
-            q = select(t.agents.c.data).order_by(t.agents.c.idle_since_ms, t.agents.c.user_id)
-            return [AgentState.from_json(r.data) for r in conn.execute(q)]
+            q = select(t.agents).order_by(t.agents.c.idle_since_ms, t.agents.c.user_id)
+            return [_agent(r) for r in conn.execute(q)]
+
+        return await self._read(txn)
+
+    async def agent_loads(self) -> dict[str, int]:
+        def txn(conn: Connection) -> dict[str, int]:
+            c = t.session_members.c
+            q = select(c.user_id, func.count()).where(c.counts).group_by(c.user_id)
+            return {uid: int(n) for uid, n in conn.execute(q)}
 
         return await self._read(txn)
 
@@ -288,6 +298,16 @@ class SqlStore:
         def txn(conn: Connection) -> list[SessionRecord]:
             ids = select(t.session_members.c.session_id).where(t.session_members.c.user_id == user_id)
             return _sessions_txn(conn, t.sms_sessions.c.id.in_(ids), t.sms_sessions.c.created_ms)
+
+        return await self._read(txn)
+
+    async def latest_session(self, customer: str, business: str) -> SessionRecord | None:
+        def txn(conn: Connection) -> SessionRecord | None:
+            c = t.sms_sessions.c
+            found = _sessions_txn(
+                conn, and_(c.customer == customer, c.business == business), c.created_ms.desc(), 1
+            )
+            return found[0] if found else None
 
         return await self._read(txn)
 
@@ -476,6 +496,8 @@ class SqlStore:
             )
         for agent in change.agents:
             _upsert_agent(conn, agent)
+        for user_id, idle_ms in change.agents_idle:
+            conn.execute(update(t.agents).where(t.agents.c.user_id == user_id).values(idle_since_ms=idle_ms))
         for o in change.outbound:
             conn.execute(
                 insert(t.outbox).values(
@@ -560,13 +582,27 @@ def _write_session(conn: Connection, r: SessionRecord, expected_version: int | N
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
     conn.execute(delete(t.session_members).where(t.session_members.c.session_id == r.id))
     if r.members:
-        conn.execute(
-            insert(t.session_members), [{"session_id": r.id, "user_id": u} for u in sorted(r.members)]
-        )
+        rows = [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in sorted(r.members)]
+        conn.execute(insert(t.session_members), rows)
+
+
+def _agent(row: Row[Any]) -> AgentState:
+    return AgentState(
+        user_id=row.user_id,
+        state=ChannelState(row.state),
+        reason=row.reason,
+        since_ms=row.since_ms,
+        idle_since_ms=row.idle_since_ms,
+    )
 
 
 def _upsert_agent(conn: Connection, agent: AgentState) -> None:
-    values = {"state": agent.state.value, "idle_since_ms": agent.idle_since_ms, "data": agent.to_json()}
+    values = {
+        "state": agent.state.value,
+        "reason": agent.reason,
+        "since_ms": agent.since_ms,
+        "idle_since_ms": agent.idle_since_ms,
+    }
     n = conn.execute(update(t.agents).where(t.agents.c.user_id == agent.user_id).values(**values)).rowcount
     if not n:
         conn.execute(insert(t.agents).values(user_id=agent.user_id, **values))

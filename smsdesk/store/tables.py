@@ -55,8 +55,9 @@ agents = Table(
     metadata,
     Column("user_id", String(32), primary_key=True),
     Column("state", String(16), nullable=False),
+    Column("reason", String(128), nullable=True),
+    Column("since_ms", BigInteger, nullable=False),
     Column("idle_since_ms", BigInteger, nullable=False),
-    Column("data", JSON, nullable=False),
 )
 
 sms_sessions = Table(
@@ -93,6 +94,7 @@ session_members = Table(
     metadata,
     Column("session_id", String(32), primary_key=True),
     Column("user_id", String(32), primary_key=True),
+    Column("counts", Boolean, nullable=False),  # the member is an agent whose load this session adds to
     Index("ix_session_members_user", "user_id"),
 )
 

@@ -82,14 +82,43 @@ async def test_http_sessions_expire(store: SqlStore) -> None:
 
 
 async def test_agents_upsert_and_order_by_idle(store: SqlStore) -> None:
-    a = AgentState("u1", ChannelState.READY, None, 1, 50, ("S1",))
-    b = AgentState("u2", ChannelState.NOT_READY, "Lunch", 1, 10, ())
+    a = AgentState("u1", ChannelState.READY, None, 1, 50)
+    b = AgentState("u2", ChannelState.NOT_READY, "Lunch", 1, 10)
     await store.commit(Change(agents=[a, b]))
     assert await store.get_agent("u1") == a
+    assert await store.get_agent("u2") == b
     assert [x.user_id for x in await store.list_agents()] == ["u2", "u1"]
-    await store.commit(Change(agents=[replace(a, sessions=())]))
-    assert (await store.get_agent("u1")).sessions == ()  # type: ignore[union-attr]
+    await store.commit(Change(agents=[replace(a, state=ChannelState.NOT_READY, reason="Break")]))
+    assert (await store.get_agent("u1")).reason == "Break"  # type: ignore[union-attr]
+    await store.commit(Change(agents_idle=[("u1", 5), ("ghost", 7)]))
+    got = await store.get_agent("u1")
+    assert got is not None and got.idle_since_ms == 5 and got.state is ChannelState.NOT_READY
     assert await store.get_agent("nobody") is None
+
+
+async def test_agent_loads_count_only_load_members(store: SqlStore) -> None:
+    change = Change(
+        sessions=[
+            SessionWrite(record("A", customer="+1", members=frozenset({"ag", "sup"})), None),
+            SessionWrite(record("B", customer="+2", members=frozenset({"ag", "ag2"})), None),
+        ]
+    )
+    change.sessions = [
+        SessionWrite(replace(change.sessions[0].record, load_members=frozenset({"ag"})), None),
+        SessionWrite(replace(change.sessions[1].record, load_members=frozenset({"ag", "ag2"})), None),
+    ]
+    await store.commit(change)
+    assert await store.agent_loads() == {"ag": 2, "ag2": 1}
+    got = await store.get_session("A")
+    assert got is not None and got.members == {"ag", "sup"} and got.load_members == {"ag"}
+
+
+async def test_latest_session_between_two_numbers(store: SqlStore) -> None:
+    old = replace(record("OLD", is_open=False), created_ms=1)
+    new = replace(record("NEW"), created_ms=9)
+    await store.commit(Change(sessions=[SessionWrite(old, None), SessionWrite(new, None)]))
+    assert (await store.latest_session("+15551230001", "+15550000000")).id == "NEW"  # type: ignore[union-attr]
+    assert await store.latest_session("+1", "+2") is None
 
 
 async def test_session_insert_update_with_version_check(store: SqlStore) -> None:

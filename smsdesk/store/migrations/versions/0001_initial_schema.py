@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:29:06.760921
+Create Date: 2026-11-25 11:39:41.565500
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def upgrade() -> None:
         "agents",
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=128), nullable=True),
+        sa.Column("since_ms", sa.BigInteger(), nullable=False),
         sa.Column("idle_since_ms", sa.BigInteger(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
     op.create_table(
@@ -117,6 +118,7 @@ def upgrade() -> None:
         "session_members",
         sa.Column("session_id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("counts", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("session_id", "user_id"),
     )
     with op.batch_alter_table("session_members", schema=None) as batch_op:
