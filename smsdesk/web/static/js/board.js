@@ -39,6 +39,8 @@ export class Board {
       });
       this.panes.set(id, pane);
       this.panesEl.append(pane.el);
+      this.renderList();
+      this.onPaneChange(pane);
     } else if (session) {
       pane.update(session);
     }

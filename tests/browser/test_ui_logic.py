@@ -1,0 +1,205 @@
+"""The desktop's session logic in chromium, fed by hand-made GWS notifications and a fake REST client (no SMS
+server needed): ringing and Accept, capabilities gating the buttons, transcript de-duplication by index,
+delivery status updates, unread counts, visibility styling, typing indicators, restore after reconnect.
+
+The fake (``FakeGws`` below) records every operation the page posts, like ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.harness import ConsoleLog, RunningServer, output_dir
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
+
+FIXTURE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>fixture</title>
+<link rel="stylesheet" href="/static/css/ui.css"></head><body>
+<p id="status" class="status" role="status"></p><input id="elsewhere" aria-label="elsewhere">
+<main class="layout"><nav class="sessions"><ul id="session-list" class="session-list"></ul></nav>
+<div id="panes" class="panes"></div></main>
+<script type="module">
+import {Board} from "/static/js/board.js";
+import {Viewer} from "/static/js/transcript.js";
+class FakeGws {
+  constructor() { this.ops = []; this.history = {}; this.list = []; }
+  async sessionOp(id, operationName, params = {}) { this.ops.push({id, operationName, ...params}); return {statusCode: 0}; }
+  async messages(id) { return this.history[id] || []; }
+  async sessions() { return this.list; }
+}
+const gws = new FakeGws();
+const board = new Board({gws, viewer: new Viewer({id: "u1", userName: "agent1"}),
+  panesEl: document.getElementById("panes"), listEl: document.getElementById("session-list"),
+  statusEl: document.getElementById("status"), emptyText: "No sessions",
+  actions: {composer: true, controls: [
+    (p) => p.button("Complete", "Complete"), (p) => p.button("Transfer", "Transfer", {params: () => ({queueName: "q"})})]}});
+window.t = {gws, board};
+</script></body></html>"""
+
+ME = {"type": "Agent", "nickname": "Alice", "participantId": "P-ME", "path": "/users/u1", "visibility": "All"}
+CUSTOMER = {"type": "Customer", "nickname": "PersonP", "participantId": "P-C", "visibility": "All"}
+CHATTING_CAPS = [
+    "Complete",
+    "Leave",
+    "SendMessage",
+    "SendStartTypingNotification",
+    "SendStopTypingNotification",
+]
+
+
+def state_change(state: str, caps: list[str] | None, participants: list[dict[str, Any]]) -> dict[str, Any]:
+    session: dict[str, Any] = {"id": "S1", "state": state, "participants": participants}
+    if caps is not None:
+        session["capabilities"] = caps
+    return {
+        "messageType": "SMSsessionStateChangeMessage",
+        "notificationType": "StatusChange",
+        "smssession": session,
+    }
+
+
+def msg(
+    index: int, type_: str, sender: dict[str, Any], text: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    m: dict[str, Any] = {"index": index, "type": type_, "from": sender, "visibility": "All"}
+    if text is not None:
+        m["text"] = text
+    m["timestampSeconds"] = 1_700_000_000_000 + index
+    m.update(extra)
+    return m
+
+
+def log_updated(*messages: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageType": "MessageLogUpdated",
+        "notificationType": "NewMessages",
+        "messages": list(messages),
+        "smssessionUri": "http://x/api/v2/smssessions/S1",
+    }
+
+
+@pytest.fixture
+def page(browser: Any, server: RunningServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    p = browser.new_page(viewport={"width": 1280, "height": 800})
+    log = ConsoleLog()
+    log.watch(p, "fixture")
+    p.route(server.url + "/fixture", lambda route: route.fulfill(body=FIXTURE, content_type="text/html"))
+    p.goto(server.url + "/fixture")
+    p.wait_for_function("window.t !== undefined")
+    yield p
+    p.screenshot(path=str(output_dir(request) / "final.png"))
+    assert log.errors == [], "\n".join(log.errors)
+    p.close()
+
+
+def feed(page: Any, data: dict[str, Any]) -> None:
+    page.evaluate("(d) => window.t.board.handle(d)", data)
+
+
+def ops(page: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = page.evaluate("window.t.gws.ops")
+    return result
+
+
+def items(page: Any) -> list[str]:
+    result: list[str] = page.eval_on_selector_all(".transcript li", "els => els.map(e => e.className)")
+    return result
+
+
+def test_invited_session_rings_and_accept_posts_the_operation(page: Any) -> None:
+    feed(page, state_change("Invited", ["Accept", "Reject"], [CUSTOMER]))
+    assert page.text_content(".session-item") is not None
+    assert "Ringing" in page.text_content(".session-item")
+    assert page.is_visible(".pane .ring")
+    assert page.is_disabled(".pane button[data-op='Complete']")
+    assert page.is_disabled(".pane textarea")
+    page.click(".pane button[data-op='Accept']")
+    page.wait_for_function("window.t.gws.ops.length === 1")
+    assert ops(page) == [{"id": "S1", "operationName": "Accept"}]
+
+
+def test_chatting_loads_history_and_deduplicates_by_index(page: Any) -> None:
+    page.evaluate(
+        "(h) => { window.t.gws.history.S1 = h; }",
+        [msg(1, "ParticipantJoined", CUSTOMER), msg(2, "Text", CUSTOMER, "hello")],
+    )
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    page.wait_for_function("document.querySelectorAll('.transcript li').length === 2")
+    assert not page.is_visible(".pane .ring")
+    assert page.is_enabled(".pane button[data-op='Complete']")
+    assert page.is_disabled(".pane button[data-op='Transfer']")  # no Transfer capability
+    feed(page, log_updated(msg(2, "Text", CUSTOMER, "hello"), msg(3, "Text", ME, "hi there", status="sent")))
+    classes = items(page)
+    assert len(classes) == 3
+    assert "msg-system" in classes[0] and "msg-customer" in classes[1] and "msg-mine" in classes[2]
+    assert page.text_content(".msg-mine .msg-status") == "sent"
+    feed(page, log_updated(msg(3, "Text", ME, "hi there", status="delivered")))
+    assert len(items(page)) == 3
+    assert page.text_content(".msg-mine .msg-status") == "delivered"
+
+
+def test_failed_delivery_notice_marks_the_message(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    system = {"type": "System", "nickname": "system", "participantId": "SYS", "visibility": "Agents"}
+    feed(page, log_updated(msg(5, "Text", ME, "are you there?", status="sent")))
+    feed(
+        page, log_updated(msg(6, "Notice", system, "DELIVERY_FAILED5: carrier rejected", visibility="Agents"))
+    )
+    assert page.text_content(".msg-mine .msg-status") == "failed"
+
+
+def test_unread_counts_while_the_pane_has_no_focus(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    page.focus("#elsewhere")
+    feed(page, log_updated(msg(7, "Text", CUSTOMER, "one"), msg(8, "Text", CUSTOMER, "two")))
+    feed(page, log_updated(msg(9, "Text", ME, "mine does not count")))
+    assert page.text_content(".session-item .unread") == "2"
+    page.click(".session-item button")  # keyboard/click focus on the session clears it
+    assert page.query_selector(".session-item .unread") is None
+
+
+def test_audiences_and_typing_are_shown(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    coach = {"type": "Agent", "nickname": "Sam", "participantId": "P-S", "visibility": "Agents"}
+    feed(page, log_updated(msg(10, "Text", coach, "psst", visibility="Agents")))
+    assert "vis-agents" in items(page)[-1]
+    assert page.text_content(".vis-agents .msg-audience") == "agents only"
+    feed(page, log_updated(msg(11, "TypingStarted", CUSTOMER)))
+    assert page.text_content(".typing") == "PersonP is typing…"
+    assert len(items(page)) == 1  # typing events are not transcript lines
+    feed(page, log_updated(msg(12, "Text", CUSTOMER, "done typing")))
+    assert page.text_content(".typing") == ""
+
+
+def test_enter_sends_with_typing_notification(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    page.focus(".pane textarea")
+    page.keyboard.type("Thanks")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.t.gws.ops.some(o => o.operationName === 'SendMessage')")
+    names = [o["operationName"] for o in ops(page)]
+    assert names[0] == "SendStartTypingNotification"
+    assert {"id": "S1", "operationName": "SendMessage", "text": "Thanks"} in ops(page)
+    assert page.input_value(".pane textarea") == ""
+
+
+def test_completed_session_disables_everything_and_can_be_closed(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    feed(page, state_change("Completed", None, []))
+    assert page.get_attribute(".pane", "data-state") == "Completed"
+    assert page.is_disabled(".pane button[data-op='Complete']")
+    assert page.is_disabled(".pane textarea")
+    assert "PersonP" in page.text_content(".pane-title")  # the name survives the empty participant list
+    page.click(".pane button.close")
+    assert page.query_selector(".pane") is None
+
+
+def test_error_notification_and_restore(page: Any) -> None:
+    feed(page, {"notificationType": "Error", "errorMessage": "Request failed", "referenceId": 35})
+    assert "Request failed" in page.text_content("#status")
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    page.evaluate("window.t.board.restore()")  # the server no longer lists S1
+    page.wait_for_function("document.querySelector('.pane').dataset.state === 'Completed'")
