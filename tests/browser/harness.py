@@ -122,6 +122,8 @@ def build_server_app(database: Path, port: int) -> Any:
 
 @dataclass
 class RunningServer:
+    database: Path
+    port: int
     url: str
     app: Any
     server: uvicorn.Server
@@ -135,7 +137,9 @@ class RunningServer:
 def start_server(database: Path, port: int | None = None) -> RunningServer:
     port = port or free_port()
     app = build_server_app(database, port)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
@@ -144,7 +148,7 @@ def start_server(database: Path, port: int | None = None) -> RunningServer:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise AssertionError("the smsdesk server did not start")
         time.sleep(0.05)
-    return RunningServer(f"http://127.0.0.1:{port}", app, server, thread)
+    return RunningServer(database, port, f"http://127.0.0.1:{port}", app, server, thread)
 
 
 @contextmanager
