@@ -19,9 +19,13 @@ from smsdesk import __version__
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error
 from smsdesk.api.rest import features, me, users
+from smsdesk.bus.base import Bus
+from smsdesk.bus.local import LocalBus
+from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.notify.hub import NotificationHub
 from smsdesk.passwords import Passwords
 from smsdesk.runtime import Runtime
 from smsdesk.store.migrate import migrate
@@ -83,6 +87,9 @@ def build_app(
 ) -> FastAPI:
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
     authenticator = Authenticator(rt)
+    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+    hub = NotificationHub(rt.store, bus, authenticator, rt.clock)  # subscribes to the bus: before bus.start()
+    rt.publisher = hub
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -91,9 +98,13 @@ def build_app(
             from smsdesk.demo import seed_demo_data
 
             await seed_demo_data(rt)
+        await hub.start()
+        await bus.start()
         try:
             yield {}
         finally:
+            await hub.close()
+            await bus.close()
             await rt.store.close()
 
     app = FastAPI(
@@ -101,6 +112,8 @@ def build_app(
     )
     app.state.rt = rt
     app.state.authenticator = authenticator
+    app.state.hub = hub
+    app.router.routes[:0] = hub.routes()  # plain Starlette routes: CometD is the hottest path
     _install_error_handlers(app)
     for module in (me, users, features):
         app.include_router(module.router)
