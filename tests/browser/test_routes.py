@@ -56,7 +56,15 @@ async def test_head_of_a_page(client: httpx.AsyncClient) -> None:
 
 
 async def test_own_modules_are_served_as_javascript(client: httpx.AsyncClient) -> None:
-    for name in ("agent.js", "supervisor.js", "gws.js", "notifications.js", "pane.js", "board.js"):
+    for name in (
+        "agent.js",
+        "agent_controls.js",
+        "supervisor.js",
+        "gws.js",
+        "notifications.js",
+        "pane.js",
+        "board.js",
+    ):
         r = await client.get(f"/static/js/{name}")
         assert r.status_code == 200, name
         assert "javascript" in r.headers["content-type"], name

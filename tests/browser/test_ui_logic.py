@@ -24,6 +24,7 @@ FIXTURE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>f
 <script type="module">
 import {Board} from "/static/js/board.js";
 import {Viewer} from "/static/js/transcript.js";
+import {agentActions} from "/static/js/agent_controls.js";
 class FakeGws {
   constructor() { this.ops = []; this.history = {}; this.list = []; }
   async sessionOp(id, operationName, params = {}) { this.ops.push({id, operationName, ...params}); return {statusCode: 0}; }
@@ -34,8 +35,7 @@ const gws = new FakeGws();
 const board = new Board({gws, viewer: new Viewer({id: "u1", userName: "agent1"}),
   panesEl: document.getElementById("panes"), listEl: document.getElementById("session-list"),
   statusEl: document.getElementById("status"), emptyText: "No sessions",
-  actions: {composer: true, controls: [
-    (p) => p.button("Complete", "Complete"), (p) => p.button("Transfer", "Transfer", {params: () => ({queueName: "q"})})]}});
+  actions: agentActions(() => [{uri: "http://x/api/v2/users/u2", nickname: "Bob"}])});
 window.t = {gws, board};
 </script></body></html>"""
 
@@ -203,3 +203,39 @@ def test_error_notification_and_restore(page: Any) -> None:
     feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
     page.evaluate("window.t.board.restore()")  # the server no longer lists S1
     page.wait_for_function("document.querySelector('.pane').dataset.state === 'Completed'")
+
+
+FULL_CAPS = [*CHATTING_CAPS, "Transfer", "Invite", "Consult", "SetDisposition", "AttachUserData"]
+
+
+def test_agent_controls_post_their_operations(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    for summary in ("Transfer / invite / consult", "Disposition", "Attach data"):
+        page.click(f".pane summary:has-text('{summary}')")
+    page.click(".pane button[data-op='Transfer']")
+    assert "Choose an agent or type a queue name" in page.text_content(".pane-status")
+    assert ops(page) == []  # nothing posted for an incomplete form
+    page.select_option(".pane select[name='target']", "http://x/api/v2/users/u2")
+    page.click(".pane button[data-op='Consult']")
+    page.fill(".pane input[name='queue']", "billing")
+    page.click(".pane button[data-op='Transfer']")
+    page.fill(".pane input[name='disposition']", "Resolved")
+    page.click(".pane button[data-op='SetDisposition']")
+    page.fill(".pane input[name='key']", "Order")
+    page.fill(".pane input[name='value']", "4711")
+    page.click(".pane button[data-op='AttachUserData']")
+    page.wait_for_function("window.t.gws.ops.length === 4")
+    assert ops(page) == [
+        {"id": "S1", "operationName": "Consult", "targetUri": "http://x/api/v2/users/u2"},
+        {"id": "S1", "operationName": "Transfer", "queueName": "billing"},
+        {"id": "S1", "operationName": "SetDisposition", "disposition": "Resolved"},
+        {"id": "S1", "operationName": "AttachUserData", "userData": {"Order": "4711"}},
+    ]
+    assert page.input_value(".pane input[name='key']") == ""
+
+
+def test_offer_without_capabilities_can_still_be_answered(page: Any) -> None:
+    feed(page, state_change("Invited", None, [CUSTOMER]))
+    assert page.is_enabled(".pane button[data-op='Accept']")
+    assert page.is_enabled(".pane button[data-op='Reject']")
+    assert page.is_disabled(".pane button[data-op='Complete']")

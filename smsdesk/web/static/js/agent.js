@@ -6,9 +6,9 @@ import {signIn} from "./login.js";
 import {Notifications} from "./notifications.js";
 import {Board} from "./board.js";
 import {Viewer} from "./transcript.js";
+import {agentActions} from "./agent_controls.js";
 
 const NOT_READY_REASONS = ["Break", "Lunch", "Meeting", "Training", "After call work"];
-const DISPOSITIONS = ["Resolved", "Follow-up needed", "Escalated", "Spam", "No answer"];
 
 const gws = new Gws();
 const status = $("#status");
@@ -57,64 +57,6 @@ async function refreshChannel() {
   }
 }
 
-// ---- per-session controls ----
-function targetOptions(select) {
-  const current = select.value;
-  select.replaceChildren(h("option", {value: ""}, "Choose an agent…"),
-    ...colleagues.map((u) => h("option", {value: u.uri}, u.nickname || u.userName)));
-  select.value = current;
-}
-
-function field(label, input) {
-  return h("label", {class: "field"}, h("span", {}, label), input);
-}
-
-function routingControls(pane) {
-  const agent = h("select", {name: "target"});
-  const queue = h("input", {name: "queue", placeholder: "queue name", autocomplete: "off"});
-  targetOptions(agent);
-  const target = () => (agent.value ? {targetUri: agent.value} : {});
-  const block = h("details", {class: "op-block"},
-    h("summary", {}, "Transfer / invite / consult"),
-    h("div", {class: "op-form"},
-      field("Agent", agent), field("or queue", queue),
-      pane.button("Transfer", "Transfer", {params: () => (queue.value.trim() ? {queueName: queue.value.trim()} : target())}),
-      pane.button("Invite", "Invite", {params: target}),
-      pane.button("Consult", "Consult", {params: target})));
-  block.addEventListener("toggle", () => targetOptions(agent));
-  return block;
-}
-
-function dispositionControls(pane) {
-  const listId = `dispositions-${pane.id}`;
-  const input = h("input", {name: "disposition", list: listId, autocomplete: "off"});
-  return h("details", {class: "op-block"}, h("summary", {}, "Disposition"),
-    h("div", {class: "op-form"},
-      field("Disposition", input),
-      h("datalist", {id: listId}, ...DISPOSITIONS.map((d) => h("option", {value: d}))),
-      pane.button("Set disposition", "SetDisposition", {params: () => ({disposition: input.value.trim()})})));
-}
-
-function attachControls(pane) {
-  const key = h("input", {name: "key", autocomplete: "off"});
-  const value = h("input", {name: "value", autocomplete: "off"});
-  return h("details", {class: "op-block"}, h("summary", {}, "Attach data"),
-    h("div", {class: "op-form"}, field("Key", key), field("Value", value),
-      pane.button("Attach", "AttachUserData", {
-        params: () => ({userData: {[key.value.trim()]: value.value}}),
-        after: () => { key.value = ""; value.value = ""; },
-      })));
-}
-
-const ACTIONS = {
-  composer: true,
-  controls: [
-    (pane) => pane.button("Complete", "Complete", {class: "primary"}),
-    (pane) => pane.button("Leave", "Leave"),
-    routingControls, dispositionControls, attachControls,
-  ],
-};
-
 async function main() {
   $("#agent-state").replaceChildren(
     h("option", {value: "Ready"}, "Ready"),
@@ -125,7 +67,7 @@ async function main() {
   $("#app").hidden = false;
   const board = new Board({
     gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
-    actions: ACTIONS, emptyText: "No sessions. Set Ready to receive SMS sessions.",
+    actions: agentActions(() => colleagues), emptyText: "No sessions. Set Ready to receive SMS sessions.",
   });
   board.onPaneChange = (pane) => {
     if (pane.state === "Invited" && !pane.announced) {

@@ -36,7 +36,10 @@ export class SessionPane {
 
   can(op) {
     const names = CAPABILITY_NAMES[op] || [op];
-    return (this.data.capabilities || []).some((c) => names.includes(c));
+    const caps = this.data.capabilities || [];
+    // A server that lists no capabilities for an offer still lets the invitee answer it.
+    if (this.state === "Invited" && caps.length === 0 && (op === "Accept" || op === "Reject")) return true;
+    return caps.some((c) => names.includes(c));
   }
 
   // Merge a `smssession` object (full or partial) from a notification or a GET.
@@ -105,9 +108,12 @@ export class SessionPane {
   }
 
   // A button that posts `op` (with params from `params()`), enabled while the capability is present.
+  // `params()` returns a string instead of an object when the form is incomplete: shown, nothing posted.
   button(label, op, {params = () => ({}), class: cls, capability = op, after} = {}) {
     const b = h("button", {type: "button", class: cls, dataset: {op}, onclick: async () => {
-      try { await this.run(op, params()); if (after) after(); } catch { /* shown in the status line */ }
+      const body = params();
+      if (typeof body === "string") { flash(this.status, body, "error"); return; }
+      try { await this.run(op, body); if (after) after(); } catch { /* shown in the status line */ }
     }}, label);
     this.opButtons.push({button: b, capability});
     return b;
