@@ -165,6 +165,17 @@ async function main() {
     gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
     actions: ACTIONS, emptyText: "No supervised sessions yet. Start Monitor, Coach or BargeIn on an agent.",
   });
+  // A NextChat subscription ends once it joined a session: forget it when a session of that agent arrives.
+  board.onPaneChange = (pane) => {
+    for (const person of pane.data.participants || []) {
+      const agentId = Object.keys(monitoring).find((id) => (person.uri || "").endsWith(`/users/${id}`));
+      if (agentId && monitoring[agentId].mode === "NextChat") {
+        delete monitoring[agentId];
+        saveMonitoring();
+        if (team.has(agentId)) renderRow(team.get(agentId));
+      }
+    }
+  };
   const notifications = new Notifications({
     topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent},
     onStatus: connection,
