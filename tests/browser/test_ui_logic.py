@@ -149,6 +149,10 @@ def test_failed_delivery_notice_marks_the_message(page: Any) -> None:
         page, log_updated(msg(6, "Notice", system, "DELIVERY_FAILED5: carrier rejected", visibility="Agents"))
     )
     assert page.text_content(".msg-mine .msg-status") == "failed"
+    assert (
+        page.text_content(".msg-system:last-child .msg-text")
+        == "Message #5 was not delivered: carrier rejected"
+    )
 
 
 def test_unread_counts_while_the_pane_has_no_focus(page: Any) -> None:

@@ -6,7 +6,7 @@ const COUNTED = new Set(["Text", "PushUrl", "CustomNotice"]);
 const SYSTEM = new Set(["ParticipantJoined", "ParticipantLeft", "ParticipantRejoined", "Notice",
   "CustomNotice", "TranscriptSaveDone"]);
 const TYPING = new Set(["TypingStarted", "TypingStopped"]);
-const FAILED_NOTICE = /^DELIVERY_FAILED(\d+)/;
+const FAILED_NOTICE = /^DELIVERY_FAILED(\d+)(?::\s*(.*))?/s;
 
 export class Transcript {
   constructor() {
@@ -93,6 +93,11 @@ function describeSystem(m) {
     case "ParticipantRejoined": return `${who} rejoined`;
     case "CustomNotice": return m.noticeText || "";
     case "TranscriptSaveDone": return "Transcript saved";
+    case "Notice": {
+      const failed = typeof m.text === "string" && FAILED_NOTICE.exec(m.text);
+      if (failed) return `Message #${failed[1]} was not delivered${failed[2] ? ": " + failed[2] : ""}`;
+      return m.text || m.type;
+    }
     default: return m.text || m.noticeText || m.type;
   }
 }
