@@ -5,6 +5,7 @@ services, picks implementations from the settings, and wires them into one ASGI 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,9 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from smsdesk import __version__
+from smsdesk.actions.inbound import receive_sms, receive_status
+from smsdesk.actions.outbox import SqlOutbox
+from smsdesk.actions.routing import Router
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error
-from smsdesk.api.rest import features, me, users
+from smsdesk.api.rest import features, me, smssessions, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.redis import RedisBus
@@ -28,8 +32,18 @@ from smsdesk.domain.errors import GwsError
 from smsdesk.notify.hub import NotificationHub
 from smsdesk.passwords import Passwords
 from smsdesk.runtime import Runtime
+from smsdesk.sms.base import InboundAck, InboundSms, SmsProvider, StatusUpdate
+from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.outbox import OutboxWorker
+from smsdesk.sms.registry import ProviderRegistry
+from smsdesk.sms.routes import build_sms_routes
+from smsdesk.sms.simulator import SimulatorProvider
+from smsdesk.sms.smpp import SmppProvider
+from smsdesk.sms.twilio import TwilioProvider
 from smsdesk.store.migrate import migrate
 from smsdesk.store.sql import SqlStore, create_store
+from smsdesk.web.routes import build_web_routes
+from smsdesk.workers import RouterLoop, SessionCleanupLoop
 
 __all__ = ["build_app"]
 
@@ -77,6 +91,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+def _providers(rt: Runtime, sms: SmsSettings) -> tuple[ProviderRegistry, SimulatorProvider | None]:
+    async def inbound(m: InboundSms) -> InboundAck:
+        return await receive_sms(rt, m)
+
+    async def status(u: StatusUpdate) -> None:
+        await receive_status(rt, u)
+
+    providers: dict[str, SmsProvider] = {}
+    simulator = SimulatorProvider(rt.clock) if sms.simulator.enabled else None
+    if simulator is not None:
+        providers["simulator"] = simulator
+    if sms.twilio is not None:
+        providers["twilio"] = TwilioProvider(sms.twilio)
+    if sms.smpp is not None:
+        providers["smpp"] = SmppProvider(sms.smpp, clock=rt.clock, inbound_sink=inbound, status_sink=status)
+    default = sms.default_provider or (next(iter(providers)) if providers else None)
+    return ProviderRegistry(providers, sms.bindings(), default=default), simulator
+
+
 def build_app(
     settings: Settings,
     *,
@@ -84,12 +117,24 @@ def build_app(
     runtime: Runtime | None = None,
     fast_hash: bool = False,
     seed_demo: bool = False,
+    sms: SmsSettings | None = None,
+    background: bool = True,
 ) -> FastAPI:
+    """``background=False`` leaves the router and outbox loops stopped: tests drive them by hand with
+    ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``."""
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
     authenticator = Authenticator(rt)
     bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
     hub = NotificationHub(rt.store, bus, authenticator, rt.clock)  # subscribes to the bus: before bus.start()
     rt.publisher = hub
+    sms_settings = sms or SmsSettings.from_env(os.environ)
+    registry, simulator = _providers(rt, sms_settings)
+    rt.provider_name_for = registry.provider_name_for
+    outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
+    rt.wake_outbox = outbox.wake
+    router = RouterLoop(Router(rt))
+    rt.wake_router = router.wake
+    cleanup = SessionCleanupLoop(rt)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -100,9 +145,18 @@ def build_app(
             await seed_demo_data(rt)
         await hub.start()
         await bus.start()
+        await registry.start_all()
+        if background:
+            await outbox.start()
+            await router.start()
+            await cleanup.start()
         try:
             yield {}
         finally:
+            await cleanup.close()
+            await router.close()
+            await outbox.close()
+            await registry.close_all()
             await hub.close()
             await bus.close()
             await rt.store.close()
@@ -113,9 +167,20 @@ def build_app(
     app.state.rt = rt
     app.state.authenticator = authenticator
     app.state.hub = hub
-    app.router.routes[:0] = hub.routes()  # plain Starlette routes: CometD is the hottest path
+    app.state.router = router
+    app.state.outbox = outbox
+    app.state.simulator = simulator
+    sms_routes = build_sms_routes(
+        clock=rt.clock,
+        inbound_sink=lambda m: receive_sms(rt, m),
+        status_sink=lambda u: receive_status(rt, u),
+        simulator=simulator,
+        twilio=sms_settings.twilio,
+    )
+    # plain Starlette routes first: CometD is the hottest path
+    app.router.routes[:0] = [*hub.routes(), *sms_routes, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features):
+    for module in (me, users, features, smssessions, supervision):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

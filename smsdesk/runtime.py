@@ -6,9 +6,9 @@ Explicit attributes, not a service locator. ``commit`` is the only way use cases
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsdesk.clock import Clock
 from smsdesk.config import Settings
@@ -17,7 +17,24 @@ from smsdesk.passwords import Passwords
 from smsdesk.store.base import Change
 from smsdesk.store.sql import SqlStore
 
+if TYPE_CHECKING:
+    from smsdesk.domain.outcome import Outcome
+
 __all__ = ["NullPublisher", "Publisher", "Runtime"]
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Locks(Protocol):
+    async def __call__(self, session_id: str, body: Callable[[], Awaitable[Outcome]]) -> Outcome: ...
+
+
+def _default_locks() -> _Locks:
+    from smsdesk.actions.engine import SessionLocks
+
+    return SessionLocks()
 
 
 class Publisher(Protocol):
@@ -39,6 +56,10 @@ class Runtime:
     passwords: Passwords
     ids: IdGenerator = field(default_factory=IdGenerator)
     publisher: Publisher = field(default_factory=NullPublisher)
+    session_locks: _Locks = field(default_factory=_default_locks)
+    provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
+    wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
+    wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
 
     async def commit(self, change: Change) -> int:
         last = await self.store.commit(change)

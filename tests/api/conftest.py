@@ -15,6 +15,7 @@ from smsdesk.app import build_app
 from smsdesk.clock import FakeClock
 from smsdesk.config import Settings
 from smsdesk.runtime import Runtime
+from smsdesk.sms.config import SmsSettings
 
 
 def basic(user: str, password: str = "password") -> dict[str, str]:
@@ -42,6 +43,37 @@ class Api:
     async def delete(self, path: str, user: str = "admin") -> httpx.Response:
         return await self.client.delete(path, headers=basic(user))
 
+    async def route(self) -> int:
+        """One routing pass (offers, expiries) and one outbox pass, as the background loops would do."""
+        n: int = await self.app.state.router.run_once()
+        await self.app.state.outbox.run_once()
+        return n
+
+    async def send_outbox(self) -> None:
+        await self.app.state.outbox.run_once()
+
+    async def text(
+        self, text: str, customer: str = "+15551230001", business: str = "+15550000000"
+    ) -> dict[str, Any]:
+        r = await self.client.post(
+            "/sms/simulator/inbound", json={"from": customer, "to": business, "text": text}
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def phone(self, customer: str = "+15551230001") -> list[str]:
+        r = await self.client.get("/sms/simulator/outbound", params={"to": customer})
+        return [m["text"] for m in r.json()["messages"]]
+
+    async def events(self, name: str, after: int = 0) -> list[dict[str, Any]]:
+        """What the user's CometD clients receive: their stored notifications, in order."""
+        uid = await self.user_id(name)
+        return [
+            dict(e.data) | {"_channel": e.channel, "_id": e.id}
+            for e in await self.rt.store.read_events([uid], after, 10_000)
+        ]
+
     async def user_id(self, name: str) -> str:
         u = await self.rt.store.get_user_by_name(name)
         assert u is not None
@@ -50,7 +82,7 @@ class Api:
 
 async def make_api(tmp_path: Path, clock: FakeClock, **settings: Any) -> AsyncIterator[Api]:
     s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
-    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True)
+    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -8,7 +8,7 @@ from typing import Any
 
 from smsdesk.actions import channels as ch
 from smsdesk.domain import agents as ag
-from smsdesk.domain.errors import Validation
+from smsdesk.domain.errors import NoPermission, Validation
 from smsdesk.domain.users import Principal, User
 from smsdesk.runtime import Runtime
 
@@ -21,7 +21,18 @@ async def _channels(rt: Runtime, user: User, viewer: Principal) -> Any:
     return [ag.channel_view(await ch.load_agent(rt, user.id))]
 
 
-PROVIDERS: dict[str, Provider] = {"channels": _channels}
+async def _smssessions(rt: Runtime, user: User, viewer: Principal) -> Any:
+    """Your own sessions with your capabilities; another user's (supervisors only) as an observer sees them."""
+    from smsdesk.actions.access import require_supervisor
+    from smsdesk.actions.sessions import list_sessions_of
+
+    if viewer.user_id == user.id:
+        return await list_sessions_of(rt, user.id)
+    require_supervisor(viewer)
+    return await list_sessions_of(rt, user.id, observer=True)
+
+
+PROVIDERS: dict[str, Provider] = {"channels": _channels, "smssessions": _smssessions}
 
 
 async def embed(rt: Runtime, user: User, wanted: set[str], *, viewer: Principal) -> dict[str, Any]:
@@ -29,4 +40,11 @@ async def embed(rt: Runtime, user: User, wanted: set[str], *, viewer: Principal)
     unknown = [n for n in names if n not in PROVIDERS]
     if unknown:
         raise Validation(f"Unknown subresource(s) {unknown}; known: {sorted(PROVIDERS)}")
-    return {n: await PROVIDERS[n](rt, user, viewer) for n in names}
+    out: dict[str, Any] = {}
+    for n in names:
+        try:
+            out[n] = await PROVIDERS[n](rt, user, viewer)
+        except NoPermission:
+            if "*" not in wanted:
+                raise  # asked by name: say why not; with "*" just leave out what the caller may not see
+    return out

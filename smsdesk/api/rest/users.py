@@ -1,10 +1,9 @@
 """``/api/v2/users``: list, read, create and delete users (spec §9.7); supervisor control of an agent's channel
 (``POST /api/v2/users/{id}/channels/{channel}``, spec §9.3). Supervision operations on the same URL are
-dispatched to ``smsdesk/api/rest/supervision.py`` when registered there."""
+dispatched to ``smsdesk/actions/supervision.py`` (Monitor, Coach, BargeIn, CancelSupervisorMonitoring)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,18 +12,13 @@ from starlette.requests import Request
 from smsdesk.actions import channels as ch
 from smsdesk.actions import users as us
 from smsdesk.actions.access import access_user_by_id
+from smsdesk.actions.supervision import SUPERVISION_OPERATIONS
 from smsdesk.api.deps import principal_of, runtime_of
 from smsdesk.api.errors import GwsJSONResponse
 from smsdesk.api.params import operation_name, read_json_object, wanted_subresources, wants_fields
 from smsdesk.api.rest import subresources
-from smsdesk.domain.users import Principal
-from smsdesk.runtime import Runtime
 
 router = APIRouter()
-
-# operationName -> handler(rt, principal, user_id, channel, body); supervision registers Monitor, Coach, ...
-ChannelOperation = Callable[[Runtime, Principal, str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
-CHANNEL_OPERATIONS: dict[str, ChannelOperation] = {}
 
 
 def _select(resource: dict[str, Any], fields: str | None) -> dict[str, Any]:
@@ -77,7 +71,7 @@ async def post_user_channel(request: Request, user_id: str, channel: str) -> Gws
     rt, p = runtime_of(request), principal_of(request)
     body = await read_json_object(request, rt.settings.max_body_bytes)
     op = operation_name(body)
-    handler = CHANNEL_OPERATIONS.get(op)
+    handler = SUPERVISION_OPERATIONS.get(op.lower())
     if handler is not None:
         return GwsJSONResponse({"statusCode": 0, **await handler(rt, p, user_id, channel, body)})
     await ch.check_supervisor_set_channel_state(rt, p, user_id, channel, body)

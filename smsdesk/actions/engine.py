@@ -1,0 +1,194 @@
+"""The session engine: load → decide (pure domain) → persist atomically → publish after commit.
+
+``run_on_session`` is the one place where an SMS session changes. It serialises operations on a session inside
+this process (a lock per session) and across processes (optimistic version check in the store, retried), so two
+agents accepting at once cannot both win. Around the domain's ``Outcome`` it adds what only the I/O layer
+knows: supervisor joins for monitoring subscriptions when an agent accepts, the provider of each outbound SMS,
+the opt-out block, the audit of supervision, and the record columns the store indexes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smsdesk.domain.errors import Forbidden, InUse, NotFound
+from smsdesk.domain.outcome import Context, Outcome, random_participant_id
+from smsdesk.domain.participants import UserState
+from smsdesk.domain.sessions import Phase, Session
+from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
+from smsdesk.domain.transitions import Command, apply
+from smsdesk.runtime import Runtime
+from smsdesk.store.base import AuditEntry, Change, ConcurrentUpdate, NewOutbound, SessionRecord, SessionWrite
+
+__all__ = [
+    "Decide",
+    "SessionLocks",
+    "apply_command",
+    "context",
+    "load_session",
+    "persist_outcome",
+    "run_on_session",
+    "to_record",
+]
+
+OPEN_PHASES = frozenset({Phase.QUEUED, Phase.OFFERED, Phase.ACTIVE})
+_RETRIES = 8
+
+Decide = Callable[[Session], Awaitable[Outcome]]
+
+
+@dataclass
+class SessionLocks:
+    """One asyncio lock per session id, dropped when nobody holds or waits for it."""
+
+    _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    async def __call__(self, session_id: str, body: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        lock, users = self._locks.get(session_id, (asyncio.Lock(), 0))
+        self._locks[session_id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await body()
+        finally:
+            lock, users = self._locks[session_id]
+            if users <= 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock, users - 1)
+
+
+def context(rt: Runtime) -> Context:
+    return Context(
+        base_uri=rt.settings.base_url,
+        new_participant_id=random_participant_id,
+        new_session_id=rt.ids.session_id,
+        disposition_key=rt.settings.disposition_key,
+    )
+
+
+def apply_command(rt: Runtime, session: Session, command: Command) -> Outcome:
+    return apply(session, command, now_ms=rt.clock.now_ms(), ctx=context(rt))
+
+
+async def load_session(rt: Runtime, session_id: str) -> tuple[Session, SessionRecord]:
+    rec = await rt.store.get_session(session_id)
+    if rec is None:
+        raise NotFound(f"SMS session '{session_id}' not found")
+    return Session.from_json(rec.data), rec
+
+
+def _waiting(s: Session) -> bool:
+    if s.phase is Phase.QUEUED:
+        return True
+    p = s.pending
+    return p is not None and p.target_queue is not None and p.participant_id is None
+
+
+def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout_ms: int) -> SessionRecord:
+    waiting = _waiting(s)
+    if waiting and not (prev is not None and prev.waiting):
+        queued_ms = now_ms
+    else:
+        queued_ms = prev.queued_ms if prev is not None else now_ms
+    holders = [p for p in s.users() if not p.terminal and p.user_id is not None]
+    invited = [p.since_ms for p in holders if p.state is UserState.INVITED and not p.is_supervisor]
+    return SessionRecord(
+        id=s.id,
+        version=(prev.version + 1) if prev else 1,
+        is_open=s.phase in OPEN_PHASES,
+        waiting=waiting,
+        queue=s.queue,
+        customer=s.customer_number,
+        business=s.business_number,
+        created_ms=s.created_ms,
+        updated_ms=now_ms,
+        queued_ms=queued_ms,
+        data=s.to_json(),
+        members=frozenset(p.user_id for p in holders if p.user_id),
+        deadline_ms=min(invited) + offer_timeout_ms if invited else None,
+        load_members=frozenset(p.user_id for p in holders if p.user_id and not p.is_supervisor),
+    )
+
+
+async def _with_supervisor_joins(rt: Runtime, out: Outcome, change: Change) -> Outcome:
+    """The monitored agent accepted: supervisors subscribed to them join now (spec §7, the Monitor page)."""
+    agent_id = out.accepted_by
+    if agent_id is None:
+        return out
+    p = out.session.for_user(agent_id)
+    if p is None or not p.is_agent:
+        return out
+    rows = await rt.store.list_subscriptions(agent_id=agent_id)
+    if not rows:
+        return out
+    subs = [MonitoringSubscription.from_json(r.data) for r in rows]
+    transcript = [*await rt.store.read_messages(out.session.id), *out.messages]
+    plan = plan_joins(subs, agent_id=agent_id, session=out.session, transcript=transcript)
+    now = rt.clock.now_ms()
+    for join in plan.joins:
+        out = out.then(apply_command(rt, out.session, join))
+        details = {"mode": join.mode.value, "sessionId": out.session.id, "via": "subscription"}
+        change.audit.append(AuditEntry(join.supervisor_id, "JoinSession", agent_id, details, now))
+    for sub in plan.ended:
+        change.subscriptions_delete.append((sub.supervisor_id, sub.agent_id))
+        details = {"mode": sub.mode.value, "reason": "NextChat used"}
+        change.audit.append(AuditEntry(sub.supervisor_id, "MonitoringEnded", sub.agent_id, details, now))
+    return out
+
+
+async def _outbound(rt: Runtime, out: Outcome) -> list[NewOutbound]:
+    if not out.outbound_sms:
+        return []
+    first = out.outbound_sms[0]
+    if await rt.store.is_opted_out(first.to):
+        raise Forbidden(
+            f"The customer {first.to} has opted out of SMS (replied STOP); nothing can be sent until they text START"
+        )
+    provider = rt.provider_name_for(first.sender)
+    return [NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index) for o in out.outbound_sms]
+
+
+async def persist_outcome(
+    rt: Runtime, prev: SessionRecord | None, out: Outcome, extra: Change | None = None
+) -> Outcome:
+    """Write ``out`` (plus ``extra``) in one transaction; raises ``ConcurrentUpdate`` if the session moved."""
+    change = extra or Change()
+    out = await _with_supervisor_joins(rt, out, change)
+    now = rt.clock.now_ms()
+    record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
+    change.sessions.append(SessionWrite(record, prev.version if prev else None))
+    change.messages.extend((out.session.id, m) for m in out.messages)
+    change.notifications.extend(out.notifications)
+    change.outbound.extend(await _outbound(rt, out))
+    change.agents_idle.extend((uid, now) for uid in dict.fromkeys(out.freed))
+    await rt.commit(change)
+    if record.waiting or out.freed:
+        rt.wake_router()
+    if change.outbound:
+        rt.wake_outbox()
+    return out
+
+
+async def run_on_session(
+    rt: Runtime, session_id: str, decide: Decide, *, extra: Callable[[], Change] | None = None
+) -> Outcome:
+    """Run ``decide`` on the current session and persist its outcome, retrying on concurrent updates."""
+
+    async def attempt() -> Outcome:
+        for _ in range(_RETRIES):
+            session, rec = await load_session(rt, session_id)
+            out = await decide(session)
+            try:
+                return await persist_outcome(rt, rec, out, extra() if extra else None)
+            except ConcurrentUpdate:
+                await asyncio.sleep(0)
+        raise InUse(f"SMS session '{session_id}' is busy; try again")
+
+    return await rt.session_locks(session_id, attempt)
+
+
+def transcript_for(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(m) for m in messages]

@@ -1,0 +1,189 @@
+"""SMS from providers: the inbound sink (customer texts) and the status sink (delivery receipts).
+
+Inbound rules:
+- Idempotent: the (provider, provider message id) pair is stored in the same transaction as the message, so a
+  provider retry never creates a duplicate; the adapter acknowledges only after this returns.
+- A text from a customer with an open session to the same business number is appended to it; otherwise a new
+  session is opened in the queue mapped to that number (``number_queues``) and routed.
+- STOP/UNSUBSCRIBE/... opt the number out: confirmed once by SMS, the open session is closed for agents, and
+  later sends to that number are refused. START/UNSTOP/YES opt back in (confirmed). HELP gets a help reply.
+  Keyword texts are still stored in the open session's transcript when there is one.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session
+from smsdesk.domain.errors import AlreadyExists, InvalidState
+from smsdesk.domain.events import Notification
+from smsdesk.domain.outcome import CHANNEL, Outcome
+from smsdesk.domain.sessions import Session
+from smsdesk.domain.system import CloseSession, DeliveryStatus, InboundText, open_session
+from smsdesk.domain.views import session_path, session_uri
+from smsdesk.runtime import Runtime
+from smsdesk.sms.base import InboundAck, InboundSms, StatusUpdate
+from smsdesk.sms.keywords import Keyword, classify
+from smsdesk.store.base import Change, ConcurrentUpdate, NewOutbound
+
+__all__ = ["HELP_REPLY", "OPT_IN_REPLY", "OPT_OUT_REPLY", "receive_sms", "receive_status"]
+
+OPT_OUT_REPLY = "You have been unsubscribed and will receive no more messages. Reply START to resubscribe."
+OPT_IN_REPLY = "You have been resubscribed. Reply STOP to unsubscribe."
+HELP_REPLY = "Text us your question and an agent will answer. Reply STOP to unsubscribe."
+
+
+def _ack_id(sms: InboundSms) -> str:
+    return f"{sms.provider}:{sms.provider_message_id}"
+
+
+def _reply(rt: Runtime, sms: InboundSms, text: str) -> NewOutbound:
+    return NewOutbound(rt.provider_name_for(sms.to_number), sms.to_number, sms.from_number, text)
+
+
+async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
+    """The inbound sink: returns only after the message is committed (or known to be a duplicate)."""
+    if await rt.store.get_inbound(sms.provider, sms.provider_message_id) is not None:
+        return InboundAck(_ack_id(sms), duplicate=True)
+    keyword = classify(sms.text)
+    try:
+        for _ in range(8):
+            try:
+                await _store_inbound(rt, sms, keyword)
+                return InboundAck(_ack_id(sms))
+            except ConcurrentUpdate:
+                continue  # a session was opened or changed meanwhile: read again
+        raise ConcurrentUpdate("inbound SMS could not be stored after retries")
+    except AlreadyExists:
+        return InboundAck(_ack_id(sms), duplicate=True)
+
+
+def _keyword_change(rt: Runtime, sms: InboundSms, keyword: Keyword | None, session_id: str | None) -> Change:
+    change = Change(inbound_keys=[(sms.provider, sms.provider_message_id, session_id)])
+    if keyword is Keyword.OPT_OUT:
+        change.opt_outs.append((sms.from_number, True))
+        change.outbound.append(_reply(rt, sms, OPT_OUT_REPLY))
+    elif keyword is Keyword.OPT_IN:
+        change.opt_outs.append((sms.from_number, False))
+        change.outbound.append(_reply(rt, sms, OPT_IN_REPLY))
+    elif keyword is Keyword.HELP:
+        change.outbound.append(_reply(rt, sms, HELP_REPLY))
+    return change
+
+
+async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) -> None:
+    opted_out = await rt.store.is_opted_out(sms.from_number)
+    rec = await rt.store.find_open_session(sms.from_number, sms.to_number)
+    if rec is None:
+        if keyword is not None or opted_out:
+            # a keyword, or any text from an opted-out number, opens no conversation
+            await rt.commit(_keyword_change(rt, sms, keyword, None))
+            if keyword is not None:
+                rt.wake_outbox()
+            return
+        await _open(rt, sms)
+        return
+
+    async def decide(session: Session) -> Outcome:
+        out = apply_command(rt, session, InboundText(sms.text))
+        if keyword is Keyword.OPT_OUT:
+            out = out.then(apply_command(rt, out.session, CloseSession("opted_out")))
+        return out
+
+    await run_on_session(rt, rec.id, decide, extra=lambda: _keyword_change(rt, sms, keyword, rec.id))
+
+
+async def _lar_agent(rt: Runtime, sms: InboundSms) -> str | None:
+    """Last-agent routing across sessions: the agent saved with saveLAR in this customer's last session."""
+    last = await rt.store.latest_session(sms.from_number, sms.to_number)
+    if last is None:
+        return None
+    lar = last.data.get("larAgentId")
+    return lar if isinstance(lar, str) else None
+
+
+async def _open(rt: Runtime, sms: InboundSms) -> None:
+    from dataclasses import replace
+
+    lar = await _lar_agent(rt, sms)
+    out = open_session(
+        customer_number=sms.from_number,
+        business_number=sms.to_number,
+        queue=rt.settings.queue_for(sms.to_number),
+        text=sms.text,
+        now_ms=rt.clock.now_ms(),
+        ctx=context(rt),
+    )
+    session = replace(
+        out.session, user_data={**out.session.user_data, **_user_data(rt, sms, out.session)}, lar_agent_id=lar
+    )
+    out = replace(out, session=session)
+    await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id))
+
+
+def _user_data(rt: Runtime, sms: InboundSms, session: Session) -> dict[str, str]:
+    return {
+        "CustomerNumber": sms.from_number,
+        "BusinessNumber": sms.to_number,
+        "ContactId": sms.from_number,
+        "Queue": session.queue,
+        "Provider": sms.provider,
+        "InteractionId": session.id or secrets.token_hex(8),
+    }
+
+
+_RANK = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 4, "undelivered": 4}
+
+
+async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
+    """A delivery receipt (or our outbox's final failure), shown on the transcript message.
+
+    The stored message gets a ``status`` field; agents and supervisors in the session get a
+    ``MessageLogUpdated`` notification with ``notificationType: "MessagesUpdated"`` carrying the updated
+    message (an smsdesk extension, docs/sessions.md). A failure also adds an agents-only ``Notice``.
+    A status never moves backwards (a late "sent" after "delivered" is ignored).
+    """
+    row = None
+    if update.outbox_id is not None and update.outbox_id.isdigit():
+        row = await rt.store.get_outbound(int(update.outbox_id))
+    elif update.provider_message_id:
+        row = await rt.store.find_outbound_by_provider_id(update.provider, update.provider_message_id)
+    if row is None or row.session_id is None or row.message_index is None:
+        return  # a keyword confirmation, or a receipt for something we do not know: nothing to show
+    session_id, index = row.session_id, row.message_index
+    status = update.status.strip().lower()
+    found = await rt.store.read_messages(session_id, index, 1)
+    if not found or found[0].get("index") != index:
+        return
+    message = dict(found[0])
+    if _RANK.get(status, -1) < _RANK.get(str(message.get("status", "queued")), 0):
+        return
+    message["status"] = status
+    if update.error:
+        message["statusDetail"] = update.error
+
+    recipients: list[str] = []
+
+    async def decide(session: Session) -> Outcome:
+        recipients[:] = dict.fromkeys(p.user_id for p in session.users() if p.user_id and not p.terminal)
+        if status in ("failed", "undelivered"):
+            return apply_command(rt, session, DeliveryStatus(index, status, update.error or ""))
+        return Outcome(session=session)
+
+    def extra() -> Change:
+        data = {
+            "messageType": "MessageLogUpdated",
+            "notificationType": "MessagesUpdated",
+            "messages": [message],
+            "smssessionUri": session_uri(rt.settings.base_url, session_id),
+            "smssessionPath": session_path(session_id),
+        }
+        return Change(
+            message_updates=[(session_id, message)],
+            notifications=[Notification(u, CHANNEL, data) for u in recipients],
+        )
+
+    try:
+        await run_on_session(rt, session_id, decide, extra=extra)
+    except InvalidState:
+        return

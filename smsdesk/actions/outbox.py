@@ -1,0 +1,45 @@
+"""The SQL-backed ``OutboxStore`` the SMS ``OutboxWorker`` drains (smsdesk/sms/outbox.py).
+
+Rows are written by the session engine in the same transaction as the transcript message they carry, so a
+restart loses nothing: unsent rows are claimed again once their lease lapses. The status a provider reports on
+acceptance (the simulator reports ``delivered`` at once) is shown on the transcript message right away.
+"""
+
+from __future__ import annotations
+
+from smsdesk.actions.inbound import receive_status
+from smsdesk.runtime import Runtime
+from smsdesk.sms.base import OutboundSms, StatusUpdate
+from smsdesk.sms.outbox import OutboxRow
+
+__all__ = ["SqlOutbox"]
+
+
+class SqlOutbox:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def claim_due(self, *, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
+        rows = await self.rt.store.claim_outbound(now_ms, lease_ms, limit)
+        return [
+            OutboxRow(
+                outbox_id=str(r.id),
+                provider=r.provider,
+                sms=OutboundSms(str(r.id), r.from_number, r.to_number, r.text, r.session_id, r.message_index),
+                attempts=r.attempts - 1,  # the store counts the claim as an attempt already
+                next_attempt_ms=r.next_attempt_ms,
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, outbox_id: str, *, provider_message_id: str, status: str, now_ms: int) -> None:
+        await self.rt.store.mark_outbound_sent(int(outbox_id), provider_message_id, now_ms)
+        row = await self.rt.store.get_outbound(int(outbox_id))
+        if row is not None:
+            await receive_status(self.rt, StatusUpdate(row.provider, provider_message_id, status or "sent"))
+
+    async def reschedule(self, outbox_id: str, *, attempts: int, next_attempt_ms: int, error: str) -> None:
+        await self.rt.store.mark_outbound_retry(int(outbox_id), next_attempt_ms, error)
+
+    async def mark_failed(self, outbox_id: str, *, attempts: int, error: str, now_ms: int) -> None:
+        await self.rt.store.mark_outbound_failed(int(outbox_id), error)

@@ -1,0 +1,150 @@
+"""SMS session use cases for agents and supervisors: operations (``POST /api/v2/me/smssessions/{id}``) and
+reads (the session resource, lists, the transcript). The policy is in the domain (``smsdesk/domain/``); this
+module checks what the domain cannot know (users exist, roles, features) and drives the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from smsdesk.actions.access import access_user_by_id, require_feature
+from smsdesk.actions.engine import apply_command, load_session, run_on_session
+from smsdesk.domain.capabilities import capabilities
+from smsdesk.domain.errors import NotFound, Validation
+from smsdesk.domain.operations import Operation, parse_operation
+from smsdesk.domain.outcome import Outcome
+from smsdesk.domain.participants import Participant
+from smsdesk.domain.sessions import Session
+from smsdesk.domain.transitions import UserOperation, parse_target
+from smsdesk.domain.users import Principal, Role
+from smsdesk.domain.views import state_change, visible_messages
+from smsdesk.runtime import Runtime
+
+__all__ = [
+    "check_session_operation",
+    "list_sessions_of",
+    "read_transcript",
+    "session_resource",
+    "session_view_for",
+]
+
+_TARGETED = {Operation.INVITE, Operation.CONSULT, Operation.TRANSFER}
+_NEEDS_TRANSCRIPT = {Operation.ACCEPT}
+
+
+async def _target_nickname(rt: Runtime, op: Operation, params: Mapping[str, Any]) -> str:
+    """Invite/Consult/Transfer to a user: the user must exist and be an agent; returns its display name."""
+    if op not in _TARGETED:
+        return ""
+    user_id, _queue = parse_target(params, allow_queue_name=op is Operation.TRANSFER)
+    if user_id is None:
+        return ""
+    user = await access_user_by_id(rt.store, user_id)
+    if not user.has(Role.AGENT):
+        raise Validation(f"User '{user.user_name}' is not an agent and cannot take SMS sessions")
+    if not user.enabled:
+        raise Validation(f"User '{user.user_name}' is disabled")
+    return user.display_name
+
+
+async def check_session_operation(
+    rt: Runtime, principal: Principal, session_id: str, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run one agent or supervisor operation; returns the extra fields of the HTTP response."""
+    require_feature(rt.settings, "api-multimedia")
+    op = parse_operation(body.get("operationName"))
+    nickname = await _target_nickname(rt, op, body)
+
+    async def decide(session: Session) -> Outcome:
+        transcript = await rt.store.read_messages(session.id) if op in _NEEDS_TRANSCRIPT else ()
+        cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
+        return apply_command(rt, session, cmd)
+
+    await _require_visible(rt, principal, session_id)
+    out = await run_on_session(rt, session_id, decide)
+    return dict(out.response)
+
+
+async def _require_visible(rt: Runtime, principal: Principal, session_id: str) -> None:
+    """Unknown session and a session the caller has no part in look the same: not found."""
+    session, _ = await load_session(rt, session_id)
+    if session.for_user(principal.user_id) is None and not principal.is_supervisor:
+        raise NotFound(f"SMS session '{session_id}' not found")
+
+
+def session_view_for(rt: Runtime, session: Session, viewer: Participant) -> dict[str, Any]:
+    obj: dict[str, Any] = state_change(
+        "StatusChange", session, viewer, capabilities(session, viewer), rt.settings.base_url
+    )["smssession"]
+    return obj
+
+
+def _observer_view(rt: Runtime, session: Session) -> dict[str, Any]:
+    """A supervisor reading a session it is not in (GetAgentInteractions): everything, no capabilities."""
+    from smsdesk.domain.views import format_timestamp, participant_wire, session_path, session_uri
+
+    return {
+        "id": session.id,
+        "uri": session_uri(rt.settings.base_url, session.id),
+        "path": session_path(session.id),
+        "state": session.phase.value,
+        "capabilities": [],
+        "participants": [
+            participant_wire(p, rt.settings.base_url) for p in session.participants if p.present
+        ],
+        "userData": dict(session.user_data),
+        "receivedDate": format_timestamp(session.received_ms),
+        "chatType": "Inbound",
+    }
+
+
+async def session_resource(rt: Runtime, principal: Principal, session_id: str) -> dict[str, Any]:
+    session, _ = await load_session(rt, session_id)
+    me = session.for_user(principal.user_id)
+    if me is not None:
+        return session_view_for(rt, session, me)
+    if principal.is_supervisor:
+        return _observer_view(rt, session)
+    raise NotFound(f"SMS session '{session_id}' not found")
+
+
+async def list_sessions_of(rt: Runtime, user_id: str, *, observer: bool = False) -> list[dict[str, Any]]:
+    """The sessions ``user_id`` holds: their own view, or (``observer``) a supervisor's view of them."""
+    out = []
+    for rec in await rt.store.list_member_sessions(user_id):
+        session = Session.from_json(rec.data)
+        me = session.for_user(user_id)
+        if me is None:
+            continue
+        out.append(_observer_view(rt, session) if observer else session_view_for(rt, session, me))
+    return out
+
+
+def _int_param(raw: str | None, name: str, default: int | None) -> int | None:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Validation(f"'{name}' must be an integer") from None
+    if value < 0:
+        raise Validation(f"'{name}' must not be negative")
+    return value
+
+
+async def read_transcript(
+    rt: Runtime, principal: Principal, session_id: str, start_index: str | None, count: str | None
+) -> list[dict[str, Any]]:
+    start = _int_param(start_index, "startIndex", 0) or 0
+    limit = _int_param(count, "count", None)
+    session, _ = await load_session(rt, session_id)
+    me = session.for_user(principal.user_id)
+    if me is None and not principal.is_supervisor:
+        raise NotFound(f"SMS session '{session_id}' not found")
+    messages = await rt.store.read_messages(session_id, start)
+    visible = visible_messages(messages, me) if me is not None else [dict(m) for m in messages]
+    return visible[:limit] if limit is not None else visible
+
+
+async def ensure_agent_exists(rt: Runtime, user_id: str) -> None:
+    await access_user_by_id(rt.store, user_id)
