@@ -24,7 +24,7 @@ run: $(STAMP) web-deps
 	$(BIN)/smsdesk demo --host 127.0.0.1 --port 8080
 
 ## Run the whole test suite (PostgreSQL/Redis runs switch on when those services answer)
-test: $(STAMP)
+test: $(STAMP) web-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
