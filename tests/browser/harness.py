@@ -90,8 +90,6 @@ def route_paths(app: Any) -> set[str]:
 
 def missing_server_pieces(app: Any) -> list[str]:
     """What the story needs from the server that this build of ``build_app`` does not serve yet."""
-    from smsdesk.api.rest.users import CHANNEL_OPERATIONS
-
     paths = route_paths(app)
     missing = []
     if "/api/v2/notifications" not in paths:
@@ -102,8 +100,8 @@ def missing_server_pieces(app: Any) -> list[str]:
         missing.append(
             "customer phone page /simulator and /sms/simulator/* (SMS provider routes not mounted)"
         )
-    if "Monitor" not in CHANNEL_OPERATIONS:
-        missing.append("supervision: Monitor/Coach/BargeIn on POST /api/v2/users/{id}/channels/smssession")
+    if "/api/v2/me/supervision" not in paths:
+        missing.append("supervision: Monitor/Coach/BargeIn and GET /api/v2/me/supervision")
     if not any(p.startswith("/api/v2/users/{") and "smssessions" in p for p in paths):
         missing.append("supervision: Intrude on POST /api/v2/users/{id}/smssessions/{sessionId}")
     return missing

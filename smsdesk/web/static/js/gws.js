@@ -125,6 +125,18 @@ export class Gws {
     return this.post(`/api/v2/users/${encodeURIComponent(agentId)}/channels/smssession`, payload);
   }
 
+  // GET /api/v2/me/supervision: whom this supervisor monitors ({agentId, operationName,
+  // supervisorMonitoringMode}); null when the server does not offer it (it is not in the GWS docs).
+  async subscriptions() {
+    try {
+      const body = await this.get("/api/v2/me/supervision");
+      return body.subscriptions || [];
+    } catch (err) {
+      if (err.status === 404) return null;
+      throw err;
+    }
+  }
+
   intrude(agentId, sessionId, visibilityMode) {
     const payload = {operationName: "Intrude"};
     if (visibilityMode) payload.supervisorVisibilityMode = visibilityMode;

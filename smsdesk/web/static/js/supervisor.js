@@ -15,7 +15,7 @@ const REFRESH_MS = 5000;
 const gws = new Gws();
 const status = $("#status");
 const team = new Map(); // agent id -> {user, channel, sessions, row}
-let monitoring = {};    // agent id -> {operation, mode}: what this console started (the API has no GET for it)
+let monitoring = {};    // agent id -> {operation, mode}: from GET /api/v2/me/supervision, else what this tab started
 let storageKey = "";
 
 function connection(text, kind) {
@@ -98,6 +98,11 @@ async function loadTeam() {
       team.set(user.id, agent);
       body.append(buildRow(agent));
     }
+  }
+  const subscriptions = await gws.subscriptions();
+  if (subscriptions) {
+    monitoring = Object.fromEntries(subscriptions.map((sub) => [sub.agentId,
+      {operation: sub.operationName, mode: sub.supervisorMonitoringMode}]));
   }
   await Promise.all([...team.values()].map(refreshAgent));
   saveMonitoring();
