@@ -10,6 +10,7 @@ the opt-out block, the audit of supervision, and the record columns the store in
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,10 +126,12 @@ async def _with_supervisor_joins(rt: Runtime, out: Outcome, change: Change) -> O
     if not rows:
         return out
     subs = [MonitoringSubscription.from_json(r.data) for r in rows]
-    transcript = [*await rt.store.read_messages(out.session.id), *out.messages]
-    plan = plan_joins(subs, agent_id=agent_id, session=out.session, transcript=transcript)
+    stored = await rt.store.read_messages(out.session.id)
+    plan = plan_joins(subs, agent_id=agent_id, session=out.session, transcript=[*stored, *out.messages])
     now = rt.clock.now_ms()
     for join in plan.joins:
+        # each joiner's replay includes the supervisors who joined just before it
+        join = dataclasses.replace(join, transcript=(*stored, *out.messages))
         out = out.then(apply_command(rt, out.session, join))
         details = {"mode": join.mode.value, "sessionId": out.session.id, "via": "subscription"}
         change.audit.append(AuditEntry(join.supervisor_id, "JoinSession", agent_id, details, now))
