@@ -1,0 +1,9 @@
+"""The benchmark harness (issue 5): ``python -m smsdesk.bench`` or ``smsdesk bench``.
+
+Modules: ``cli`` (commands), ``server`` (the ``smsdesk serve`` child and its users), ``contact_center``
+(agents, supervisors, customers), ``fanout`` (smsdesk vs Faye), ``idle`` (memory per idle agent),
+``bayeux`` and ``http`` (the load generator's clients), ``stats`` and ``procstat`` (the numbers).
+Method and measured figures: ``docs/performance.md``.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""``python -m smsdesk.bench``."""
+
+from smsdesk.bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""``python -m smsdesk.bench`` / ``smsdesk bench``: run | sweep | scale | fanout | idle.
+
+Each command starts its own ``smsdesk serve`` child on a temporary SQLite file (or ``--database``),
+drives it from this process (asyncio, uvloop when installed), prints a summary and writes the full
+results as JSON (default ``bench-results/<time>-<command>.json``). What is measured and why:
+``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from smsdesk.bench.bayeux import TRANSPORTS, BayeuxError
+from smsdesk.bench.contact_center import ContactCenterLoad
+from smsdesk.bench.fanout import FayeServer, FayeTarget, SmsdeskTarget, run_fanout
+from smsdesk.bench.http import HttpError
+from smsdesk.bench.idle import measure_idle_clients
+from smsdesk.bench.report import environment, format_fanout, format_step, ratio, write_json
+from smsdesk.bench.server import ServerError, ServerProcess, seed_users
+from smsdesk.bench.stats import Summary, highest_passing_rate
+
+__all__ = ["main"]
+
+P99_LIMIT_MS = 100.0
+
+
+def _positive_floats(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
+    return values
+
+
+def _positive_ints(text: str) -> list[int]:
+    values = _positive_floats(text)
+    if any(v != int(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}")
+    return [int(v) for v in values]
+
+
+def _server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database", help="database URL for the server (default: a temporary SQLite file)")
+    p.add_argument("--redis", help="redis://... : run the server with the Redis bus")
+    p.add_argument("--transport", choices=TRANSPORTS, default="websocket", help="CometD transport of clients")
+    p.add_argument("--json", type=Path, help="where to write the results (default bench-results/...)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smsdesk bench", description="smsdesk benchmark harness (issue 5)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="end-to-end contact-center load, one or more rate steps")
+    sweep = sub.add_parser("sweep", help="alias of run with the default rate steps")
+    for p in (run, sweep):
+        _server_flags(p)
+        p.add_argument("-n", "--agents", type=int, default=100)
+        p.add_argument("-m", "--supervisors", type=int, default=10)
+        default = "200" if p is run else "25,50,100,200,400,800"
+        p.add_argument(
+            "--rate", "--rates", dest="rates", type=_positive_floats, default=_positive_floats(default)
+        )
+        p.add_argument("--duration", type=float, default=10.0, help="seconds per rate step")
+        p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
+        p.add_argument("--phone-sample", type=int, default=500, help="customers' phones read back per step")
+    scale = sub.add_parser("scale", help="scaling sweep: fresh server per N, M = N/10, rate steps")
+    _server_flags(scale)
+    scale.add_argument("--agents", type=_positive_ints, default=[10, 100, 1000])
+    scale.add_argument("--rates", type=_positive_floats, default=[25.0, 50.0, 100.0, 200.0, 400.0])
+    scale.add_argument("--duration", type=float, default=8.0)
+    scale.add_argument("--drain", type=float, default=8.0)
+    scale.add_argument("--phone-sample", type=int, default=300)
+    fan = sub.add_parser("fanout", help="CometD fan-out: smsdesk vs Faye, same clients, one run")
+    _server_flags(fan)
+    fan.add_argument("-k", "--subscribers", type=int, default=200)
+    fan.add_argument("--publishers", type=int, default=8)
+    fan.add_argument("--rate", type=float, default=50.0, help="publishes/s in the paced phase")
+    fan.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+    fan.add_argument("--no-faye", action="store_true", help="smsdesk only (no node)")
+    idle = sub.add_parser("idle", help="server RSS per idle connected agent")
+    _server_flags(idle)
+    idle.add_argument("-k", "--clients", type=int, default=1000)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> None:
+    for name in ("agents", "supervisors", "subscribers", "publishers", "clients"):
+        value = getattr(args, name, None)
+        if isinstance(value, int) and value < (0 if name == "supervisors" else 1):
+            raise ValueError(f"--{name} must be >= {0 if name == 'supervisors' else 1}, got {value}")
+    for name in ("duration", "drain"):
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            raise ValueError(f"--{name} must be > 0, got {value}")
+
+
+async def _with_server(
+    args: argparse.Namespace,
+    agents: int,
+    supervisors: int,
+    body: Callable[[ServerProcess, Any], Awaitable[Any]],
+) -> Any:
+    with tempfile.TemporaryDirectory(prefix="smsdesk-bench-") as tmp:
+        server = ServerProcess(Path(tmp), database_url=args.database, redis_url=args.redis)
+        print(f"seeding {agents} agents and {supervisors} supervisors ...", flush=True)
+        population = await seed_users(server.database_url, agents=agents, supervisors=supervisors)
+        await server.start()
+        try:
+            return await body(server, population)
+        finally:
+            await server.stop()
+
+
+async def _steps(
+    args: argparse.Namespace, agents: int, supervisors: int, rates: Sequence[float]
+) -> dict[str, Any]:
+    async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
+        load = ContactCenterLoad(
+            server.host, server.port, population, transport=args.transport, server_pid=server.pid
+        )
+        try:
+            t0 = time.perf_counter()
+            await load.setup()
+            print(
+                f"N={agents} agents, M={supervisors} supervisors online in {time.perf_counter() - t0:.1f} s"
+            )
+            steps: list[dict[str, Any]] = []
+            for rate in rates:
+                step = (
+                    await load.run_step(
+                        rate, args.duration, drain_s=args.drain, phone_sample=args.phone_sample
+                    )
+                ).to_json()
+                steps.append(step)
+                print(format_step(step), flush=True)
+                if (
+                    step["inbound_to_invited_ms"]["count"] == 0
+                    or (step["inbound_to_invited_ms"]["p99"] or 0) > 5000
+                ):
+                    print("    (p99 above 5 s: higher rates skipped)")
+                    break
+        finally:
+            await load.close()
+        judged = [
+            (s["rate"], [Summary(**s["inbound_to_invited_ms"]), Summary(**s["reply_to_supervisor_ms"])])
+            for s in steps
+        ]
+        best = highest_passing_rate(judged, P99_LIMIT_MS)
+        print(f"highest rate with p99 < {P99_LIMIT_MS:.0f} ms (offer and supervisor): {best}")
+        return {
+            "agents": agents,
+            "supervisors": supervisors,
+            "steps": steps,
+            "highest_rate_p99_under_100ms": best,
+        }
+
+    result: dict[str, Any] = await _with_server(args, agents, supervisors, body)
+    return result
+
+
+async def _fanout(args: argparse.Namespace) -> dict[str, Any]:
+    async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
+        target = SmsdeskTarget(server.host, server.port, population, server.pid)
+        try:
+            return await run_fanout(
+                target,
+                k=args.subscribers,
+                publishers=args.publishers,
+                rate=args.rate,
+                duration_s=args.duration,
+            )
+        finally:
+            await target.close()
+
+    out: dict[str, Any] = {"smsdesk": await _with_server(args, args.publishers, args.subscribers, body)}
+    print(format_fanout(out["smsdesk"]), flush=True)
+    if not args.no_faye:
+        faye = FayeServer()
+        await faye.start()
+        target = FayeTarget(faye.port, faye.pid)
+        try:
+            out["faye"] = await run_fanout(
+                target,
+                k=args.subscribers,
+                publishers=args.publishers,
+                rate=args.rate,
+                duration_s=args.duration,
+            )
+        finally:
+            await target.close()
+            await faye.stop()
+        print(format_fanout(out["faye"]))
+        s, f = out["smsdesk"]["max"], out["faye"]["max"]
+        out["throughput_ratio_smsdesk_over_faye"] = ratio(s["deliveries_per_s"], f["deliveries_per_s"])
+        out["paced_p99_ratio_smsdesk_over_faye"] = ratio(
+            out["smsdesk"]["paced"]["latency_ms"]["p99"], out["faye"]["paced"]["latency_ms"]["p99"]
+        )
+        print(
+            f"smsdesk / Faye: throughput x{out['throughput_ratio_smsdesk_over_faye']},"
+            f" paced p99 x{out['paced_p99_ratio_smsdesk_over_faye']}"
+        )
+    return out
+
+
+async def _idle(args: argparse.Namespace) -> dict[str, Any]:
+    async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
+        return await measure_idle_clients(
+            server.host, server.port, server.pid, population, transport=args.transport
+        )
+
+    result: dict[str, Any] = await _with_server(args, args.clients + 1, 0, body)
+    print(
+        f"{result['clients']} idle agents: {result['kb_per_agent_total']} KB each"
+        f" (login {result['kb_per_agent_login']} KB + CometD {result['kb_per_agent_cometd']} KB);"
+        f" RSS {result['rss_before_mb']} -> {result['rss_after_mb']} MB"
+    )
+    return result
+
+
+async def _dispatch(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command in ("run", "sweep"):
+        return await _steps(args, args.agents, args.supervisors, args.rates)
+    if args.command == "scale":
+        runs = []
+        for n in args.agents:
+            runs.append(await _steps(args, n, max(1, n // 10), args.rates))
+        return {"runs": runs}
+    if args.command == "fanout":
+        return await _fanout(args)
+    return await _idle(args)
+
+
+def _run(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    return uvloop.run(coro)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = environment()
+    try:
+        _check(args)
+        result = _run(_dispatch(args))
+    except (ValueError, ServerError, HttpError, BayeuxError, FileNotFoundError, OSError) as exc:
+        print(f"smsdesk bench: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    record = {
+        "command": args.command,
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    record |= {"environment": started, "result": result}
+    path = args.json or Path("bench-results") / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.command}.json"
+    print(f"results: {write_json(path, record)}")
+    return 0

@@ -1,0 +1,335 @@
+"""The contact-center load: N agents and M supervisors on CometD, customers texting at a target rate.
+
+Each simulated SMS comes from a fresh customer number, so it opens its own session:
+
+1. the customer posts ``POST /sms/simulator/inbound`` (clock starts: *inbound*);
+2. the router offers the session; the agent's CometD client receives ``StatusChange`` / ``Invited``
+   (*inbound → Invited* latency);
+3. the agent posts ``Accept``, then ``SendMessage`` with the text ``re <customer>`` (clock starts: *reply*),
+   then ``Complete``;
+4. the agent's supervisor (``Monitor``, ``AllChats``, joined on Accept) receives the ``MessageLogUpdated``
+   holding that text (*reply → supervisor* latency);
+5. the simulator records the outbound SMS with the server's wall-clock time; after the step a sample of
+   customers' phones is read back (``GET /sms/simulator/outbound``) for the *reply → customer* latency.
+   Reading the phones after the step keeps that polling out of the measured load.
+
+Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does. Policy of the
+scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by ``stats.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from smsdesk.bench.bayeux import CometdClient
+from smsdesk.bench.http import HttpError, HttpPool
+from smsdesk.bench.procstat import ProcSampler, cpu_percent
+from smsdesk.bench.server import BenchUser, Population
+from smsdesk.bench.stats import summarize
+
+__all__ = ["ContactCenterLoad", "Login", "StepResult", "basic_header", "gather_limited", "login"]
+
+BUSINESS = "+15550000000"
+NOTIFICATIONS = "/api/v2/notifications"
+
+
+def basic_header(name: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{name}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    user: BenchUser
+    cookie: dict[str, str]  # {"Cookie": "JSESSIONID=..."}
+
+
+async def login(pool: HttpPool, user: BenchUser, password: str) -> Login:
+    """One Basic-authenticated request to get the ``JSESSIONID`` cookie used afterwards."""
+    r = await pool.request("GET", "/api/v2/me", headers=basic_header(user.name, password))
+    if r.status != 200 or "JSESSIONID" not in r.cookies:
+        raise HttpError(f"login of {user.name} failed: HTTP {r.status} {r.body[:200]!r}")
+    return Login(user, {"Cookie": f"JSESSIONID={r.cookies['JSESSIONID']}"})
+
+
+async def gather_limited(coros: list[Coroutine[Any, Any, Any]], limit: int) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(c: Coroutine[Any, Any, Any]) -> Any:
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+@dataclass
+class _Tracker:
+    inbound_at: dict[str, float] = field(default_factory=dict)  # customer -> perf_counter at POST
+    reply_at: dict[str, float] = field(default_factory=dict)
+    reply_wall_ms: dict[str, float] = field(default_factory=dict)
+    invited_ms: list[float] = field(default_factory=list)
+    supervisor_ms: list[float] = field(default_factory=list)
+    outbound_ms: list[float] = field(default_factory=list)
+    invited: set[str] = field(default_factory=set)
+    seen_by_supervisor: set[str] = field(default_factory=set)
+    lag_ms: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+
+
+@dataclass
+class StepResult:
+    rate: float
+    duration_s: float
+    sent: int
+    invited: int
+    replied: int
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rate": self.rate, "duration_s": self.duration_s, **self.data}
+
+
+class ContactCenterLoad:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        population: Population,
+        *,
+        transport: str = "websocket",
+        pool_size: int = 48,
+        server_pid: int | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self.population = population
+        self.transport = transport
+        self.pool = HttpPool(host, port, pool_size)
+        self.clients: list[CometdClient] = []
+        self.server = ProcSampler(server_pid) if server_pid else None
+        self.me = ProcSampler(os.getpid())
+        self.t = _Tracker()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._customer_prefix = f"+1{random.randint(201, 989)}"
+        self._customers = 0
+
+    # --- setup ---------------------------------------------------------------------------------------
+
+    async def _client(self, who: Login, handler: Callable[[dict[str, Any], str, float], None]) -> None:
+        client = CometdClient(
+            self.host,
+            self.port,
+            NOTIFICATIONS,
+            transport=self.transport,
+            headers=who.cookie,
+            on_event=handler,
+        )
+        await client.start("/v2/me/smssessions")
+        self.clients.append(client)
+
+    async def setup(self, *, concurrency: int = 32) -> None:
+        pw = self.population.password
+        agents = await gather_limited([login(self.pool, a, pw) for a in self.population.agents], concurrency)
+        sups = await gather_limited(
+            [login(self.pool, s, pw) for s in self.population.supervisors], concurrency
+        )
+        await gather_limited([self._client(a, self._agent_handler(a)) for a in agents], concurrency)
+        await gather_limited([self._client(s, self._on_supervisor_event) for s in sups], concurrency)
+        if sups:
+            monitors = [
+                self._ok(
+                    "monitor",
+                    sups[i % len(sups)],
+                    f"/api/v2/users/{a.user.id}/channels/smssession",
+                    {"operationName": "Monitor", "supervisorMonitoringMode": "AllChats"},
+                )
+                for i, a in enumerate(agents)
+            ]
+            await gather_limited(monitors, concurrency)
+        ready = [self._ok("ready", a, "/api/v2/me/channels/sms", {"operationName": "Ready"}) for a in agents]
+        await gather_limited(ready, concurrency)
+        if self.t.errors:
+            raise HttpError(f"setup failed: {dict(self.t.errors)}")
+
+    async def _ok(self, op: str, who: Login, path: str, body: dict[str, Any]) -> bool:
+        try:
+            r = await self.pool.request("POST", path, body, who.cookie)
+            if r.status == 200 and r.json().get("statusCode") == 0:
+                return True
+            self.t.errors[f"{op}: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
+        except HttpError as exc:
+            self.t.errors[f"{op}: {exc}"] += 1
+        return False
+
+    # --- the agents' and supervisors' reactions ------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _agent_handler(self, who: Login) -> Callable[[dict[str, Any], str, float], None]:
+        def on_event(data: dict[str, Any], _channel: str, now: float) -> None:
+            if data.get("notificationType") != "StatusChange":
+                return
+            session = data.get("smssession") or {}
+            if session.get("state") != "Invited":
+                return
+            customer = (session.get("userData") or {}).get("CustomerNumber", "")
+            t = self.t
+            started = t.inbound_at.get(customer)
+            if started is None or customer in t.invited:
+                return  # a session of an earlier step, or a repeated offer
+            t.invited.add(customer)
+            t.invited_ms.append((now - started) * 1000)
+            self._spawn(self._answer(who, str(session.get("id")), customer))
+
+        return on_event
+
+    async def _answer(self, who: Login, session_id: str, customer: str) -> None:
+        path = f"/api/v2/me/smssessions/{session_id}"
+        t = self.t
+        if not await self._ok("Accept", who, path, {"operationName": "Accept"}):
+            return
+        t.reply_at[customer] = time.perf_counter()
+        t.reply_wall_ms[customer] = time.time() * 1000
+        if await self._ok(
+            "SendMessage", who, path, {"operationName": "SendMessage", "text": f"re {customer}"}
+        ):
+            await self._ok("Complete", who, path, {"operationName": "Complete"})
+
+    def _on_supervisor_event(self, data: dict[str, Any], _channel: str, now: float) -> None:
+        if data.get("messageType") != "MessageLogUpdated":
+            return
+        t = self.t
+        for m in data.get("messages") or ():
+            text = m.get("text") if isinstance(m, dict) else None
+            if isinstance(text, str) and text.startswith("re "):
+                customer = text[3:]
+                started = t.reply_at.get(customer)
+                if started is not None and customer not in t.seen_by_supervisor:
+                    t.seen_by_supervisor.add(customer)
+                    t.supervisor_ms.append((now - started) * 1000)
+
+    # --- customers -----------------------------------------------------------------------------------
+
+    def _next_customer(self) -> str:
+        self._customers += 1
+        return f"{self._customer_prefix}{self._customers % 10_000_000:07d}"
+
+    async def _text(self, customer: str) -> None:
+        t = self.t
+        t.inbound_at[customer] = time.perf_counter()
+        body = {"from": customer, "to": BUSINESS, "text": "hello"}
+        try:
+            r = await self.pool.request("POST", "/sms/simulator/inbound", body)
+            if r.status != 200:
+                t.errors[f"inbound: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
+        except HttpError as exc:
+            t.errors[f"inbound: {exc}"] += 1
+
+    async def _drive(self, rate: float, duration_s: float) -> None:
+        start = time.perf_counter()
+        i = 0
+        while i / rate < duration_s:
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.t.lag_ms.append(max(0.0, time.perf_counter() - due) * 1000)
+            self.t.sent += 1
+            self._spawn(self._text(self._next_customer()))
+            i += 1
+
+    async def _drain(self, timeout_s: float) -> None:
+        t = self.t
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            done_invites = len(t.invited) >= t.sent - _count(t.errors, "inbound")
+            done_replies = len(t.seen_by_supervisor) >= len(t.reply_at) or not self.population.supervisors
+            if done_invites and done_replies and not self._tasks:
+                return
+            await asyncio.sleep(0.05)
+
+    async def _read_phones(self, sample: int) -> None:
+        t = self.t
+        customers = list(t.reply_wall_ms)
+        random.shuffle(customers)
+
+        async def one(customer: str) -> None:
+            try:
+                r = await self.pool.request("GET", f"/sms/simulator/outbound?to={quote(customer)}")
+                texts = {m["text"]: m["timestampSeconds"] for m in r.json().get("messages", [])}
+            except (HttpError, KeyError, TypeError, AttributeError) as exc:
+                t.errors[f"read phone: {exc}"] += 1
+                return
+            sent_ms = texts.get(f"re {customer}")
+            if sent_ms is None:
+                t.errors["reply never reached the customer's phone"] += 1
+            else:
+                t.outbound_ms.append(max(0.0, float(sent_ms) - t.reply_wall_ms[customer]))
+
+        await gather_limited([one(c) for c in customers[:sample]], 16)
+
+    async def run_step(
+        self, rate: float, duration_s: float, *, drain_s: float = 10.0, phone_sample: int = 500
+    ) -> StepResult:
+        if rate <= 0 or duration_s <= 0:
+            raise ValueError("rate and duration must be > 0")
+        self.t = t = _Tracker()
+        s0, m0 = self._sample_server(), self.me.sample()
+        t0 = time.perf_counter()
+        await self._drive(rate, duration_s)
+        s1, m1 = self._sample_server(), self.me.sample()
+        elapsed = m1.wall - m0.wall
+        await self._drain(drain_s)
+        done = time.perf_counter()
+        await asyncio.sleep(0.3)  # let the outbox send the last replies
+        await self._read_phones(phone_sample)
+        missing = t.sent - len(t.invited) - _count(t.errors, "inbound")
+        if missing > 0:
+            t.errors[f"no Invited within {drain_s:.0f} s after the step"] += missing
+        lost = len(t.reply_at) - len(t.seen_by_supervisor)
+        if lost > 0 and self.population.supervisors:
+            t.errors[f"supervisor missed the reply within {drain_s:.0f} s"] += lost
+        data: dict[str, Any] = {
+            "sent": t.sent,
+            "achieved_inbound_per_s": round(t.sent / elapsed, 1),
+            "invited": len(t.invited),
+            "replied": len(t.reply_at),
+            "sustained_sessions_per_s": round(len(t.invited) / max(elapsed, done - t0), 1),
+            "inbound_to_invited_ms": summarize(t.invited_ms).to_json(),
+            "reply_to_supervisor_ms": summarize(t.supervisor_ms).to_json(),
+            "reply_to_customer_ms": summarize(t.outbound_ms).to_json(),
+            "generator_lag_ms": summarize(t.lag_ms).to_json(),
+            "load_cpu_percent": round(cpu_percent(m0, m1), 1),
+            "errors": dict(t.errors),
+            "client_errors": sum(len(c.errors) for c in self.clients),
+        }
+        if s0 is not None and s1 is not None:
+            data["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)
+            data["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
+            data["server_peak_rss_mb"] = round(s1.peak_rss_kb / 1024, 1)
+        return StepResult(rate, duration_s, t.sent, len(t.invited), len(t.reply_at), data)
+
+    def _sample_server(self) -> Any:
+        return self.server.sample() if self.server is not None else None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+        await self.pool.close()
+
+
+def _count(errors: Counter[str], prefix: str) -> int:
+    return sum(n for k, n in errors.items() if k.startswith(prefix))

@@ -1,0 +1,81 @@
+"""Human-readable lines for the benchmark results, and the JSON file. The JSON is the record; this is a view.
+
+Verdicts against the issue-5 targets are computed here (``targets``), from the measured numbers only.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from smsdesk.bench.stats import Summary
+
+__all__ = ["environment", "format_fanout", "format_step", "ratio", "write_json"]
+
+LAT_KEYS = (
+    ("inbound_to_invited_ms", "inbound -> Invited"),
+    ("reply_to_supervisor_ms", "reply -> supervisor"),
+    ("reply_to_customer_ms", "reply -> customer"),
+)
+
+
+def _brief(summary: dict[str, Any]) -> str:
+    return Summary(**summary).brief()
+
+
+def format_step(step: dict[str, Any]) -> str:
+    lines = [
+        f"rate {step['rate']:>6} SMS/s for {step['duration_s']} s: sent {step['sent']}"
+        f" ({step['achieved_inbound_per_s']}/s), Invited {step['invited']},"
+        f" sustained {step['sustained_sessions_per_s']} sessions/s",
+    ]
+    for key, label in LAT_KEYS:
+        lines.append(f"    {label:<22}{_brief(step[key])}")
+    cpu = step.get("server_cpu_percent")
+    if cpu is not None:
+        lines.append(
+            f"    server CPU {cpu}% of a core, RSS {step['server_rss_mb']} MB (peak {step['server_peak_rss_mb']} MB);"
+            f" load generator CPU {step['load_cpu_percent']}%, lag p99 {step['generator_lag_ms']['p99']} ms"
+        )
+    if step["errors"] or step["client_errors"]:
+        lines.append(f"    errors: {step['errors']} client errors: {step['client_errors']}")
+    return "\n".join(lines)
+
+
+def format_fanout(result: dict[str, Any]) -> str:
+    lines = [f"{result['server']}: {result['subscribers']} subscribers, {result['publishers']} publishers"]
+    for phase in ("paced", "max"):
+        p = result[phase]
+        lines.append(
+            f"    {phase:<6} {p['publish_per_s']:>8} publish/s -> {p['deliveries_per_s']:>9} deliveries/s"
+            f"  latency {_brief(p['latency_ms'])}  errors {p['errors']}"
+            f"  server CPU {p.get('server_cpu_percent', '?')}%"
+        )
+    return "\n".join(lines)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 2)
+
+
+def environment() -> dict[str, Any]:
+    import os
+
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return path

@@ -1,0 +1,158 @@
+"""The server under test: seed users, run ``smsdesk serve`` as a child process, watch it, stop it.
+
+Users are created before the server starts with the same use case as ``smsdesk users add``
+(``actions.users.do_create_user``), in one process, with the low-cost Argon2 parameters the test suite uses
+(``Passwords(fast=True)``). Argon2 stores its parameters in each hash, so the real server verifies these
+hashes at their own (low) cost; with the production parameters, creating and logging in 1,100 users would
+take about 15 minutes on 2 cores and measure nothing of interest. Authentication is a one-off per client
+(the load generator then uses the ``JSESSIONID`` cookie), so this does not change the measured hot path.
+
+The server process is exactly ``python -m smsdesk serve --database URL --port P [--redis URL]`` with
+``SMSDESK_LOG_LEVEL=warning`` (no per-request access log, as in a tuned deployment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from smsdesk.bench.http import HttpConnection, HttpError
+
+__all__ = ["BenchUser", "Population", "ServerError", "ServerProcess", "free_port", "seed_users"]
+
+PASSWORD = "bench-password"
+
+
+class ServerError(Exception):
+    """The server under test did not start, or died."""
+
+
+@dataclass(frozen=True, slots=True)
+class BenchUser:
+    name: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    agents: list[BenchUser] = field(default_factory=list)
+    supervisors: list[BenchUser] = field(default_factory=list)
+    password: str = PASSWORD
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def seed_users(database_url: str, *, agents: int, supervisors: int, capacity: int = 0) -> Population:
+    """Create ``agents`` agents and ``supervisors`` supervisors with fresh names (``b<tag>a<i>``)."""
+    from smsdesk.actions.users import do_create_user
+    from smsdesk.app import build_runtime
+    from smsdesk.config import Settings
+    from smsdesk.domain.users import Role
+    from smsdesk.store.migrate import migrate
+
+    if agents < 0 or supervisors < 0:
+        raise ValueError("user counts must be >= 0")
+    rt = build_runtime(Settings(database_url=database_url), fast_hash=True)
+    tag = secrets.token_hex(3)
+    try:
+        await migrate(rt.store)
+        made: dict[str, list[BenchUser]] = {"a": [], "s": []}
+        for kind, count, role in (("a", agents, Role.AGENT), ("s", supervisors, Role.SUPERVISOR)):
+            for i in range(count):
+                user = await do_create_user(rt, f"b{tag}{kind}{i}", PASSWORD, [role], capacity=capacity)
+                made[kind].append(BenchUser(user.user_name, user.id))
+    finally:
+        await rt.store.close()
+    return Population(made["a"], made["s"])
+
+
+class ServerProcess:
+    """``smsdesk serve`` on 127.0.0.1:<port> with its log in ``workdir/server.log``."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        port: int | None = None,
+        wrapper: list[str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.database_url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+        self.redis_url = redis_url
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.wrapper = wrapper or []  # e.g. a profiler command that runs the server
+        self.log_path = workdir / "server.log"
+        self._proc: asyncio.subprocess.Process | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise ServerError("server not started")
+        return self._proc.pid
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "smsdesk", "serve", "--database", self.database_url]
+        cmd += ["--host", self.host, "--port", str(self.port)]
+        if self.redis_url:
+            cmd += ["--redis", self.redis_url]
+        return [*self.wrapper, *cmd]
+
+    def log_tail(self, chars: int = 2000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-chars:]
+        return ""
+
+    async def start(self, timeout_s: float = 60.0) -> None:
+        env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
+        self._log = self.log_path.open("wb")
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, env=env
+        )
+        deadline = time.monotonic() + timeout_s
+        conn = HttpConnection(self.host, self.port)
+        try:
+            while True:
+                if self._proc.returncode is not None:
+                    raise ServerError(f"server exited with {self._proc.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(HttpError, OSError):
+                    if (await conn.request("GET", "/health")).status == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise ServerError(f"server not healthy after {timeout_s:.0f} s:\n{self.log_tail()}")
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    async def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
