@@ -1,7 +1,8 @@
 """Agent channel state: contact-center session start/end, Ready/NotReady (spec §9.2, §9.3).
 
 Every change is persisted with a ``ChannelStateChangeMessageV2`` notification on ``/v2/me/channels`` for the
-agent, and a copy on ``/v2/users`` for supervisors (their team view).
+agent, and a copy on ``/v2/users`` for supervisors (their team view). EndContactCenterSession (logout) also
+ends the user's supervisor monitoring subscriptions, in the same transaction (docs/supervision.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from smsdesk.domain.errors import MissingParameter, Validation
 from smsdesk.domain.events import SUPERVISORS, Notification
 from smsdesk.domain.users import Principal
 from smsdesk.runtime import Runtime
-from smsdesk.store.base import Change
+from smsdesk.store.base import AuditEntry, Change
 
 __all__ = [
     "check_set_channel_state",
@@ -47,12 +48,21 @@ def _notifications(agent: AgentState, user_name: str) -> list[Notification]:
 
 
 async def _apply(
-    rt: Runtime, user_id: str, user_name: str, fn: Callable[[AgentState], AgentState]
+    rt: Runtime,
+    user_id: str,
+    user_name: str,
+    fn: Callable[[AgentState], AgentState],
+    extra: Change | None = None,
 ) -> AgentState:
+    """Apply ``fn`` to the agent's channel state; ``extra`` is written in the same transaction."""
     before = await load_agent(rt, user_id)
     after = fn(before)
+    change = extra or Change()
     if after != before:
-        await rt.commit(Change(agents=[after], notifications=_notifications(after, user_name)))
+        change.agents.append(after)
+        change.notifications.extend(_notifications(after, user_name))
+    if change:
+        await rt.commit(change)
     return after
 
 
@@ -114,10 +124,33 @@ async def do_start_contact_center_session(
     )
 
 
+async def _end_monitoring(rt: Runtime, supervisor_id: str, now_ms: int) -> Change:
+    """Logout ends the user's monitoring subscriptions (spec §7.1: "ends at logout"); sessions already
+    joined are kept, as with CancelSupervisorMonitoring. Each ended subscription is audited."""
+    rows = await rt.store.list_subscriptions(supervisor_id=supervisor_id)
+    return Change(
+        subscriptions_delete=[(r.supervisor_id, r.agent_id) for r in rows],
+        audit=[
+            AuditEntry(
+                supervisor_id,
+                "MonitoringEnded",
+                r.agent_id,
+                {"mode": r.data.get("mode"), "reason": "EndContactCenterSession"},
+                now_ms,
+            )
+            for r in rows
+        ],
+    )
+
+
 async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
     now = rt.clock.now_ms()
     agent = await _apply(
-        rt, principal.user_id, principal.user_name, lambda a: ag.end_contact_center_session(a, now)
+        rt,
+        principal.user_id,
+        principal.user_name,
+        lambda a: ag.end_contact_center_session(a, now),
+        extra=await _end_monitoring(rt, principal.user_id, now),
     )
     if principal.http_session_id:
         await rt.store.delete_http_session(principal.http_session_id)
