@@ -5,6 +5,7 @@
 * ``GET /static/vendor/cometd/*`` the npm ``cometd`` package's ES modules, served from ``node_modules``;
   a plain 503 page saying how to install them when npm has not run
 * ``GET /static/*``              our own HTML/CSS/JS
+* ``GET /favicon.ico``           our icon (an SVG), so no page of the server logs a 404 for it
 
 Nothing here authenticates: the pages hold no data. They log in through the public API (``GET /api/v2/me``
 with HTTP Basic, then the ``JSESSIONID`` cookie), exactly as a third-party desktop would.
@@ -75,11 +76,18 @@ def _page(name: str) -> Route:
     return Route("/" if name == "agent.html" else "/supervisor", endpoint, methods=["GET", "HEAD"])
 
 
+async def favicon(_: Request) -> Response:
+    return FileResponse(
+        STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )
+
+
 def build_web_routes(node_modules_dir: Path = DEFAULT_NODE_MODULES) -> list[BaseRoute]:
     """The UI routes; mount them before any catch-all. ``node_modules_dir`` holds the npm ``cometd`` package."""
     return [
         _page("agent.html"),
         _page("supervisor.html"),
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Mount(VENDOR_PREFIX, app=VendorFiles(Path(node_modules_dir) / "cometd"), name="web_vendor_cometd"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="web_static"),
     ]

@@ -85,7 +85,12 @@ def free_port() -> int:
 
 
 def route_paths(app: Any) -> set[str]:
-    return {p for r in app.routes if isinstance(p := getattr(r, "path", None), str)}
+    """Plain Starlette routes plus every path of the OpenAPI schema (the public way to list API routes)."""
+    paths = {p for r in app.routes if isinstance(p := getattr(r, "path", None), str)}
+    openapi = getattr(app, "openapi", None)
+    if callable(openapi):
+        paths.update(openapi().get("paths", {}))
+    return paths
 
 
 def missing_server_pieces(app: Any) -> list[str]:
@@ -167,9 +172,10 @@ class ConsoleLog:
 
     def watch(self, page: Any, name: str) -> None:
         def on_console(msg: Any) -> None:
-            self.lines.append(f"[{name}] {msg.type}: {msg.text}")
+            where = (msg.location or {}).get("url", "")
+            self.lines.append(f"[{name}] {msg.type}: {msg.text} ({where})")
             if msg.type == "error":
-                self.errors.append(f"[{name}] {msg.text}")
+                self.errors.append(f"[{name}] {msg.text} ({where})")
 
         def on_error(exc: Any) -> None:
             self.errors.append(f"[{name}] uncaught: {exc}")

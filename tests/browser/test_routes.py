@@ -120,6 +120,13 @@ async def test_installing_while_running_takes_effect(tmp_path: Path, fake_node_m
         assert (await c.get("/static/vendor/cometd/cometd.js")).status_code == 200
 
 
+async def test_favicon_is_served(client: httpx.AsyncClient) -> None:
+    r = await client.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    assert r.text.startswith("<svg")
+
+
 async def test_unknown_static_file_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get("/static/js/missing.js")).status_code == 404
 
