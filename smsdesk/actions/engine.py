@@ -31,6 +31,7 @@ __all__ = [
     "context",
     "load_session",
     "persist_outcome",
+    "require_not_opted_out",
     "run_on_session",
     "to_record",
 ]
@@ -142,14 +143,19 @@ async def _with_supervisor_joins(rt: Runtime, out: Outcome, change: Change) -> O
     return out
 
 
+async def require_not_opted_out(rt: Runtime, number: str) -> None:
+    """The opt-out block: nothing goes to a number that replied STOP (``Forbidden``, statusCode 3)."""
+    if await rt.store.is_opted_out(number):
+        raise Forbidden(
+            f"The customer {number} has opted out of SMS (replied STOP); nothing can be sent until they text START"
+        )
+
+
 async def _outbound(rt: Runtime, out: Outcome) -> list[NewOutbound]:
     if not out.outbound_sms:
         return []
     first = out.outbound_sms[0]
-    if await rt.store.is_opted_out(first.to):
-        raise Forbidden(
-            f"The customer {first.to} has opted out of SMS (replied STOP); nothing can be sent until they text START"
-        )
+    await require_not_opted_out(rt, first.to)
     provider = rt.provider_name_for(first.sender)
     return [NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index) for o in out.outbound_sms]
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_feature
-from smsdesk.actions.engine import apply_command, load_session, run_on_session
+from smsdesk.actions.engine import apply_command, load_session, require_not_opted_out, run_on_session
 from smsdesk.domain.capabilities import capabilities
-from smsdesk.domain.errors import NotFound, Validation
+from smsdesk.domain.errors import InvalidState, NotFound, Validation
 from smsdesk.domain.operations import Operation, parse_operation
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import Participant
@@ -61,7 +61,14 @@ async def check_session_operation(
         return apply_command(rt, session, cmd)
 
     await _require_visible(rt, principal, session_id)
-    out = await run_on_session(rt, session_id, decide)
+    try:
+        out = await run_on_session(rt, session_id, decide)
+    except InvalidState:
+        if op is Operation.SEND_MESSAGE:
+            # STOP closed the session for its agents: say why nothing can be sent, not just "LeftChat"
+            _, rec = await load_session(rt, session_id)
+            await require_not_opted_out(rt, rec.customer)
+        raise
     return dict(out.response)
 
 
