@@ -5,14 +5,16 @@ Inbound rules:
   provider retry never creates a duplicate; the adapter acknowledges only after this returns.
 - A text from a customer with an open session to the same business number is appended to it; otherwise a new
   session is opened in the queue mapped to that number (``number_queues``) and routed.
-- STOP/UNSUBSCRIBE/... opt the number out: confirmed once by SMS, the open session is closed for agents, and
-  later sends to that number are refused. START/UNSTOP/YES opt back in (confirmed). HELP gets a help reply.
+- STOP/UNSUBSCRIBE/... opt the number out: confirmed once by SMS (a repeated STOP is not confirmed again), the
+  open session is closed for agents, and later sends to that number are refused. START/UNSTOP/YES opt back in,
+  confirmed only if the number was opted out. HELP gets a help reply.
   Keyword texts are still stored in the open session's transcript when there is one.
 """
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session
 from smsdesk.domain.errors import AlreadyExists, InvalidState
@@ -58,14 +60,20 @@ async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
         return InboundAck(_ack_id(sms), duplicate=True)
 
 
-def _keyword_change(rt: Runtime, sms: InboundSms, keyword: Keyword | None, session_id: str | None) -> Change:
+def _keyword_change(
+    rt: Runtime, sms: InboundSms, keyword: Keyword | None, session_id: str | None, *, opted_out: bool
+) -> Change:
+    """Opt-out and opt-in are confirmed only when they change something: a second STOP gets no second
+    confirmation, and a "Yes" answering an agent's question (YES opts in) gets no resubscribe notice."""
     change = Change(inbound_keys=[(sms.provider, sms.provider_message_id, session_id)])
     if keyword is Keyword.OPT_OUT:
         change.opt_outs.append((sms.from_number, True))
-        change.outbound.append(_reply(rt, sms, OPT_OUT_REPLY))
+        if not opted_out:
+            change.outbound.append(_reply(rt, sms, OPT_OUT_REPLY))
     elif keyword is Keyword.OPT_IN:
         change.opt_outs.append((sms.from_number, False))
-        change.outbound.append(_reply(rt, sms, OPT_IN_REPLY))
+        if opted_out:
+            change.outbound.append(_reply(rt, sms, OPT_IN_REPLY))
     elif keyword is Keyword.HELP:
         change.outbound.append(_reply(rt, sms, HELP_REPLY))
     return change
@@ -77,8 +85,9 @@ async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) 
     if rec is None:
         if keyword is not None or opted_out:
             # a keyword, or any text from an opted-out number, opens no conversation
-            await rt.commit(_keyword_change(rt, sms, keyword, None))
-            if keyword is not None:
+            change = _keyword_change(rt, sms, keyword, None, opted_out=opted_out)
+            await rt.commit(change)
+            if change.outbound:
                 rt.wake_outbox()
             return
         await _open(rt, sms)
@@ -90,7 +99,9 @@ async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) 
             out = out.then(apply_command(rt, out.session, CloseSession("opted_out")))
         return out
 
-    await run_on_session(rt, rec.id, decide, extra=lambda: _keyword_change(rt, sms, keyword, rec.id))
+    await run_on_session(
+        rt, rec.id, decide, extra=lambda: _keyword_change(rt, sms, keyword, rec.id, opted_out=opted_out)
+    )
 
 
 async def _lar_agent(rt: Runtime, sms: InboundSms) -> str | None:
@@ -118,7 +129,7 @@ async def _open(rt: Runtime, sms: InboundSms) -> None:
         out.session, user_data={**out.session.user_data, **_user_data(rt, sms, out.session)}, lar_agent_id=lar
     )
     out = replace(out, session=session)
-    await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id))
+    await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id, opted_out=False))
 
 
 def _user_data(rt: Runtime, sms: InboundSms, session: Session) -> dict[str, str]:
@@ -141,7 +152,9 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
     The stored message gets a ``status`` field; agents and supervisors in the session get a
     ``MessageLogUpdated`` notification with ``notificationType: "MessagesUpdated"`` carrying the updated
     message (an smsdesk extension, docs/sessions.md). A failure also adds an agents-only ``Notice``.
-    A status never moves backwards (a late "sent" after "delivered" is ignored).
+    A status never moves backwards (a late "sent" after "delivered" is ignored). The message is read and
+    compared inside the session's write (lock and version check), so two receipts racing each other (a
+    callback overtaking the provider's own answer) cannot overwrite a later status with an earlier one.
     """
     row = None
     if update.outbox_id is not None and update.outbox_id.isdigit():
@@ -152,34 +165,38 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
         return  # a keyword confirmation, or a receipt for something we do not know: nothing to show
     session_id, index = row.session_id, row.message_index
     status = update.status.strip().lower()
-    found = await rt.store.read_messages(session_id, index, 1)
-    if not found or found[0].get("index") != index:
-        return
-    message = dict(found[0])
-    if _RANK.get(status, -1) < _RANK.get(str(message.get("status", "queued")), 0):
-        return
-    message["status"] = status
-    if update.error:
-        message["statusDetail"] = update.error
-
+    updated: list[dict[str, Any]] = []
     recipients: list[str] = []
 
     async def decide(session: Session) -> Outcome:
+        updated.clear()
+        found = await rt.store.read_messages(session_id, index, 1)
+        if not found or found[0].get("index") != index:
+            return Outcome(session=session)
+        message = dict(found[0])
+        if _RANK.get(status, -1) < _RANK.get(str(message.get("status", "queued")), 0):
+            return Outcome(session=session)
+        message["status"] = status
+        if update.error:
+            message["statusDetail"] = update.error
+        updated.append(message)
         recipients[:] = dict.fromkeys(p.user_id for p in session.users() if p.user_id and not p.terminal)
         if status in ("failed", "undelivered"):
             return apply_command(rt, session, DeliveryStatus(index, status, update.error or ""))
         return Outcome(session=session)
 
     def extra() -> Change:
+        if not updated:
+            return Change()
         data = {
             "messageType": "MessageLogUpdated",
             "notificationType": "MessagesUpdated",
-            "messages": [message],
+            "messages": updated,
             "smssessionUri": session_uri(rt.settings.base_url, session_id),
             "smssessionPath": session_path(session_id),
         }
         return Change(
-            message_updates=[(session_id, message)],
+            message_updates=[(session_id, updated[0])],
             notifications=[Notification(u, CHANNEL, data) for u in recipients],
         )
 
