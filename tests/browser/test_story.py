@@ -93,6 +93,7 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     ringing = agent.locator(".pane[data-state='Invited']").first
     ringing.wait_for(timeout=WAIT)
     agent.wait_for_selector(".session-item.state-invited", timeout=WAIT)
+    agent.wait_for_selector("#ring:has-text('Incoming SMS session from')", timeout=WAIT)
     screens.shot(agent, "agent-ringing")
     ringing.get_by_role("button", name="Accept").click()
     pane = agent.locator(".pane[data-state='Chatting']").first

@@ -69,13 +69,13 @@ async function main() {
     gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
     actions: agentActions(() => colleagues), emptyText: "No sessions. Set Ready to receive SMS sessions.",
   });
-  board.onPaneChange = (pane) => {
-    if (pane.state === "Invited" && !pane.announced) {
+  board.onPaneChange = () => {
+    const ringing = [...board.panes.values()].filter((p) => p.state === "Invited");
+    if (ringing.length === 0) flash($("#ring"), "");
+    for (const pane of ringing.filter((p) => !p.announced)) {
       pane.announced = true;
       flash($("#ring"), `Incoming SMS session from ${pane.customerName()}`, "ring");
     }
-    const ringing = [...board.panes.values()].some((p) => p.state === "Invited");
-    if (!ringing) flash($("#ring"), "");
   };
   $("#agent-state").addEventListener("change", changeState);
   const notifications = new Notifications({
