@@ -78,10 +78,11 @@ class BayeuxSession:
         ]
 
     def connect(self) -> list[dict[str, Any]]:
+        client_id = self._client()
         self.connects += 1
         message: dict[str, Any] = {
             "channel": "/meta/connect",
-            "clientId": self._client(),
+            "clientId": client_id,
             "connectionType": self.connection_type,
             "id": self._id(),
         }

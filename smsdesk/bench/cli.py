@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     idle = sub.add_parser("idle", help="server RSS per idle connected agent")
     _server_flags(idle)
     idle.add_argument("-k", "--clients", type=int, default=1000)
+    idle.add_argument("--settle", type=float, default=2.0, help="seconds to wait before each RSS reading")
     return parser
 
 
@@ -96,7 +97,7 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if isinstance(value, int) and value < (0 if name == "supervisors" else 1):
             raise ValueError(f"--{name} must be >= {0 if name == 'supervisors' else 1}, got {value}")
-    for name in ("duration", "drain"):
+    for name in ("duration", "drain", "settle"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             raise ValueError(f"--{name} must be > 0, got {value}")
@@ -213,7 +214,7 @@ async def _fanout(args: argparse.Namespace) -> dict[str, Any]:
 async def _idle(args: argparse.Namespace) -> dict[str, Any]:
     async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
         return await measure_idle_clients(
-            server.host, server.port, server.pid, population, transport=args.transport
+            server.host, server.port, server.pid, population, transport=args.transport, settle_s=args.settle
         )
 
     result: dict[str, Any] = await _with_server(args, args.clients + 1, 0, body)

@@ -303,7 +303,7 @@ class ContactCenterLoad:
             t.errors[f"supervisor missed the reply within {drain_s:.0f} s"] += lost
         data: dict[str, Any] = {
             "sent": t.sent,
-            "achieved_inbound_per_s": round(t.sent / elapsed, 1),
+            "achieved_inbound_per_s": round(t.sent / max(elapsed, duration_s), 1),
             "invited": len(t.invited),
             "replied": len(t.reply_at),
             "sustained_sessions_per_s": round(len(t.invited) / max(elapsed, done - t0), 1),

@@ -1,0 +1,105 @@
+"""The harness end to end with tiny N and durations, so it cannot rot: real ``smsdesk serve`` children, real
+CometD websocket and long-polling clients, the Faye peer. It asserts that the harness measures (samples, no
+errors, JSON written), never how fast anything is: the machine is shared and timed assertions would be noise.
+Two server starts in all (each costs seconds of imports), so the pieces share one server where they can."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from smsdesk.bench.cli import main
+from smsdesk.bench.contact_center import ContactCenterLoad
+from smsdesk.bench.fanout import BENCH_DIR, FayeServer, FayeTarget, SmsdeskTarget, run_fanout
+from smsdesk.bench.idle import measure_idle_clients
+from smsdesk.bench.server import Population, ServerProcess, seed_users
+
+
+def test_cli_run_writes_a_complete_record(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    assert main(["run", "-n", "3", "-m", "1", "--rate", "4", "--duration", "1", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["command"] == "run" and record["environment"]["cpus"] >= 1
+    (step,) = record["result"]["steps"]
+    assert step["sent"] == 4 and step["invited"] == 4 and step["replied"] == 4, step
+    assert step["errors"] == {} and step["client_errors"] == 0
+    for key in ("inbound_to_invited_ms", "reply_to_supervisor_ms", "reply_to_customer_ms"):
+        assert step[key]["count"] == 4, (key, step[key])
+        assert 0 <= step[key]["p50"] <= step[key]["max"]
+    assert step["server_cpu_percent"] >= 0 and step["server_peak_rss_mb"] > 10
+
+
+async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path)
+    pop = await seed_users(server.database_url, agents=7, supervisors=2)
+    await server.start()
+    try:
+        load = ContactCenterLoad(
+            server.host,
+            server.port,
+            Population(pop.agents[:2], pop.supervisors[:1]),
+            transport="long-polling",
+            server_pid=server.pid,
+        )
+        try:
+            await load.setup()
+            step = (await load.run_step(3, 1, drain_s=10)).to_json()
+        finally:
+            await load.close()
+        assert (step["sent"], step["invited"], step["errors"]) == (3, 3, {}), step
+        assert step["reply_to_supervisor_ms"]["count"] == 3 and step["reply_to_customer_ms"]["count"] == 3
+
+        target = SmsdeskTarget(
+            server.host, server.port, Population(pop.agents[2:3], pop.supervisors), server.pid
+        )
+        try:
+            fan = await run_fanout(target, k=2, publishers=1, rate=10, duration_s=1)
+        finally:
+            await target.close()
+        assert fan["paced"]["published"] >= 5 and fan["paced"]["errors"] == 0
+        assert fan["paced"]["delivered"] == 2 * fan["paced"]["published"]
+        assert fan["max"]["lost"] == 0 and fan["max"]["latency_ms"]["count"] > 0
+
+        idle = await measure_idle_clients(
+            server.host, server.port, server.pid, Population(pop.agents[3:]), settle_s=0.2
+        )
+        assert idle["clients"] == 3 and idle["client_errors"] == 0 and idle["rss_after_mb"] > 0
+    finally:
+        await server.stop()
+
+
+@pytest.mark.interop
+async def test_the_same_fanout_against_faye() -> None:
+    if shutil.which("node") is None or not (BENCH_DIR / "node_modules" / "faye").is_dir():
+        pytest.skip("node and `npm ci` in bench/ are needed for the Faye side-by-side")
+    faye = FayeServer()
+    await faye.start()
+    target = FayeTarget(faye.port, faye.pid)
+    try:
+        fan = await run_fanout(target, k=2, publishers=1, rate=10, duration_s=1)
+    finally:
+        await target.close()
+        await faye.stop()
+    assert fan["paced"]["delivered"] == 2 * fan["paced"]["published"] > 0
+    assert fan["max"]["lost"] == 0 and fan["paced"]["server_cpu_percent"] >= 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "-n", "0"], ["run", "--duration", "0"], ["idle", "-k", "0"], ["fanout", "--publishers", "0"]],
+)
+def test_bad_flags_are_clear_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert "smsdesk bench:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args", [["run", "--rate", "-5"], ["run", "--rate", "x"], ["scale", "--agents", "1.5"]]
+)
+def test_bad_values_are_rejected_by_the_parser(args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
