@@ -19,9 +19,16 @@ log = logging.getLogger("smsdesk.workers")
 
 
 class RouterLoop:
+    """Routing runs on one node at a time: the holder of the ``router`` lease (renewed every pass). Another
+    node takes over within ``LEASE_MS`` when the holder dies, so agents' capacity is never overbooked by two
+    routers deciding at once."""
+
+    LEASE_MS = 5000
+
     def __init__(self, router: Router, *, tick_s: float = 0.5) -> None:
         self.router = router
         self.tick_s = tick_s
+        self.node_id = router.rt.ids.token()
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -29,6 +36,9 @@ class RouterLoop:
         self._event.set()
 
     async def run_once(self) -> int:
+        rt = self.router.rt
+        if not await rt.store.acquire_lease("router", self.node_id, rt.clock.now_ms(), self.LEASE_MS):
+            return 0
         return await self.router.expire_offers() + await self.router.route_waiting()
 
     async def _run(self) -> None:

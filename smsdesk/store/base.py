@@ -240,6 +240,11 @@ class Store(Protocol):
 
     async def list_audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]: ...
 
+    # leases: one node at a time does a job (routing)
+    async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``now_ms + ttl_ms``; False if another holds it."""
+        ...
+
     # the one write path
     async def commit(self, change: Change) -> int:
         """Persist ``change`` atomically; return the last event id (0 if the store has none).

@@ -464,6 +464,28 @@ class SqlStore:
 
         return await self._read(txn)
 
+    # ---- leases ----
+    async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        def txn(conn: Connection) -> bool:
+            c = t.leases.c
+            row = conn.execute(select(c.holder, c.until_ms).where(c.name == name)).first()
+            if row is None:
+                conn.execute(insert(t.leases).values(name=name, holder=holder, until_ms=now_ms + ttl_ms))
+                return True
+            if row.holder != holder and row.until_ms > now_ms:
+                return False
+            n = conn.execute(
+                update(t.leases)
+                .where(c.name == name, c.holder == row.holder, c.until_ms == row.until_ms)
+                .values(holder=holder, until_ms=now_ms + ttl_ms)
+            ).rowcount
+            return bool(n)
+
+        try:
+            return await self._write(txn)
+        except IntegrityError:
+            return False  # another node inserted it first
+
     # ---- the write path ----
     async def commit(self, change: Change) -> int:
         try:

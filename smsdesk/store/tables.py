@@ -164,6 +164,14 @@ subscriptions = Table(
     Index("ix_subscriptions_agent", "agent_id"),
 )
 
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),  # e.g. "router": one node at a time does that job
+    Column("holder", String(64), nullable=False),
+    Column("until_ms", BigInteger, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

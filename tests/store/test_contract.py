@@ -303,3 +303,14 @@ async def test_subscriptions_and_audit(store: SqlStore) -> None:
     audit = await store.list_audit()
     assert [a.action for a in audit] == ["Coach", "Monitor"]
     assert [a.action for a in await store.list_audit(before_id=audit[0].id)] == ["Monitor"]
+
+
+async def test_leases_one_holder_at_a_time(store: SqlStore) -> None:
+    assert await store.acquire_lease("router", "node-a", 1000, 5000) is True
+    assert await store.acquire_lease("router", "node-b", 2000, 5000) is False
+    assert await store.acquire_lease("router", "node-a", 3000, 5000) is True  # renewal
+    assert await store.acquire_lease("router", "node-b", 7999, 5000) is False
+    assert await store.acquire_lease("router", "node-b", 8000, 5000) is True  # expired: taken over
+    assert await store.acquire_lease("other", "node-a", 8000, 5000) is True
+    results = await asyncio.gather(*(store.acquire_lease("race", f"n{i}", 0, 5000) for i in range(5)))
+    assert sum(results) == 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:39:41.565500
+Create Date: 2026-11-25 11:59:12.847890
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ def upgrade() -> None:
         sa.Column("session_id", sa.String(length=32), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("provider", "provider_message_id"),
+    )
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("holder", sa.String(length=64), nullable=False),
+        sa.Column("until_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "messages",
@@ -207,6 +214,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("opt_outs")
     op.drop_table("messages")
+    op.drop_table("leases")
     op.drop_table("inbound")
     with op.batch_alter_table("http_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_http_sessions_user_id"))
