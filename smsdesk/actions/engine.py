@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smsdesk.domain.errors import Forbidden, InUse, NotFound
+from smsdesk.domain.errors import Forbidden, InUse, InvalidState, NotFound
 from smsdesk.domain.outcome import Context, Outcome, random_participant_id
 from smsdesk.domain.participants import UserState
 from smsdesk.domain.sessions import Phase, Session
@@ -32,6 +32,7 @@ __all__ = [
     "load_session",
     "persist_outcome",
     "require_not_opted_out",
+    "require_reopenable",
     "run_on_session",
     "to_record",
 ]
@@ -160,6 +161,16 @@ async def _outbound(rt: Runtime, out: Outcome) -> list[NewOutbound]:
     return [NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index) for o in out.outbound_sms]
 
 
+async def require_reopenable(rt: Runtime, s: Session) -> None:
+    """An ended session may be reopened (Transfer from LeftChat) only while the customer has no newer open one:
+    the store allows one open session per customer and business number."""
+    other = await rt.store.find_open_session(s.customer_number, s.business_number)
+    if other is not None and other.id != s.id:
+        raise InvalidState(
+            f"The customer has a newer SMS session ({other.id}) open: this one cannot be reopened; Complete it"
+        )
+
+
 async def persist_outcome(
     rt: Runtime, prev: SessionRecord | None, out: Outcome, extra: Change | None = None
 ) -> Outcome:
@@ -168,6 +179,8 @@ async def persist_outcome(
     out = await _with_supervisor_joins(rt, out, change)
     now = rt.clock.now_ms()
     record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
+    if record.is_open and prev is not None and not prev.is_open:
+        await require_reopenable(rt, out.session)  # else the unique index answers a misleading "busy"
     change.sessions.append(SessionWrite(record, prev.version if prev else None))
     change.messages.extend((out.session.id, m) for m in out.messages)
     change.notifications.extend(out.notifications)

@@ -8,13 +8,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_feature
-from smsdesk.actions.engine import apply_command, load_session, require_not_opted_out, run_on_session
+from smsdesk.actions.engine import (
+    apply_command,
+    load_session,
+    require_not_opted_out,
+    require_reopenable,
+    run_on_session,
+)
 from smsdesk.domain.capabilities import capabilities
 from smsdesk.domain.errors import InvalidState, NotFound, Validation
 from smsdesk.domain.operations import Operation, parse_operation
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import Participant
-from smsdesk.domain.sessions import Session
+from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.transitions import UserOperation, parse_target
 from smsdesk.domain.users import Principal, Role
 from smsdesk.domain.views import state_change, visible_messages
@@ -58,7 +64,10 @@ async def check_session_operation(
     async def decide(session: Session) -> Outcome:
         transcript = await rt.store.read_messages(session.id) if op in _NEEDS_TRANSCRIPT else ()
         cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
-        return apply_command(rt, session, cmd)
+        out = apply_command(rt, session, cmd)
+        if op is Operation.TRANSFER and session.phase is Phase.ENDED:
+            await require_reopenable(rt, session)  # the target's Accept would reopen it: refuse now, not then
+        return out
 
     await _require_visible(rt, principal, session_id)
     try:

@@ -137,3 +137,34 @@ async def test_leave_and_complete_completes_at_once(api: Api) -> None:
     await d.op("agent2", "LeaveAndComplete")
     assert await d.briefs("agent2") == ["StatusChange Completed"]
     assert (await api.get("/api/v2/me/smssessions", user="agent2")).json()["uris"] == []
+
+
+async def test_transfer_from_left_chat_reopens_the_session_for_the_customer(api: Api) -> None:
+    d = await Desk.start(api)
+    await d.op("agent1", "Leave")
+    await d.ready("agent2")
+    api.clock.advance(60)
+    await d.settle()
+    await d.op("agent1", "Transfer", queueName="billing")
+    assert await d.briefs("agent1") == ["StatusChange Completed"]
+    await api.route()
+    assert await d.briefs("agent2") == ["StatusChange Invited"]
+    await api.text("still there?")  # appended to the reopened session, not a new one
+    rec = await api.rt.store.find_open_session(CUST, "+15550000000")
+    assert rec is not None and rec.id == d.sid
+
+
+async def test_transfer_from_left_chat_is_refused_once_the_customer_has_a_newer_session(api: Api) -> None:
+    d = await Desk.start(api)
+    await d.op("agent1", "Leave")
+    await api.text("are you there?")  # the old session is over for the customer: this opens a new one
+    newer = await api.rt.store.find_open_session(CUST, "+15550000000")
+    assert newer is not None and newer.id != d.sid
+    await d.settle()
+    version = await d.version()
+    for body in ({"queueName": "billing"}, {"targetUri": await d.user_uri("agent2")}):
+        r = await d.op("agent1", "Transfer", 2, **body)
+        assert newer.id in r["statusMessage"]
+        assert await d.version() == version
+    await d.quiet()
+    await d.op("agent1", "Complete")  # the way out
