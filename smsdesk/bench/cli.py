@@ -22,6 +22,7 @@ from smsdesk.bench.contact_center import ContactCenterLoad
 from smsdesk.bench.fanout import FayeServer, FayeTarget, SmsdeskTarget, run_fanout
 from smsdesk.bench.http import HttpError
 from smsdesk.bench.idle import measure_idle_clients
+from smsdesk.bench.profiler import Profiler, hottest
 from smsdesk.bench.report import environment, format_fanout, format_step, ratio, write_json
 from smsdesk.bench.server import ServerError, ServerProcess, seed_users
 from smsdesk.bench.stats import Summary, highest_passing_rate
@@ -64,17 +65,20 @@ def _parser() -> argparse.ArgumentParser:
         _server_flags(p)
         p.add_argument("-n", "--agents", type=int, default=100)
         p.add_argument("-m", "--supervisors", type=int, default=10)
-        default = "200" if p is run else "25,50,100,200,400,800"
+        default = "200" if p is run else "5,10,20,50,100,200,500"
         p.add_argument(
             "--rate", "--rates", dest="rates", type=_positive_floats, default=_positive_floats(default)
         )
         p.add_argument("--duration", type=float, default=10.0, help="seconds per rate step")
         p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
         p.add_argument("--phone-sample", type=int, default=500, help="customers' phones read back per step")
+        p.add_argument(
+            "--profile", type=Path, help="py-spy the server during the steps; collapsed stacks here"
+        )
     scale = sub.add_parser("scale", help="scaling sweep: fresh server per N, M = N/10, rate steps")
     _server_flags(scale)
     scale.add_argument("--agents", type=_positive_ints, default=[10, 100, 1000])
-    scale.add_argument("--rates", type=_positive_floats, default=[25.0, 50.0, 100.0, 200.0, 400.0])
+    scale.add_argument("--rates", type=_positive_floats, default=[5.0, 10.0, 20.0, 50.0, 200.0])
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--drain", type=float, default=8.0)
     scale.add_argument("--phone-sample", type=int, default=300)
@@ -134,6 +138,10 @@ async def _steps(
                 f"N={agents} agents, M={supervisors} supervisors online in {time.perf_counter() - t0:.1f} s"
             )
             steps: list[dict[str, Any]] = []
+            profile = getattr(args, "profile", None)
+            profiler = Profiler(server.pid, profile) if profile else None
+            if profiler is not None:
+                await profiler.start()
             for rate in rates:
                 step = (
                     await load.run_step(
@@ -148,6 +156,9 @@ async def _steps(
                 ):
                     print("    (p99 above 5 s: higher rates skipped)")
                     break
+            if profiler is not None:
+                await profiler.stop()
+                _print_profile(profiler.path)
         finally:
             await load.close()
         judged = [
@@ -165,6 +176,20 @@ async def _steps(
 
     result: dict[str, Any] = await _with_server(args, agents, supervisors, body)
     return result
+
+
+def _print_profile(path: Path) -> None:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        print(f"no profile written ({exc})")
+        return
+    total, own, incl = hottest(lines, 12)
+    print(f"profile: {total} samples with the GIL held ({path})")
+    for title, rows in (("self", own), ("inclusive", incl)):
+        print(f"  hottest frames, {title}:")
+        for pct, frame in rows:
+            print(f"    {pct:5.1f}%  {frame}")
 
 
 async def _fanout(args: argparse.Namespace) -> dict[str, Any]:

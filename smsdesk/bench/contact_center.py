@@ -260,25 +260,35 @@ class ContactCenterLoad:
                 return
             await asyncio.sleep(0.05)
 
-    async def _read_phones(self, sample: int) -> None:
+    async def _read_phones(self, sample: int, patience_s: float) -> None:
+        """Read back a sample of phones; a reply not there yet is looked for again until ``patience_s``."""
         t = self.t
-        customers = list(t.reply_wall_ms)
-        random.shuffle(customers)
+        pending = list(t.reply_wall_ms)
+        random.shuffle(pending)
+        pending = pending[:sample]
+        deadline = time.perf_counter() + patience_s
 
-        async def one(customer: str) -> None:
+        async def one(customer: str) -> bool:
             try:
                 r = await self.pool.request("GET", f"/sms/simulator/outbound?to={quote(customer)}")
                 texts = {m["text"]: m["timestampSeconds"] for m in r.json().get("messages", [])}
             except (HttpError, KeyError, TypeError, AttributeError) as exc:
                 t.errors[f"read phone: {exc}"] += 1
-                return
+                return True
             sent_ms = texts.get(f"re {customer}")
             if sent_ms is None:
-                t.errors["reply never reached the customer's phone"] += 1
-            else:
-                t.outbound_ms.append(max(0.0, float(sent_ms) - t.reply_wall_ms[customer]))
+                return False
+            t.outbound_ms.append(max(0.0, float(sent_ms) - t.reply_wall_ms[customer]))
+            return True
 
-        await gather_limited([one(c) for c in customers[:sample]], 16)
+        while pending:
+            found = await gather_limited([one(c) for c in pending], 16)
+            pending = [c for c, ok in zip(pending, found, strict=True) if not ok]
+            if pending and time.perf_counter() < deadline:
+                await asyncio.sleep(0.5)
+            elif pending:
+                t.errors[f"reply not on the customer's phone within {patience_s:.0f} s"] += len(pending)
+                return
 
     async def run_step(
         self, rate: float, duration_s: float, *, drain_s: float = 10.0, phone_sample: int = 500
@@ -293,8 +303,7 @@ class ContactCenterLoad:
         elapsed = m1.wall - m0.wall
         await self._drain(drain_s)
         done = time.perf_counter()
-        await asyncio.sleep(0.3)  # let the outbox send the last replies
-        await self._read_phones(phone_sample)
+        await self._read_phones(phone_sample, drain_s)
         missing = t.sent - len(t.invited) - _count(t.errors, "inbound")
         if missing > 0:
             t.errors[f"no Invited within {drain_s:.0f} s after the step"] += missing
@@ -313,6 +322,7 @@ class ContactCenterLoad:
             "generator_lag_ms": summarize(t.lag_ms).to_json(),
             "load_cpu_percent": round(cpu_percent(m0, m1), 1),
             "errors": dict(t.errors),
+            "loadavg_1min_after": round(os.getloadavg()[0], 2),
             "client_errors": sum(len(c.errors) for c in self.clients),
         }
         if s0 is not None and s1 is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -230,11 +231,12 @@ async def _phase(
             n += 1
 
     sampler = ProcSampler(target.pid) if target.pid else None
-    s0 = sampler.sample() if sampler else None
+    me = ProcSampler(os.getpid())
+    s0, m0 = (sampler.sample() if sampler else None), me.sample()
     await asyncio.gather(*(run(i) for i in range(len(pubs))))
     published = sum(seq) - first
     await asyncio.sleep(1.0)  # drain
-    s1 = sampler.sample() if sampler else None
+    s1, m1 = (sampler.sample() if sampler else None), me.sample()
     span = max(rec.last, time.perf_counter() - 1.0) - start
     out: dict[str, Any] = {
         "published": published,
@@ -243,6 +245,8 @@ async def _phase(
         "deliveries_per_s": round(rec.delivered / span, 1) if span > 0 else 0.0,
         "latency_ms": summarize(rec.latencies).to_json(),
         "errors": errors,
+        "load_cpu_percent": round(cpu_percent(m0, m1), 1),
+        "loadavg_1min_after": round(os.getloadavg()[0], 2),
     }
     if s0 and s1:
         out["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)

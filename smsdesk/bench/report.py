@@ -38,7 +38,8 @@ def format_step(step: dict[str, Any]) -> str:
     if cpu is not None:
         lines.append(
             f"    server CPU {cpu}% of a core, RSS {step['server_rss_mb']} MB (peak {step['server_peak_rss_mb']} MB);"
-            f" load generator CPU {step['load_cpu_percent']}%, lag p99 {step['generator_lag_ms']['p99']} ms"
+            f" load generator CPU {step['load_cpu_percent']}%, lag p99 {step['generator_lag_ms']['p99']} ms;"
+            f" machine load average {step.get('loadavg_1min_after')}"
         )
     if step["errors"] or step["client_errors"]:
         lines.append(f"    errors: {step['errors']} client errors: {step['client_errors']}")
@@ -52,7 +53,7 @@ def format_fanout(result: dict[str, Any]) -> str:
         lines.append(
             f"    {phase:<6} {p['publish_per_s']:>8} publish/s -> {p['deliveries_per_s']:>9} deliveries/s"
             f"  latency {_brief(p['latency_ms'])}  errors {p['errors']}"
-            f"  server CPU {p.get('server_cpu_percent', '?')}%"
+            f"  server CPU {p.get('server_cpu_percent', '?')}%, load generator CPU {p.get('load_cpu_percent', '?')}%"
         )
     return "\n".join(lines)
 

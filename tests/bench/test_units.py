@@ -93,3 +93,14 @@ def test_proc_parsing_and_sampling() -> None:
     assert cpu_percent(a, b) >= 0
     with pytest.raises(ProcUnavailable):
         ProcSampler(2**22 + 12345).sample()
+
+
+def test_hottest_frames_from_collapsed_stacks() -> None:
+    from smsdesk.bench.profiler import hottest
+
+    lines = ["main;serve;sql 6", "main;serve;json 3", "main;idle 1", "garbage", ""]
+    total, own, incl = hottest(lines, 2)
+    assert total == 10
+    assert own == [(60.0, "sql"), (30.0, "json")]
+    assert incl[0] == (100.0, "main") and incl[1] == (90.0, "serve")
+    assert hottest([]) == (0, [], [])
