@@ -1,0 +1,304 @@
+"""Harness of the end-to-end SMS tests (``test_e2e_*.py``): the whole app under uvicorn, an agent driving it
+over the public GWS REST API, and a loopback fake of Twilio (REST API and webhooks).
+
+* ``running_desk(...)`` serves ``build_app(...)`` on 127.0.0.1 with a socket bound *before* the app is built,
+  so the app's own public URL (Twilio's ``StatusCallback``) can name the real port.
+* ``Agent`` is one demo user talking to the desk over HTTP with Basic auth, exactly as a desktop would.
+* ``FakeTwilio`` is the carrier side of Twilio: it serves ``Messages.json`` (records each send, answers as
+  scripted) and, like Twilio, signs and posts inbound-message webhooks and status callbacks to the desk.
+  Signatures are computed with ``twilio_sign.sign`` (the documented algorithm), independently of the
+  ``twilio`` package the desk validates with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from smsdesk.app import build_app
+from smsdesk.clock import Clock, SystemClock
+from smsdesk.config import Settings
+from smsdesk.runtime import Runtime
+from smsdesk.sms.config import SmsSettings
+from tests.sms.twilio_sign import sign
+
+SMS_CHANNEL = "/v2/me/smssessions"
+PASSWORD = "password"
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+AUTH_TOKEN = "e2e-auth-token"
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], within_s: float = 10, what: str = "condition"
+) -> None:
+    """Poll ``predicate`` until it holds; fail with ``what`` after ``within_s`` seconds."""
+    try:
+        async with asyncio.timeout(within_s):
+            while not await predicate():  # noqa: ASYNC110 - polling state behind HTTP and a store
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {within_s}s waiting for {what}") from None
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Starlette | FastAPI, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` under uvicorn on ``sock`` (a fresh loopback socket by default); yields the base URL."""
+    sock = sock or _bound_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise AssertionError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class Desk:
+    """A running smsdesk: its base URL and the app (for reading the store as the truth)."""
+
+    def __init__(self, url: str, app: FastAPI) -> None:
+        self.url = url
+        self.app = app
+
+    @property
+    def rt(self) -> Runtime:
+        rt: Runtime = self.app.state.rt
+        return rt
+
+    def agent(self, name: str = "agent1") -> Agent:
+        return Agent(self, name)
+
+
+@contextlib.asynccontextmanager
+async def running_desk(
+    database: Path,
+    sms: Callable[[str], SmsSettings],
+    *,
+    clock: Clock | None = None,
+    background: bool = True,
+) -> AsyncIterator[Desk]:
+    """The full app on a loopback port with demo users; ``sms(base_url)`` gives its provider settings."""
+    sock = _bound_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(database_url=f"sqlite:///{database}", public_url=base)
+    app = build_app(
+        settings,
+        clock=clock or SystemClock(),
+        fast_hash=True,
+        seed_demo=True,
+        sms=sms(base),
+        background=background,
+    )
+    async with serving(app, sock) as url:
+        yield Desk(url, app)
+
+
+def basic_auth(user: str, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class Agent:
+    """One agent (or supervisor) using the GWS REST API of a running desk, over real HTTP."""
+
+    def __init__(self, desk: Desk, name: str) -> None:
+        self.desk = desk
+        self.name = name
+
+    async def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.desk.url, timeout=10) as client:
+            r = await client.request(
+                method, path, json=body, headers={"Authorization": basic_auth(self.name)}
+            )
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    async def ready(self) -> None:
+        answer = await self.request("POST", "/api/v2/me/channels/sms", {"operationName": "Ready"})
+        assert answer == {"statusCode": 0}, answer
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        answer = await self.request("GET", "/api/v2/me/smssessions?fields=*")
+        sessions: list[dict[str, Any]] = answer["smssessions"]
+        return sessions
+
+    async def offered(self, within_s: float = 10) -> dict[str, Any]:
+        """Wait for the router to offer this agent a session; returns it."""
+        found: list[dict[str, Any]] = []
+
+        async def invited() -> bool:
+            found[:] = [s for s in await self.sessions() if s["state"] == "Invited"]
+            return bool(found)
+
+        await wait_until(invited, within_s, f"an offer to {self.name}")
+        return found[0]
+
+    async def operation(self, session_id: str, name: str, **fields: Any) -> dict[str, Any]:
+        return await self.request(
+            "POST", f"/api/v2/me/smssessions/{session_id}", {"operationName": name, **fields}
+        )
+
+    async def session(self, session_id: str) -> dict[str, Any]:
+        answer = await self.request("GET", f"/api/v2/me/smssessions/{session_id}")
+        session: dict[str, Any] = answer["smssession"]
+        return session
+
+    async def messages(self, session_id: str) -> list[dict[str, Any]]:
+        answer = await self.request("GET", f"/api/v2/me/smssessions/{session_id}/messages")
+        messages: list[dict[str, Any]] = answer["messages"]
+        return messages
+
+    async def message(self, session_id: str, text: str) -> dict[str, Any]:
+        """The transcript message carrying ``text`` (exactly one)."""
+        (found,) = [m for m in await self.messages(session_id) if m.get("text") == text]
+        return found
+
+    async def events(self, after: int = 0) -> list[dict[str, Any]]:
+        """The notifications stored for this user, in delivery order (what its CometD clients get)."""
+        user = await self.desk.rt.store.get_user_by_name(self.name)
+        assert user is not None
+        return [
+            {**e.data, "_channel": e.channel, "_id": e.id}
+            for e in await self.desk.rt.store.read_events([user.id], after, 10_000)
+        ]
+
+
+def status_updates(events: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
+    """``(text, status)`` of each message in the ``MessagesUpdated`` notifications, in order."""
+    return [
+        (m.get("text"), m.get("status"))
+        for e in events
+        if e.get("notificationType") == "MessagesUpdated"
+        for m in e["messages"]
+    ]
+
+
+def notices(events: list[dict[str, Any]]) -> list[str]:
+    """Texts of the ``Notice`` transcript messages the user was notified of, in order."""
+    return [
+        str(m.get("text"))
+        for e in events
+        if e.get("notificationType") == "NewMessages"
+        for m in e["messages"]
+        if m.get("type") == "Notice"
+    ]
+
+
+class FakeTwilio:
+    """Twilio's side of the wire, on loopback: the Messages REST API and the webhooks it posts.
+
+    ``script`` holds ``(http_status, json_body)`` answers for the next sends; without one a send is
+    accepted with a fresh ``SM…`` sid and ``status: queued``, as Twilio documents.
+    """
+
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.sent: list[dict[str, str]] = []
+        self.refused: list[dict[str, str]] = []
+        self.script: list[tuple[int, dict[str, Any]]] = []
+        self._sids = itertools.count(1)
+        self.app = Starlette(
+            routes=[Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
+        )
+
+    async def _create(self, request: Request) -> Response:
+        if (
+            request.headers.get("authorization") != basic_auth(self.account_sid, self.auth_token)
+            or request.path_params["sid"] != self.account_sid
+        ):
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        if self.script:
+            status, body = self.script.pop(0)
+            if status >= 300:
+                self.refused.append(form)
+                return JSONResponse(body, status_code=status)
+        sid = f"SM{next(self._sids):032x}"
+        self.sent.append({**form, "Sid": sid})
+        reply = {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From")}
+        return JSONResponse(
+            {**reply, "body": form.get("Body"), "account_sid": self.account_sid}, status_code=201
+        )
+
+    def to(self, phone: str) -> list[str]:
+        """Bodies of the messages accepted for ``phone``, oldest first."""
+        return [m["Body"] for m in self.sent if m["To"] == phone]
+
+    async def wait_sent(self, count: int, within_s: float = 10) -> list[dict[str, str]]:
+        async def enough() -> bool:
+            return len(self.sent) >= count
+
+        await wait_until(enough, within_s, f"{count} message(s) sent through the fake Twilio")
+        return self.sent
+
+    async def _post_signed(self, url: str, params: list[tuple[str, str]]) -> httpx.Response:
+        headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(url, data=dict(params), headers=headers)
+
+    async def text(
+        self, desk_url: str, *, customer: str, business: str, body: str, sid: str | None = None
+    ) -> httpx.Response:
+        """The customer texts the business: Twilio's signed inbound-message webhook (captured field set)."""
+        sid = sid or f"SM{next(self._sids):032x}"
+        params = [
+            ("ToCountry", "US"),
+            ("SmsMessageSid", sid),
+            ("NumMedia", "0"),
+            ("SmsSid", sid),
+            ("SmsStatus", "received"),
+            ("Body", body),
+            ("FromCountry", "US"),
+            ("To", business),
+            ("NumSegments", "1"),
+            ("MessageSid", sid),
+            ("AccountSid", self.account_sid),
+            ("From", customer),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        return await self._post_signed(f"{desk_url}/sms/twilio/inbound", params)
+
+    async def report(self, sent: dict[str, str], status: str, error_code: str = "") -> httpx.Response:
+        """Post the status callback of an accepted message to the ``StatusCallback`` URL it was sent with."""
+        params = [
+            ("SmsSid", sent["Sid"]),
+            ("SmsStatus", status),
+            ("MessageStatus", status),
+            ("To", sent["To"]),
+            ("MessageSid", sent["Sid"]),
+            ("AccountSid", self.account_sid),
+            ("From", sent["From"]),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        if error_code:
+            params.insert(0, ("ErrorCode", error_code))
+        return await self._post_signed(sent["StatusCallback"], params)
