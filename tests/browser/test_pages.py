@@ -144,6 +144,7 @@ def test_desktop_reconnects_after_server_restart_and_restores_state(
         page.fill("#login-password", PASSWORD)
         page.press("#login-password", "Enter")
         page.wait_for_selector("#connection[data-kind='ok']", timeout=15_000)
+        page.wait_for_function("document.querySelector('#state-label').textContent.length > 0")
         page.select_option("#agent-state", "NotReady:Meeting")
         page.wait_for_function("document.querySelector('#state-label').textContent.includes('Meeting')")
     finally:

@@ -29,7 +29,7 @@ class FakeGws {
   constructor() { this.ops = []; this.history = {}; this.list = []; }
   async sessionOp(id, operationName, params = {}) { this.ops.push({id, operationName, ...params}); return {statusCode: 0}; }
   async messages(id) { return this.history[id] || []; }
-  async sessions() { return this.list; }
+  async sessions() { if (this.gate) await this.gate; return this.list; }
 }
 const gws = new FakeGws();
 const board = new Board({gws, viewer: new Viewer({id: "u1", userName: "agent1"}),
@@ -243,3 +243,24 @@ def test_offer_without_capabilities_can_still_be_answered(page: Any) -> None:
     assert page.is_enabled(".pane button[data-op='Accept']")
     assert page.is_enabled(".pane button[data-op='Reject']")
     assert page.is_disabled(".pane button[data-op='Complete']")
+
+
+def test_a_stale_read_does_not_undo_a_newer_notification(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    feed(page, log_updated(msg(3, "Text", ME, "hi", status="delivered")))
+    # the transcript read was answered before the delivery receipt: status must not go back to "sent"
+    page.evaluate(
+        "(m) => window.t.board.panes.get('S1').addMessages(m, {history: true})",
+        [msg(3, "Text", ME, "hi", status="sent")],
+    )
+    assert page.text_content(".msg-mine .msg-status") == "delivered"
+    # the session list is read while a notification completes the session
+    page.evaluate(
+        """(s) => { const g = window.t.gws; g.list = [s];
+                    g.gate = new Promise((r) => { g.release = r; });
+                    window.restoring = window.t.board.restore(); }""",
+        state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER])["smssession"],
+    )
+    feed(page, state_change("Completed", None, []))
+    page.evaluate("async () => { window.t.gws.release(); await window.restoring; }")
+    assert page.get_attribute(".pane", "data-state") == "Completed"

@@ -13,6 +13,7 @@ const NOT_READY_REASONS = ["Break", "Lunch", "Meeting", "Training", "After call 
 const gws = new Gws();
 const status = $("#status");
 let colleagues = []; // other agents: transfer / invite / consult targets
+let channelVersion = 0; // bumped by each /v2/me/channels notification: a REST read older than one is dropped
 
 function connection(text, kind) {
   const el = $("#connection");
@@ -44,6 +45,7 @@ async function changeState() {
 }
 
 async function refreshChannel() {
+  const version = channelVersion;
   try {
     let channels = await gws.myChannels();
     const sms = channels[0];
@@ -51,7 +53,7 @@ async function refreshChannel() {
       await gws.post("/api/v2/me", {operationName: "StartContactCenterSession", channels: ["sms"]});
       channels = await gws.myChannels();
     }
-    showChannel(channels);
+    if (version === channelVersion) showChannel(channels);
   } catch (err) {
     flash(status, `Could not read the channel state: ${err.message}`, "error");
   }
@@ -81,7 +83,7 @@ async function main() {
   const notifications = new Notifications({
     topics: {
       "/v2/me/smssessions": (data) => board.handle(data),
-      "/v2/me/channels": (data) => showChannel(data.channels),
+      "/v2/me/channels": (data) => { channelVersion += 1; showChannel(data.channels); },
     },
     onStatus: connection,
     onReady: async () => {

@@ -64,6 +64,7 @@ export class Board {
     if (STATE_CHANGE.has(data.messageType)) {
       const obj = data.smssession || data.smsession;
       const pane = this.pane(id, obj);
+      pane.version += 1;
       if (WITH_TRANSCRIPT.has(pane.state) && !pane.historyLoaded) this.loadHistory(pane);
     } else if (data.messageType === "MessageLogUpdated") {
       this.pane(id).addMessages(data.messages);
@@ -80,20 +81,25 @@ export class Board {
     }
   }
 
-  // After (re)connect: the server's list is the truth.
+  // After (re)connect: the server's list is the truth, except for panes a notification changed while the
+  // list was on its way (the notification is newer than the read).
   async restore() {
+    const before = new Map([...this.panes.values()].map((p) => [p.id, p.version]));
     const sessions = await this.gws.sessions();
+    const fresh = (id) => !this.panes.has(id) || before.get(id) === this.panes.get(id).version;
     const seen = new Set();
     for (const s of sessions) {
       seen.add(s.id);
-      const pane = this.pane(s.id, s);
+      const pane = fresh(s.id) ? this.pane(s.id, s) : this.panes.get(s.id);
       if (WITH_TRANSCRIPT.has(pane.state)) {
         pane.historyLoaded = false;
         await this.loadHistory(pane);
       }
     }
     for (const pane of this.panes.values()) {
-      if (!seen.has(pane.id) && !pane.terminal) pane.update({state: "Completed", capabilities: []});
+      if (before.has(pane.id) && fresh(pane.id) && !seen.has(pane.id) && !pane.terminal) {
+        pane.update({state: "Completed", capabilities: []});
+      }
     }
   }
 

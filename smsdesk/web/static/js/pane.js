@@ -19,6 +19,7 @@ export class SessionPane {
     this.onClose = onClose;
     this.transcript = new Transcript();
     this.unread = 0;
+    this.version = 0; // bumped by every state-change notification (see Board.restore)
     this.historyLoaded = false;
     this.typingSent = false;
     this.typingTimer = null;

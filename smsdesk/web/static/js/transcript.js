@@ -6,7 +6,18 @@ const COUNTED = new Set(["Text", "PushUrl", "CustomNotice"]);
 const SYSTEM = new Set(["ParticipantJoined", "ParticipantLeft", "ParticipantRejoined", "Notice",
   "CustomNotice", "TranscriptSaveDone"]);
 const TYPING = new Set(["TypingStarted", "TypingStopped"]);
+// Delivery statuses only move forward: a stale read (history fetched before a newer notification) can't undo.
+const STATUS_RANK = {queued: 0, sent: 1, delivered: 2, failed: 3, undelivered: 3};
 const FAILED_NOTICE = /^DELIVERY_FAILED(\d+)(?::\s*(.*))?/s;
+
+function rank(status) {
+  return STATUS_RANK[String(status || "").toLowerCase()] ?? -1;
+}
+
+function laterStatus(a, b) {
+  if (b === undefined || b === null) return a;
+  return rank(b) >= rank(a) ? b : a;
+}
 
 export class Transcript {
   constructor() {
@@ -20,7 +31,7 @@ export class Transcript {
     for (const m of messages || []) {
       if (!m || typeof m.index !== "number") continue;
       const old = this.byIndex.get(m.index);
-      this.byIndex.set(m.index, old ? {...old, ...m} : m);
+      this.byIndex.set(m.index, old ? {...old, ...m, status: laterStatus(old.status, m.status)} : m);
       if (!old) fresh.push(m);
       const failed = m.type === "Notice" && typeof m.text === "string" && FAILED_NOTICE.exec(m.text);
       if (failed) {
