@@ -158,7 +158,9 @@ class ContactCenterLoad:
         ready = [self._ok("ready", a, "/api/v2/me/channels/sms", {"operationName": "Ready"}) for a in agents]
         await gather_limited(ready, concurrency)
         if self.t.errors:
-            raise HttpError(f"setup failed: {dict(self.t.errors)}")
+            total = sum(self.t.errors.values())
+            first = "; ".join(k for k, _ in self.t.errors.most_common(3))
+            raise HttpError(f"setup failed: {total} errors, e.g. {first}")
 
     async def _ok(self, op: str, who: Login, path: str, body: dict[str, Any]) -> bool:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,38 +84,69 @@ def parse_head(head: bytes) -> tuple[int, int | None, dict[str, str], bool]:
 
 
 class HttpConnection:
-    """One keep-alive connection; ``request`` is not re-entrant (use one per concurrent caller)."""
+    """One keep-alive connection; ``request`` is not re-entrant (use one per concurrent caller).
+
+    uvicorn closes a keep-alive connection idle for 5 s: a connection idle longer than ``IDLE_REOPEN_S`` is
+    reopened before use, and a reused connection found closed before any reply byte is reopened and the
+    request sent once more (the server never read it), as urllib3 and httpx do.
+    """
+
+    IDLE_REOPEN_S = 4.0
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._last_used = 0.0
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None or self._writer.is_closing():
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """``(reader, writer, reused)``."""
+        idle = time.monotonic() - self._last_used > self.IDLE_REOPEN_S
+        if self._writer is not None and (idle or self._writer.is_closing()):
+            await self.close()
+        if self._reader is None or self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        return self._reader, self._writer
+            return self._reader, self._writer, False
+        return self._reader, self._writer, True
 
     async def request(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> HttpResponse:
         raw = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
         data = _encode(method, path, f"{self.host}:{self.port}", raw, headers or {})
-        reader, writer = await self._open()
+        for attempt in (1, 2):
+            reader, writer, reused = await self._open()
+            try:
+                writer.write(data)
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                await self.close()
+                nothing = not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial
+                if reused and nothing and attempt == 1:
+                    continue  # the server had closed this idle connection: it never saw the request
+                raise HttpError(f"{method} {path}: connection failed: {exc!r}") from exc
+            except asyncio.LimitOverrunError as exc:
+                await self.close()
+                raise HttpError(f"{method} {path}: response head too large") from exc
+            return await self._finish(method, path, reader, head)
+        raise AssertionError("unreachable")
+
+    async def _finish(
+        self, method: str, path: str, reader: asyncio.StreamReader, head: bytes
+    ) -> HttpResponse:
         try:
-            writer.write(data)
-            head = await reader.readuntil(b"\r\n\r\n")
             status, length, cookies, keep_alive = parse_head(head[:-4])
             if length is None:
                 raise HttpError(f"{method} {path}: HTTP {status} without Content-Length")
             payload = await reader.readexactly(length) if length else b""
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
             await self.close()
             raise HttpError(f"{method} {path}: connection failed: {exc!r}") from exc
         except HttpError:
             await self.close()
             raise
+        self._last_used = time.monotonic()
         if not keep_alive:
             await self.close()
         return HttpResponse(status, payload, cookies)

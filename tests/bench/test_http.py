@@ -1,0 +1,54 @@
+"""The load generator's HTTP client against a tiny loopback server that closes keep-alive connections."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from smsdesk.bench.http import HttpConnection, HttpError
+
+REPLY = b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nSet-Cookie: JSESSIONID=s1; Path=/\r\n\r\n{"ok":true}'
+
+
+async def _server(behaviour: str) -> tuple[asyncio.Server, int, list[bytes]]:
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0])
+        if behaviour == "partial":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{")
+        else:
+            writer.write(REPLY)  # then close: the client's pooled connection goes stale
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+async def test_a_connection_closed_by_the_server_is_reopened_once() -> None:
+    server, port, seen = await _server("close")
+    conn = HttpConnection("127.0.0.1", port)
+    try:
+        first = await conn.request("POST", "/a", {"x": 1})
+        assert (first.status, first.json(), first.cookies) == (200, {"ok": True}, {"JSESSIONID": "s1"})
+        await asyncio.sleep(0.05)  # the server has closed its end by now
+        assert (await conn.request("GET", "/b")).status == 200
+        assert seen == [b"POST /a HTTP/1.1", b"GET /b HTTP/1.1"]  # each request reached the server once
+    finally:
+        await conn.close()
+        server.close()
+
+
+async def test_a_truncated_reply_is_an_error_not_a_retry() -> None:
+    server, port, seen = await _server("partial")
+    conn = HttpConnection("127.0.0.1", port)
+    try:
+        with pytest.raises(HttpError, match="connection failed"):
+            await conn.request("GET", "/c")
+        assert seen == [b"GET /c HTTP/1.1"]
+    finally:
+        await conn.close()
+        server.close()
