@@ -190,7 +190,9 @@ class AuthMiddleware:
         try:
             result = await self.auth.authenticate_request(headers, cookies)
         except GwsError as exc:
-            hdrs = {"WWW-Authenticate": 'Basic realm="smsdesk"'}
+            # Scripts (X-Requested-With: XMLHttpRequest) get no challenge, so browsers show no password dialog.
+            scripted = headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+            hdrs = None if scripted else {"WWW-Authenticate": 'Basic realm="smsdesk"'}
             await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
             return
         method = scope["method"]

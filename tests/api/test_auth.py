@@ -130,3 +130,11 @@ async def test_disabled_user_cannot_log_in(api: Api) -> None:
 async def test_health_is_public(api: Api) -> None:
     r = await api.client.get("/health")
     assert r.status_code == 200 and r.json()["statusCode"] == 0
+
+
+async def test_scripts_get_no_basic_challenge(api: Api) -> None:
+    r = await api.client.get(
+        "/api/v2/me", headers={**basic("agent1", "wrong"), "X-Requested-With": "XMLHttpRequest"}
+    )
+    assert r.status_code == 401 and r.json()["statusCode"] == 20
+    assert "www-authenticate" not in r.headers
