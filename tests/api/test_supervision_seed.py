@@ -242,11 +242,12 @@ async def test_session_delivered_when_the_agent_accepts_then_every_notification(
     assert got[2]["messages"][-1]["visibility"] == "Supervisors"
 
     n = len(got)
-    for name, params in [
+    steps: list[tuple[str, dict[str, Any]]] = [
         ("SendMessage", {"text": "Let me check"}),
         ("AttachUserData", {"userData": {"Order": "42"}}),
         ("SendStartTypingNotification", {}),
-    ]:
+    ]
+    for name, params in steps:
         assert await op(api, "agent1", sid, name, **params) == {"statusCode": 0}, name
         if name == "SendMessage":
             await api.text("Order 42", customer=CUST)
