@@ -8,10 +8,8 @@ from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_admin, require_feature, require_supervisor
 from smsdesk.actions.engine import apply_command, run_on_session
-from smsdesk.domain import agents as ag
 from smsdesk.domain.errors import NotFound, Validation
 from smsdesk.domain.outcome import Outcome
-from smsdesk.domain.participants import SupervisionMode
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.supervision import MonitoringSubscription, cancel, intrude_mode, parse_subscription
 from smsdesk.domain.system import Intrude
@@ -36,7 +34,6 @@ async def _target_agent(rt: Runtime, principal: Principal, agent_id: str, channe
     if channel is not None:
         if channel.lower() not in _SUPERVISION_CHANNELS:
             raise NotFound(f"Not found: channel '{channel}' has no supervision; use .../channels/smssession")
-        ag.canonical_channel("sms")
     require_supervisor(principal)
     agent = await access_user_by_id(rt.store, agent_id)
     if not agent.has(Role.AGENT):
@@ -166,11 +163,3 @@ async def check_list_audit(
         }
         for a in await rt.store.list_audit(n, before_id)
     ]
-
-
-def is_supervision_mode(name: str) -> bool:
-    try:
-        SupervisionMode.parse(name)
-        return True
-    except Exception:
-        return False
