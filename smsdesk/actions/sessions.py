@@ -4,7 +4,7 @@ module checks what the domain cannot know (users exist, roles, features) and dri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_feature
@@ -157,9 +157,28 @@ async def read_transcript(
     me = session.for_user(principal.user_id)
     if me is None and not principal.is_supervisor:
         raise NotFound(f"SMS session '{session_id}' not found")
-    messages = await rt.store.read_messages(session_id, start)
+    if me is not None and me.terminal and me.is_agent:
+        messages = [
+            m for m in _shown_until_done(await rt.store.read_messages(session_id), me) if m["index"] >= start
+        ]
+    else:
+        messages = list(await rt.store.read_messages(session_id, start))
     visible = visible_messages(messages, me) if me is not None else [dict(m) for m in messages]
     return visible[:limit] if limit is not None else visible
+
+
+def _shown_until_done(messages: Sequence[Mapping[str, Any]], me: Participant) -> list[Mapping[str, Any]]:
+    """An agent that is done (Completed, Revoked) reads what it was shown, not what the others said after it
+    left: up to its own last ``ParticipantLeft``, or (it never joined) up to the moment its state ended."""
+    pid = me.participant_id
+    left = [
+        m["index"]
+        for m in messages
+        if m["type"] == "ParticipantLeft" and m["from"].get("participantId") == pid
+    ]
+    if left:
+        return [m for m in messages if m["index"] <= left[-1]]
+    return [m for m in messages if m["timestampSeconds"] <= me.since_ms]
 
 
 async def ensure_agent_exists(rt: Runtime, user_id: str) -> None:

@@ -76,3 +76,27 @@ async def test_me_with_subresources_embeds_my_sessions(api: Api) -> None:
     assert "smssessions" not in plain
     r = await api.get("/api/v2/me?subresources=nonsense")
     assert r.json()["statusCode"] == 10
+
+
+async def test_a_removed_agent_no_longer_reads_what_the_others_say(api: Api) -> None:
+    d = await Desk.start(api)
+    await d.conference("agent2")
+    await d.op("agent1", "RemoveParticipantFromConference", targetUri=await d.user_uri("agent2"))
+    shown = await d.transcript("agent2")
+    assert shown[-1]["type"] == "ParticipantLeft" and shown[-1]["from"]["nickname"] == "Bob (agent2)"
+    await d.conference("agent3")
+    await d.op("agent3", "SendToAgents", text="not for Bob")
+    await api.text("a customer text after Bob left")
+    assert await d.transcript("agent2") == shown
+    assert await d.transcript("agent2", "?startIndex=2&count=2") == shown[1:3]
+    assert (await d.transcript("agent1"))[-1]["text"] == "a customer text after Bob left"
+
+
+async def test_an_agent_revoked_before_joining_reads_only_up_to_then(api: Api) -> None:
+    d = await Desk.start(api)
+    await d.op("agent1", "Consult", targetUri=await d.user_uri("agent2"))
+    before = await d.transcript("agent2")  # an invitee may read the transcript before accepting
+    await d.op("agent1", "CancelConsult")
+    api.clock.advance(1)
+    await d.op("agent1", "SendMessage", text="after the consult was cancelled")
+    assert await d.transcript("agent2") == before
