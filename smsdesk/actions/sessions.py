@@ -95,15 +95,28 @@ def session_view_for(rt: Runtime, session: Session, viewer: Participant) -> dict
     return obj
 
 
-def _observer_view(rt: Runtime, session: Session) -> dict[str, Any]:
-    """A supervisor reading a session it is not in (GetAgentInteractions): everything, no capabilities."""
+_PHASE_STATE = {
+    "Queued": "Invited",
+    "Offered": "Invited",
+    "Active": "Chatting",
+    "Ended": "LeftChat",
+    "Closed": "Completed",
+}
+
+
+def _observer_view(rt: Runtime, session: Session, holder: Participant | None = None) -> dict[str, Any]:
+    """A supervisor reading a session it is not in (GetAgentInteractions): everything, no capabilities.
+
+    ``state`` is a GWS state: the state of the agent whose sessions are listed, or else the one that matches
+    the session's phase (Queued/Offered → Invited, Active → Chatting, Ended → LeftChat, Closed → Completed).
+    """
     from smsdesk.domain.views import format_timestamp, participant_wire, session_path, session_uri
 
     return {
         "id": session.id,
         "uri": session_uri(rt.settings.base_url, session.id),
         "path": session_path(session.id),
-        "state": session.phase.value,
+        "state": holder.state.value if holder is not None else _PHASE_STATE[session.phase.value],
         "capabilities": [],
         "participants": [
             participant_wire(p, rt.settings.base_url) for p in session.participants if p.present
@@ -132,7 +145,7 @@ async def list_sessions_of(rt: Runtime, user_id: str, *, observer: bool = False)
         me = session.for_user(user_id)
         if me is None:
             continue
-        out.append(_observer_view(rt, session) if observer else session_view_for(rt, session, me))
+        out.append(_observer_view(rt, session, me) if observer else session_view_for(rt, session, me))
     return out
 
 
