@@ -7,6 +7,7 @@ shape Synapse uses: the body is plain SQLAlchemy Core, easy to read and to test.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
@@ -140,6 +141,10 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine, lock_for_events: Callable[[Connection], None]) -> None:
         self.engine = engine
         self._lock_for_events = lock_for_events
+        # SQLite has one writer at a time. Writers of this process queue here (FIFO, woken at once) rather
+        # than in SQLite's busy handler, which sleeps with back-off (up to 100 ms a round): under concurrent
+        # writes that back-off was the p99 (docs/performance.md). Other processes still meet busy_timeout.
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -155,6 +160,12 @@ class SqlStore:
             return result
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._write_lock is None:
+            return await self._write_txn(fn, *args)
+        async with self._write_lock:
+            return await self._write_txn(fn, *args)
+
+    async def _write_txn(self, fn: Callable[..., T], *args: Any) -> T:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(smsdesk_write=True)
             async with conn.begin():
