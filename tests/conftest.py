@@ -67,8 +67,7 @@ async def _truncate(store: SqlStore) -> None:
     from smsdesk.store.tables import metadata
 
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    async with store.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+    await store.run_write(lambda conn: conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY")))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -36,7 +36,4 @@ def _upgrade(conn: Connection) -> None:
 
 
 async def migrate(store: SqlStore) -> None:
-    async with store.engine.connect() as conn:
-        conn = await conn.execution_options(smsdesk_write=True)
-        async with conn.begin():
-            await conn.run_sync(_upgrade)
+    await store.run_write(_upgrade)

@@ -1,4 +1,4 @@
-"""The SQL store (SQLite via aiosqlite, PostgreSQL via asyncpg), implementing ``store.base.Store``.
+"""The SQL store (SQLite via the standard sqlite3 driver on worker threads, PostgreSQL via asyncpg),
 
 Each public method is async and runs one sync ``_*_txn`` body inside a transaction (``conn.run_sync``), the
 shape Synapse uses: the body is plain SQLAlchemy Core, easy to read and to test. Dialect differences live in
@@ -7,14 +7,12 @@ shape Synapse uses: the body is plain SQLAlchemy Core, easy to read and to test.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import AlreadyExists
@@ -31,6 +29,7 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.engines import postgres, sqlite
+from smsdesk.store.runners import AsyncRunner, Runner, ThreadRunner
 
 __all__ = ["SqlStore", "create_store"]
 
@@ -39,9 +38,9 @@ T = TypeVar("T")
 
 def create_store(database_url: str) -> SqlStore:
     if database_url.startswith("sqlite"):
-        return SqlStore(sqlite.create_engine(database_url), sqlite.lock_for_events)
+        return SqlStore(ThreadRunner(sqlite.create_engine(database_url)), sqlite.lock_for_events)
     if database_url.startswith(("postgresql", "postgres:")):
-        return SqlStore(postgres.create_engine(database_url), postgres.lock_for_events)
+        return SqlStore(AsyncRunner(postgres.create_engine(database_url)), postgres.lock_for_events)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
@@ -138,47 +137,33 @@ def _sessions_txn(
 
 
 class SqlStore:
-    def __init__(self, engine: AsyncEngine, lock_for_events: Callable[[Connection], None]) -> None:
-        self.engine = engine
+    def __init__(self, runner: Runner, lock_for_events: Callable[[Connection], None]) -> None:
+        self.runner = runner
         self._lock_for_events = lock_for_events
-        # SQLite has one writer at a time. Writers of this process queue here (FIFO, woken at once) rather
-        # than in SQLite's busy handler, which sleeps with back-off (up to 100 ms a round): under concurrent
-        # writes that back-off was the p99 (docs/performance.md). Other processes still meet busy_timeout.
-        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return self.runner.dialect_name
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.runner.close()
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self.engine.connect() as conn:
-            result = await conn.run_sync(fn, *args)
-            await conn.rollback()
-            return result
+        return await self.runner.read(fn, *args)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._write_lock is None:
-            return await self._write_txn(fn, *args)
-        async with self._write_lock:
-            return await self._write_txn(fn, *args)
+        return await self.runner.write(fn, *args)
 
-    async def _write_txn(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self.engine.connect() as conn:
-            conn = await conn.execution_options(smsdesk_write=True)
-            async with conn.begin():
-                return await conn.run_sync(fn, *args)
+    async def run_write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a write transaction (migrations, maintenance, test fixtures)."""
+        return await self.runner.write(fn)
 
     # ---- schema (tests and `migrate` use Alembic; this is for throwaway databases) ----
     async def create_all(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(t.metadata.create_all)
+        await self.run_write(t.metadata.create_all)
 
     async def drop_all(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(t.metadata.drop_all)
+        await self.run_write(t.metadata.drop_all)
 
     # ---- users ----
     async def add_user(self, user: User) -> None:

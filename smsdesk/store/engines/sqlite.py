@@ -9,25 +9,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool, StaticPool
 
 __all__ = ["create_engine", "lock_for_events", "normalise_url"]
 
 
 def normalise_url(url: str) -> str:
-    if url.startswith("sqlite+aiosqlite://"):
-        return url
-    if url.startswith("sqlite://"):
-        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    """The standard ``sqlite3`` driver (``sqlite:///FILE``); ``sqlite+aiosqlite://`` is accepted too."""
+    for prefix in ("sqlite+aiosqlite://", "sqlite+pysqlite://", "sqlite://"):
+        if url.startswith(prefix):
+            return "sqlite://" + url[len(prefix) :]
     raise ValueError(f"not a SQLite URL: {url}")
 
 
-def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(normalise_url(url), connect_args={"timeout": 30})
+def create_engine(url: str) -> Engine:
+    """A sync engine: transactions run whole on worker threads (``store/runners.py``)."""
+    url = normalise_url(url)
+    args = {"timeout": 30, "check_same_thread": False}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # one in-memory database shared by every thread of this process
+        engine = sa_create_engine(url, connect_args=args, poolclass=StaticPool)
+    else:
+        engine = sa_create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=4, max_overflow=8)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_connection.cursor()
@@ -37,7 +45,7 @@ def create_engine(url: str) -> AsyncEngine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("smsdesk_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
