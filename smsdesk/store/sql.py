@@ -1,6 +1,7 @@
 """The SQL store (SQLite via the standard sqlite3 driver on worker threads, PostgreSQL via asyncpg),
+implementing ``store.base.Store``.
 
-Each public method is async and runs one sync ``_*_txn`` body inside a transaction (``conn.run_sync``), the
+Each public method is async and runs one sync transaction body (``store/runners.py`` decides how), the
 shape Synapse uses: the body is plain SQLAlchemy Core, easy to read and to test. Dialect differences live in
 ``engines/``.
 """
