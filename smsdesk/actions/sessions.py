@@ -62,6 +62,7 @@ async def check_session_operation(
     nickname = await _target_nickname(rt, op, body)
 
     async def decide(session: Session) -> Outcome:
+        _require_visible(principal, session)
         transcript = await rt.store.read_messages(session.id) if op in _NEEDS_TRANSCRIPT else ()
         cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
         out = apply_command(rt, session, cmd)
@@ -69,7 +70,6 @@ async def check_session_operation(
             await require_reopenable(rt, session)  # the target's Accept would reopen it: refuse now, not then
         return out
 
-    await _require_visible(rt, principal, session_id)
     try:
         out = await run_on_session(rt, session_id, decide)
     except InvalidState:
@@ -81,11 +81,10 @@ async def check_session_operation(
     return dict(out.response)
 
 
-async def _require_visible(rt: Runtime, principal: Principal, session_id: str) -> None:
+def _require_visible(principal: Principal, session: Session) -> None:
     """Unknown session and a session the caller has no part in look the same: not found."""
-    session, _ = await load_session(rt, session_id)
     if session.for_user(principal.user_id) is None and not principal.is_supervisor:
-        raise NotFound(f"SMS session '{session_id}' not found")
+        raise NotFound(f"SMS session '{session.id}' not found")
 
 
 def session_view_for(rt: Runtime, session: Session, viewer: Participant) -> dict[str, Any]:
