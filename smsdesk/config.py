@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ConfigError", "Settings", "load_settings", "sms_environ"]
 
 ENV_PREFIX = "SMSDESK_"
 
@@ -93,6 +93,41 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _read_file(config_file: str | Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    return dict(raw)
+
+
+def sms_environ(
+    config_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """SMS provider settings as ``SMSDESK_*`` variables: the config file's ``[sms]`` table (``twilio_auth_token =
+    "..."`` is ``SMSDESK_TWILIO_AUTH_TOKEN``), overridden by the environment. docs/providers.md lists the names."""
+    env = os.environ if environ is None else environ
+    table = _read_file(config_file, env).get("sms", {})
+    if not isinstance(table, dict):
+        raise ConfigError("the config file's 'sms' entry must be a table")
+    out = {}
+    for key, value in table.items():
+        text = (
+            ",".join(map(str, value))
+            if isinstance(value, list)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+        out[ENV_PREFIX + key.upper()] = text
+    out.update({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
+    return out
+
+
 def load_settings(
     config_file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -101,14 +136,9 @@ def load_settings(
     """Build ``Settings`` from a TOML file, the environment and explicit overrides (``None`` values ignored)."""
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
-    path = config_file or env.get(ENV_PREFIX + "CONFIG")
-    if path:
-        try:
-            with open(path, "rb") as fh:
-                raw = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-        data.update(raw.get("smsdesk", raw))
+    raw = _read_file(config_file, env)
+    raw.pop("sms", None)  # provider settings: see ``sms_environ``
+    data.update(raw.get("smsdesk", raw))
     data.update(_from_env(env))
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:

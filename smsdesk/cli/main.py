@@ -71,13 +71,16 @@ def _describe_database(url: str) -> str:
     return "PostgreSQL " + url.split("@")[-1]
 
 
-def _serve(settings: Settings, *, demo: bool) -> int:
+def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) -> int:
     import uvicorn
 
     from smsdesk.app import build_app
     from smsdesk.demo import DEMO_PASSWORD, DEMO_USERS
 
-    app = build_app(settings, seed_demo=demo)
+    from smsdesk.config import sms_environ
+    from smsdesk.sms.config import SmsSettings
+
+    app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
     base = settings.base_url
     print(f"smsdesk on {base}  (database: {_describe_database(settings.database_url)})", flush=True)
     if demo:
@@ -140,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         if args.command in ("serve", "demo"):
-            return _serve(settings, demo=args.command == "demo")
+            return _serve(settings, demo=args.command == "demo", config_file=args.config)
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
             print(f"migrated {_describe_database(settings.database_url)}")
