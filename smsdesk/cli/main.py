@@ -75,9 +75,8 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
     import uvicorn
 
     from smsdesk.app import build_app
-    from smsdesk.demo import DEMO_PASSWORD, DEMO_USERS
-
     from smsdesk.config import sms_environ
+    from smsdesk.demo import DEMO_PASSWORD, DEMO_USERS
     from smsdesk.sms.config import SmsSettings
 
     app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
