@@ -21,6 +21,7 @@ class MemoryEventSource:
     def __init__(self) -> None:
         self.events: list[StoredEvent] = []
         self.reads = 0
+        self.all_reads = 0
         self.fail_next = 0  # make the next N reads raise, to test recovery
 
     def append(self, user_id: str, channel: str, data: Mapping[str, Any]) -> StoredEvent:
@@ -35,6 +36,13 @@ class MemoryEventSource:
             raise ConnectionError("fake store unavailable")
         wanted = set(user_ids)
         return [e for e in self.events if e.id > after and e.user_id in wanted][:limit]
+
+    async def read_all_events(self, after: int, limit: int) -> list[StoredEvent]:
+        self.all_reads += 1
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("fake store unavailable")
+        return [e for e in self.events if e.id > after][:limit]
 
     async def last_event_id(self) -> int:
         return self.events[-1].id if self.events else 0

@@ -3,7 +3,9 @@
 Flow (``docs/notifications.md``): an action commits events to the store, then calls ``notify_committed``;
 that publishes an ``EventsAdvanced`` hint on the bus. Every node's hub (this one included) wakes, reads the
 store from its cursor for the users that have clients on this node, and pushes the events into the
-clients' queues, waking their held connects. Hints are only hints: the hub also catches up every
+clients' queues, waking their held connects. With more than ``audience_in_list_max`` recipients (and a source
+that implements ``AllEventSource``) the read is ``id > cursor`` for every user, filtered in memory by
+``Bayeux.push``: one range read on the primary key instead of a long ``IN`` list. Hints are only hints: the hub also catches up every
 ``poll_interval_ms`` and after a bus reconnect (``Resync``), so a lost hint costs latency, never events.
 
 The hub owns three background tasks (catch-up, expiry sweep, poll) started by ``start`` and stopped by
@@ -27,7 +29,7 @@ from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, 
 from smsdesk.clock import Clock
 from smsdesk.domain.users import Principal
 from smsdesk.notify.bayeux import Bayeux, Hold, Transport
-from smsdesk.notify.ports import Authenticator, EventSource
+from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
 from smsdesk.notify.settings import NotifySettings
 
 __all__ = ["NotificationHub", "Processed"]
@@ -54,6 +56,7 @@ class NotificationHub:
     ) -> None:
         self.settings = settings or NotifySettings()
         self.source = source
+        self._all_source = source if isinstance(source, AllEventSource) else None
         self.bus = bus
         self.authenticator = authenticator
         self.clock = clock
@@ -134,7 +137,10 @@ class NotificationHub:
             return
         limit = self.settings.read_batch
         while True:
-            events = await self.source.read_events(audience, self._cursor, limit)
+            if self._all_source is not None and len(audience) > self.settings.audience_in_list_max:
+                events = await self._all_source.read_all_events(self._cursor, limit)
+            else:
+                events = await self.source.read_events(audience, self._cursor, limit)
             if not events:
                 return
             self._wake(self.bayeux.push(events))

@@ -1,18 +1,20 @@
 """What the notification hub needs from the rest of the server: an event source and an authenticator.
 
-The SQL store implements ``EventSource``; the auth module implements ``Authenticator``. In-memory fakes of
+The SQL store implements ``EventSource``; the auth module implements ``Authenticator``. A source that also
+implements ``AllEventSource`` lets the hub read every user's new events in one indexed range read (``id >
+cursor``) and filter them in memory, instead of an ``IN`` list of every connected user. In-memory fakes of
 both live in ``smsdesk/notify/fakes.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from smsdesk.domain.events import StoredEvent
 from smsdesk.domain.users import Principal
 
-__all__ = ["Authenticator", "EventSource"]
+__all__ = ["AllEventSource", "Authenticator", "EventSource"]
 
 
 class EventSource(Protocol):
@@ -24,6 +26,14 @@ class EventSource(Protocol):
 
     async def last_event_id(self) -> int:
         """The largest committed event id (0 when there is none)."""
+        ...
+
+
+@runtime_checkable
+class AllEventSource(Protocol):
+    async def read_all_events(self, after: int, limit: int) -> list[StoredEvent]:
+        """Committed events of every user (``SUPERVISORS`` included) with ``id > after``, ascending by id, at
+        most ``limit``; the same visibility guarantee as ``EventSource.read_events``."""
         ...
 
 

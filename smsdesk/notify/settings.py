@@ -34,6 +34,9 @@ class NotifySettings:
     poll_interval_ms: int = 5_000
     """Catch-up read of the store even without a bus hint (a lost hint costs at most this much latency)."""
     read_batch: int = 500
+    audience_in_list_max: int = 50
+    """Up to this many recipients, the hub reads events with ``user_id IN (...)``; above it, and when the
+    source can, it reads every new event (``id > cursor``) and keeps those of its audience."""
     websocket: bool = True
     cookie_secure: bool = False
     """Mark the ``BAYEUX_BROWSER`` cookie ``Secure`` (set it when served over HTTPS)."""
@@ -53,6 +56,7 @@ class NotifySettings:
             "sweep_interval_ms",
             "poll_interval_ms",
             "read_batch",
+            "audience_in_list_max",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
