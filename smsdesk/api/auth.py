@@ -2,7 +2,13 @@
 tokens (spec §9.1).
 
 - Basic credentials are verified against the Argon2 hash, then cached for ``BASIC_TTL_S`` keyed by a digest
-  of the header, so clients that send the header on every request stay fast.
+  of the header, so clients that send the header on every request stay fast. A ``JSESSIONID`` is cached for
+  ``SESSION_TTL_S``. A cache hit does not touch the store: the cache keeps who the caller is (id, name, roles),
+  not the ``User`` row with its password hash.
+- Revocation, per node: disabling or deleting a user, changing its roles or its password takes effect within
+  ``BASIC_TTL_S`` for cached Basic credentials and ``SESSION_TTL_S`` for a cached session, or at once where
+  the action calls ``Authenticator.forget_user``. Ending the session (``forget_session``) is immediate on the
+  node that ends it.
 - A request with valid Basic credentials and no matching session gets a new ``JSESSIONID`` (the same one for
   repeated Basic requests without cookies, so cookie-less clients do not create a session per request).
 - With ``csrf_enabled``, POST/PUT/DELETE/PATCH need ``X-CSRF-TOKEN`` equal to the session's token, obtained from
@@ -71,39 +77,40 @@ class Authenticator:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._basic: dict[bytes, tuple[str, str, float]] = {}  # digest -> (user_id, session_id, expiry)
-        self._sessions: dict[str, tuple[HttpSession, User, float]] = {}
+        self._basic: dict[bytes, tuple[Principal, str, float]] = {}  # digest -> (who, session_id, expiry)
+        self._sessions: dict[str, tuple[HttpSession, Principal, float]] = {}
 
     @staticmethod
-    def _principal(user: User, session_id: str | None) -> Principal:
-        return Principal(user.id, user.user_name, user.roles, session_id)
+    def _principal(who: User | Principal, session_id: str | None) -> Principal:
+        if isinstance(who, User):
+            return Principal(who.id, who.user_name, who.roles, session_id)
+        return Principal(who.user_id, who.user_name, who.roles, session_id)
 
-    async def _verify_basic(self, header: str, creds: tuple[str, str]) -> tuple[User, str | None]:
+    async def _verify_basic(self, header: str, creds: tuple[str, str]) -> tuple[Principal, str | None]:
         digest = hashlib.sha256(header.encode()).digest()
         hit = self._basic.get(digest)
         if hit and hit[2] > time.monotonic():
-            user = await self._user(hit[0])
-            if user is not None:
-                return user, hit[1]
+            return hit[0], hit[1] or None
         user = await self.rt.store.get_user_by_name(creds[0])
         if user is None or not user.enabled or not self.rt.passwords.verify(user.password_hash, creds[1]):
             raise NotAuthenticated("Invalid user name or password")
         if len(self._basic) >= _CACHE_MAX:
             self._basic.clear()
-        self._basic[digest] = (user.id, "", time.monotonic() + BASIC_TTL_S)
-        return user, None
+        who = self._principal(user, None)
+        self._basic[digest] = (who, "", time.monotonic() + BASIC_TTL_S)
+        return who, None
 
-    def _remember_basic_session(self, header: str, user_id: str, session_id: str) -> None:
+    def _remember_basic_session(self, header: str, session_id: str) -> None:
         digest = hashlib.sha256(header.encode()).digest()
         hit = self._basic.get(digest)
         if hit:
-            self._basic[digest] = (user_id, session_id, hit[2])
+            self._basic[digest] = (hit[0], session_id, hit[2])
 
     async def _user(self, user_id: str) -> User | None:
         user = await self.rt.store.get_user(user_id)
         return user if user is not None and user.enabled else None
 
-    async def _session(self, session_id: str) -> tuple[HttpSession, User] | None:
+    async def _session(self, session_id: str) -> tuple[HttpSession, Principal] | None:
         now = time.monotonic()
         hit = self._sessions.get(session_id)
         if hit and hit[2] > now:
@@ -115,10 +122,14 @@ class Authenticator:
         user = await self._user(session.user_id)
         if user is None:
             return None
+        who = self._principal(user, session_id)
+        self._cache_session(session, who)
+        return session, who
+
+    def _cache_session(self, session: HttpSession, who: Principal) -> None:
         if len(self._sessions) >= _CACHE_MAX:
             self._sessions.clear()
-        self._sessions[session_id] = (session, user, now + SESSION_TTL_S)
-        return session, user
+        self._sessions[session.id] = (session, who, time.monotonic() + SESSION_TTL_S)
 
     def forget_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
@@ -126,11 +137,18 @@ class Authenticator:
             if v[1] == session_id:
                 self._basic[k] = (v[0], "", v[2])
 
-    async def _new_session(self, user: User) -> HttpSession:
+    def forget_user(self, user_id: str) -> None:
+        """Drop every cached credential and session of ``user_id`` (after disabling, deleting or editing it)."""
+        for sid in [sid for sid, v in self._sessions.items() if v[1].user_id == user_id]:
+            del self._sessions[sid]
+        for digest in [d for d, v in self._basic.items() if v[0].user_id == user_id]:
+            del self._basic[digest]
+
+    async def _new_session(self, user_id: str) -> HttpSession:
         now = self.rt.clock.now_ms()
         session = HttpSession(
             id=self.rt.ids.token(),
-            user_id=user.id,
+            user_id=user_id,
             csrf_token=self.rt.ids.csrf_token(),
             created_ms=now,
             expires_ms=now + self.rt.settings.http_session_ttl_s * 1000,
@@ -146,18 +164,20 @@ class Authenticator:
         sid = cookies.get(COOKIE)
         found = await self._session(sid) if sid else None
         if creds is not None and header is not None:
-            user, remembered = await self._verify_basic(header, creds)
-            if found and found[1].id == user.id:
-                return AuthResult(self._principal(user, found[0].id), found[0], False)
+            who, remembered = await self._verify_basic(header, creds)
+            if found and found[1].user_id == who.user_id:
+                return AuthResult(found[1], found[0], False)
             if remembered:
                 again = await self._session(remembered)
-                if again and again[1].id == user.id:
-                    return AuthResult(self._principal(user, again[0].id), again[0], True)
-            session = await self._new_session(user)
-            self._remember_basic_session(header, user.id, session.id)
-            return AuthResult(self._principal(user, session.id), session, True)
+                if again and again[1].user_id == who.user_id:
+                    return AuthResult(again[1], again[0], True)
+            session = await self._new_session(who.user_id)
+            self._remember_basic_session(header, session.id)
+            principal = self._principal(who, session.id)
+            self._cache_session(session, principal)
+            return AuthResult(principal, session, True)
         if found:
-            return AuthResult(self._principal(found[1], found[0].id), found[0], False)
+            return AuthResult(found[1], found[0], False)
         raise NotAuthenticated("Authentication required: send HTTP Basic credentials or a JSESSIONID cookie")
 
     async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
