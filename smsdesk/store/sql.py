@@ -348,6 +348,16 @@ class SqlStore:
 
         return await self._read(txn)
 
+    async def read_all_events(self, after: int, limit: int) -> list[StoredEvent]:
+        """Every user's events with ``id > after``: one primary-key range read (the hub filters in memory)."""
+
+        def txn(conn: Connection) -> list[StoredEvent]:
+            c = t.events.c
+            q = select(c.id, c.user_id, c.channel, c.data).where(c.id > after).order_by(c.id).limit(limit)
+            return [StoredEvent(r.id, r.user_id, r.channel, r.data) for r in conn.execute(q)]
+
+        return await self._read(txn)
+
     async def last_event_id(self) -> int:
         def txn(conn: Connection) -> int:
             return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())

@@ -206,6 +206,9 @@ async def test_events_are_monotonic_and_filtered_by_user(store: SqlStore) -> Non
     assert [e.data["n"] for e in await store.read_events(["u1", "u2"], got[0].id, 10)] == [2, 3]
     assert len(await store.read_events(["u1", "u2"], 0, 2)) == 2
     assert await store.read_events([], 0, 10) == []
+    everyone = await store.read_all_events(0, 10)
+    assert [e.data["n"] for e in everyone] == [1, 2, 3]
+    assert [e.data["n"] for e in await store.read_all_events(everyone[0].id, 1)] == [2]
     assert await store.commit(Change(audit=[AuditEntry("a", "x", None, {}, 1)])) == 0
 
 
