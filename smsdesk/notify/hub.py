@@ -64,7 +64,7 @@ class NotificationHub:
         self._topic = topic
         self._cursor = 0
         self._hint = asyncio.Event()
-        self._wakers: dict[str, asyncio.Event] = {}
+        self._wakers: dict[str, asyncio.Future[None]] = {}  # client id -> resolved by the next wake
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         bus.subscribe(topic, self._on_hint)
@@ -165,8 +165,8 @@ class NotificationHub:
     def _wake(self, client_ids: Collection[str]) -> None:
         for client_id in client_ids:
             waker = self._wakers.get(client_id)
-            if waker is not None:
-                waker.set()
+            if waker is not None and not waker.done():
+                waker.set_result(None)
             if self.bayeux.session(client_id) is None:
                 self._wakers.pop(client_id, None)
 
@@ -192,29 +192,32 @@ class NotificationHub:
         return Processed(outcome.replies + self.bayeux.complete(outcome.hold, self.clock.monotonic()), None)
 
     async def _wait(self, hold: Hold, gone: asyncio.Future[Any] | None) -> bool:
+        """Wait for ``hold`` to be ready. Cost per wake-up: no new task (a plain future, shared by the waits
+        of one client); the deadline's sleep is one task per hold."""
         client_id = hold.session.client_id
-        waker = self._wakers.setdefault(client_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
         done = False
+        slept: asyncio.Future[None] | None = None
         try:
             while True:
-                waker.clear()
+                waker = self._wakers.get(client_id)
+                if waker is None or waker.done():
+                    waker = self._wakers[client_id] = loop.create_future()
                 now = self.clock.monotonic()
                 if self.bayeux.ready(hold, now):
                     done = True
                     return True
                 if gone is not None and gone.done():
                     return False
-                woke = asyncio.ensure_future(waker.wait())
-                slept = asyncio.ensure_future(self.clock.sleep(hold.deadline - now))
-                waiting: set[asyncio.Future[Any]] = {woke, slept}
+                if slept is None:
+                    slept = asyncio.ensure_future(self.clock.sleep(hold.deadline - now))
+                waiting: set[asyncio.Future[Any]] = {waker, slept}
                 if gone is not None:
                     waiting.add(gone)
-                try:
-                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    woke.cancel()
-                    slept.cancel()
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            if slept is not None:
+                slept.cancel()
             if not done:
                 self.bayeux.abandon(hold, self.clock.monotonic())
 
