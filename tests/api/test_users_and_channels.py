@@ -225,3 +225,12 @@ async def test_disabled_feature_behaves_as_absent(no_multimedia: Api) -> None:
     assert r.json()["statusCode"] == 6
     r = await no_multimedia.get("/api/v2/features")
     assert not any("api-multimedia" == u.rsplit("/", 1)[1] for u in r.json()["uris"])
+
+
+async def test_a_deleted_user_is_refused_at_once(api: Api) -> None:
+    body = {"userName": "gone", "password": "pw1234", "roles": ["ROLE_AGENT"]}
+    uid = (await api.post("/api/v2/users", body, user="admin")).json()["id"]
+    assert (await api.client.get("/api/v2/me", auth=("gone", "pw1234"))).status_code == 200
+    assert (await api.delete(f"/api/v2/users/{uid}")).json() == {"statusCode": 0}
+    api.client.cookies.clear()
+    assert (await api.client.get("/api/v2/me", auth=("gone", "pw1234"))).status_code == 401

@@ -63,6 +63,7 @@ async def get_user(request: Request, user_id: str) -> GwsJSONResponse:
 async def delete_user(request: Request, user_id: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
     await us.check_delete_user(rt, p, user_id)
+    request.app.state.authenticator.forget_user(user_id)  # this node stops accepting it at once
     return GwsJSONResponse({"statusCode": 0})
 
 
