@@ -13,7 +13,7 @@ from typing import Any
 from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
 from smsdesk.domain import agents as ag
 from smsdesk.domain.agents import AgentState
-from smsdesk.domain.errors import MissingParameter, Validation
+from smsdesk.domain.errors import Validation
 from smsdesk.domain.events import SUPERVISORS, Notification
 from smsdesk.domain.users import Principal
 from smsdesk.runtime import Runtime
@@ -85,32 +85,21 @@ async def do_set_channel_state(
 
 
 async def check_set_channel_state(
-    rt: Runtime, principal: Principal, channel: str, body: dict[str, Any]
+    rt: Runtime, principal: Principal, channel: str, operation: str, body: dict[str, Any]
 ) -> None:
     require_feature(rt.settings, "api-multimedia")
     ag.canonical_channel(channel)
-    await do_set_channel_state(
-        rt, principal.user_id, principal.user_name, _operation(body), _parse_reason(body)
-    )
+    await do_set_channel_state(rt, principal.user_id, principal.user_name, operation, _parse_reason(body))
 
 
 async def check_supervisor_set_channel_state(
-    rt: Runtime, principal: Principal, user_id: str, channel: str, body: dict[str, Any]
+    rt: Runtime, principal: Principal, user_id: str, channel: str, operation: str, body: dict[str, Any]
 ) -> None:
     require_feature(rt.settings, "api-supervisor-agent-control")
     require_supervisor(principal)
     ag.canonical_channel(channel)
     target = await access_user_by_id(rt.store, user_id)
-    await do_set_channel_state(rt, target.id, target.user_name, _operation(body), _parse_reason(body))
-
-
-def _operation(body: dict[str, Any]) -> str:
-    op = body.get("operationName")
-    if op is None:
-        raise MissingParameter("Missing parameter 'operationName'")
-    if not isinstance(op, str):
-        raise Validation("'operationName' must be a string")
-    return op
+    await do_set_channel_state(rt, target.id, target.user_name, operation, _parse_reason(body))
 
 
 async def do_start_contact_center_session(

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from smsdesk.domain.errors import Forbidden, InUse, InvalidState, NotFound
 from smsdesk.domain.outcome import Context, Outcome, random_participant_id
@@ -210,7 +209,3 @@ async def run_on_session(
         raise InUse(f"SMS session '{session_id}' is busy; try again")
 
     return await rt.session_locks(session_id, attempt)
-
-
-def transcript_for(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [dict(m) for m in messages]

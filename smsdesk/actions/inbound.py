@@ -13,7 +13,7 @@ Inbound rules:
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import replace
 from typing import Any
 
 from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session
@@ -114,8 +114,6 @@ async def _lar_agent(rt: Runtime, sms: InboundSms) -> str | None:
 
 
 async def _open(rt: Runtime, sms: InboundSms) -> None:
-    from dataclasses import replace
-
     lar = await _lar_agent(rt, sms)
     out = open_session(
         customer_number=sms.from_number,
@@ -126,20 +124,20 @@ async def _open(rt: Runtime, sms: InboundSms) -> None:
         ctx=context(rt),
     )
     session = replace(
-        out.session, user_data={**out.session.user_data, **_user_data(rt, sms, out.session)}, lar_agent_id=lar
+        out.session, user_data={**out.session.user_data, **_user_data(sms, out.session)}, lar_agent_id=lar
     )
     out = replace(out, session=session)
     await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id, opted_out=False))
 
 
-def _user_data(rt: Runtime, sms: InboundSms, session: Session) -> dict[str, str]:
+def _user_data(sms: InboundSms, session: Session) -> dict[str, str]:
     return {
         "CustomerNumber": sms.from_number,
         "BusinessNumber": sms.to_number,
         "ContactId": sms.from_number,
         "Queue": session.queue,
         "Provider": sms.provider,
-        "InteractionId": session.id or secrets.token_hex(8),
+        "InteractionId": session.id,
     }
 
 

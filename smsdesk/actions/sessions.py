@@ -23,7 +23,14 @@ from smsdesk.domain.participants import Participant
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.transitions import UserOperation, parse_target
 from smsdesk.domain.users import Principal, Role
-from smsdesk.domain.views import state_change, visible_messages
+from smsdesk.domain.views import (
+    format_timestamp,
+    participant_wire,
+    session_path,
+    session_uri,
+    state_change,
+    visible_messages,
+)
 from smsdesk.runtime import Runtime
 
 __all__ = [
@@ -109,8 +116,6 @@ def _observer_view(rt: Runtime, session: Session, holder: Participant | None = N
     ``state`` is a GWS state: the state of the agent whose sessions are listed, or else the one that matches
     the session's phase (Queued/Offered → Invited, Active → Chatting, Ended → LeftChat, Closed → Completed).
     """
-    from smsdesk.domain.views import format_timestamp, participant_wire, session_path, session_uri
-
     return {
         "id": session.id,
         "uri": session_uri(rt.settings.base_url, session.id),
@@ -191,7 +196,3 @@ def _shown_until_done(messages: Sequence[Mapping[str, Any]], me: Participant) ->
     if left:
         return [m for m in messages if m["index"] <= left[-1]]
     return [m for m in messages if m["timestampSeconds"] <= me.since_ms]
-
-
-async def ensure_agent_exists(rt: Runtime, user_id: str) -> None:
-    await access_user_by_id(rt.store, user_id)

@@ -8,15 +8,14 @@ States (``ChannelState``) and their transitions::
     Ready     --NotReady(reason)--> NotReady
     any       --EndContactCenterSession--> LoggedOut
 
-Load (the SMS sessions an agent holds) is tracked here too, so that routing can pick the agent idle the
-longest among Ready agents with free capacity. ``idle_since_ms`` moves when the agent becomes Ready or when
-its load drops.
+Load (the SMS sessions an agent holds) is not kept here: the store derives it from session membership
+(``Store.agent_loads``). ``idle_since_ms`` moves when the agent becomes Ready, and when a session frees the
+agent (the session engine writes it), so routing can pick the agent idle the longest.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,11 +29,9 @@ __all__ = [
     "channel_notification",
     "channel_view",
     "end_contact_center_session",
-    "release_session",
     "set_not_ready",
     "set_ready",
     "start_contact_center_session",
-    "take_session",
 ]
 
 SMS_CHANNEL = "sms"
@@ -74,32 +71,6 @@ class AgentState:
     reason: str | None = None
     since_ms: int = 0
     idle_since_ms: int = 0
-    sessions: tuple[str, ...] = ()  # ids of the SMS sessions this agent holds (offered or active)
-
-    @property
-    def load(self) -> int:
-        return len(self.sessions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "state": self.state.value,
-            "reason": self.reason,
-            "since_ms": self.since_ms,
-            "idle_since_ms": self.idle_since_ms,
-            "sessions": list(self.sessions),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> AgentState:
-        return cls(
-            user_id=str(d["user_id"]),
-            state=ChannelState(d["state"]),
-            reason=d.get("reason"),
-            since_ms=int(d.get("since_ms", 0)),
-            idle_since_ms=int(d.get("idle_since_ms", 0)),
-            sessions=tuple(d.get("sessions", ())),
-        )
 
 
 def start_contact_center_session(agent: AgentState, now_ms: int) -> AgentState:
@@ -115,8 +86,7 @@ def end_contact_center_session(agent: AgentState, now_ms: int) -> AgentState:
 def set_ready(agent: AgentState, now_ms: int) -> AgentState:
     if agent.state is ChannelState.READY:
         return agent
-    idle = now_ms if agent.load == 0 else agent.idle_since_ms
-    return replace(agent, state=ChannelState.READY, reason=None, since_ms=now_ms, idle_since_ms=idle)
+    return replace(agent, state=ChannelState.READY, reason=None, since_ms=now_ms, idle_since_ms=now_ms)
 
 
 def set_not_ready(agent: AgentState, now_ms: int, reason: str | None = None) -> AgentState:
@@ -125,19 +95,6 @@ def set_not_ready(agent: AgentState, now_ms: int, reason: str | None = None) -> 
     if reason is not None and len(reason) > 128:
         raise Validation("reason must be at most 128 characters")
     return replace(agent, state=ChannelState.NOT_READY, reason=reason, since_ms=now_ms)
-
-
-def take_session(agent: AgentState, session_id: str) -> AgentState:
-    if session_id in agent.sessions:
-        return agent
-    return replace(agent, sessions=(*agent.sessions, session_id))
-
-
-def release_session(agent: AgentState, session_id: str, now_ms: int) -> AgentState:
-    if session_id not in agent.sessions:
-        return agent
-    rest = tuple(s for s in agent.sessions if s != session_id)
-    return replace(agent, sessions=rest, idle_since_ms=now_ms)
 
 
 def channel_view(agent: AgentState) -> dict[str, Any]:

@@ -8,7 +8,7 @@ id of the last notification written, which the caller hands to the notification 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -255,7 +255,3 @@ class Store(Protocol):
         already stored (a provider retry).
         """
         ...
-
-
-def dedupe(seq: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(seq))

@@ -88,5 +88,5 @@ async def get_my_channel(request: Request, channel: str) -> GwsJSONResponse:
 async def post_my_channel(request: Request, channel: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
     body = await read_json_object(request, rt.settings.max_body_bytes)
-    await ch.check_set_channel_state(rt, p, channel, body)
+    await ch.check_set_channel_state(rt, p, channel, operation_name(body), body)
     return GwsJSONResponse({"statusCode": 0})

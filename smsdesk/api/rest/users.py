@@ -75,5 +75,5 @@ async def post_user_channel(request: Request, user_id: str, channel: str) -> Gws
     handler = SUPERVISION_OPERATIONS.get(op.lower())
     if handler is not None:
         return GwsJSONResponse({"statusCode": 0, **await handler(rt, p, user_id, channel, body)})
-    await ch.check_supervisor_set_channel_state(rt, p, user_id, channel, body)
+    await ch.check_supervisor_set_channel_state(rt, p, user_id, channel, op, body)
     return GwsJSONResponse({"statusCode": 0})
