@@ -56,6 +56,15 @@ def _server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="where to write the results (default bench-results/...)")
 
 
+def _texts_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--texts-per-session",
+        type=int,
+        default=1,
+        help="inbound texts per conversation: the first opens the session, the others follow the agent's reply",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsdesk bench", description="smsdesk benchmark harness (issue 5)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--duration", type=float, default=10.0, help="seconds per rate step")
         p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
         p.add_argument("--phone-sample", type=int, default=500, help="customers' phones read back per step")
+        _texts_flag(p)
         p.add_argument(
             "--profile", type=Path, help="py-spy the server during the steps; collapsed stacks here"
         )
@@ -82,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--drain", type=float, default=8.0)
     scale.add_argument("--phone-sample", type=int, default=300)
+    _texts_flag(scale)
     fan = sub.add_parser("fanout", help="CometD fan-out: smsdesk vs Faye, same clients, one run")
     _server_flags(fan)
     fan.add_argument("-k", "--subscribers", type=int, default=200)
@@ -97,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> None:
-    for name in ("agents", "supervisors", "subscribers", "publishers", "clients"):
+    for name in ("agents", "supervisors", "subscribers", "publishers", "clients", "texts_per_session"):
         value = getattr(args, name, None)
         if isinstance(value, int) and value < (0 if name == "supervisors" else 1):
             raise ValueError(f"--{name} must be >= {0 if name == 'supervisors' else 1}, got {value}")
@@ -129,7 +140,12 @@ async def _steps(
 ) -> dict[str, Any]:
     async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
         load = ContactCenterLoad(
-            server.host, server.port, population, transport=args.transport, server_pid=server.pid
+            server.host,
+            server.port,
+            population,
+            transport=args.transport,
+            server_pid=server.pid,
+            texts_per_session=args.texts_per_session,
         )
         try:
             t0 = time.perf_counter()
@@ -161,12 +177,9 @@ async def _steps(
                 _print_profile(profiler.path)
         finally:
             await load.close()
-        judged = [
-            (s["rate"], [Summary(**s["inbound_to_invited_ms"]), Summary(**s["reply_to_supervisor_ms"])])
-            for s in steps
-        ]
+        judged = [(s["rate"], _judged_latencies(s)) for s in steps]
         best = highest_passing_rate(judged, P99_LIMIT_MS)
-        print(f"highest rate with p99 < {P99_LIMIT_MS:.0f} ms (offer and supervisor): {best}")
+        print(f"highest rate with p99 < {P99_LIMIT_MS:.0f} ms (inbound to agent and supervisor): {best}")
         return {
             "agents": agents,
             "supervisors": supervisors,
@@ -176,6 +189,14 @@ async def _steps(
 
     result: dict[str, Any] = await _with_server(args, agents, supervisors, body)
     return result
+
+
+def _judged_latencies(step: dict[str, Any]) -> list[Summary]:
+    """What the rate verdict looks at: inbound -> offer, reply -> supervisor, and follow-up -> agent when sent."""
+    keys = ["inbound_to_invited_ms", "reply_to_supervisor_ms"]
+    if step.get("follow_ups"):
+        keys.append("follow_up_to_agent_ms")
+    return [Summary(**step[key]) for key in keys]
 
 
 def _print_profile(path: Path) -> None:

@@ -1,6 +1,7 @@
 """The contact-center load: N agents and M supervisors on CometD, customers texting at a target rate.
 
-Each simulated SMS comes from a fresh customer number, so it opens its own session:
+With ``texts_per_session`` = 1 (the default) each simulated SMS comes from a fresh customer number, so it
+opens its own session:
 
 1. the customer posts ``POST /sms/simulator/inbound`` (clock starts: *inbound*);
 2. the router offers the session; the agent's CometD client receives ``StatusChange`` / ``Invited``
@@ -13,6 +14,13 @@ Each simulated SMS comes from a fresh customer number, so it opens its own sessi
    customers' phones is read back (``GET /sms/simulator/outbound``) for the *reply → customer* latency.
    Reading the phones after the step keeps that polling out of the measured load.
 
+With ``texts_per_session`` = k > 1 a conversation is k inbound texts: the first opens the session as above;
+after the agent's reply the customer's k - 1 follow-ups (``more <customer> <i>``) go into the open session,
+each taking one slot of the same open-loop rate (a slot goes to a conversation waiting for a follow-up when
+there is one, round-robin, else opens a new conversation). The agent's CometD client receives each
+follow-up as a ``MessageLogUpdated`` (*inbound → agent* latency) and the agent posts ``Complete`` after the
+last one. Conversations still open when a step ends are completed without being counted.
+
 Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does. Policy of the
 scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by ``stats.py``.
 """
@@ -24,7 +32,7 @@ import base64
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +91,15 @@ class _Tracker:
     seen_by_supervisor: set[str] = field(default_factory=set)
     lag_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
-    sent: int = 0
+    sent: int = 0  # inbound texts, openers and follow-ups
+    opened: int = 0  # inbound texts that open a conversation
+    followup_at: dict[str, float] = field(default_factory=dict)  # follow-up text -> perf_counter at POST
+    followup_ms: list[float] = field(default_factory=list)
+    followups_seen: set[str] = field(default_factory=set)
+    waiting: deque[str] = field(default_factory=deque)  # conversations that take a follow-up next
+    to_send: dict[str, int] = field(default_factory=dict)  # customer -> follow-ups not sent yet
+    to_receive: dict[str, int] = field(default_factory=dict)  # customer -> follow-ups the agent awaits
+    open_paths: dict[str, tuple[Login, str]] = field(default_factory=dict)  # customer -> agent, session path
 
 
 @dataclass
@@ -109,7 +125,11 @@ class ContactCenterLoad:
         transport: str = "websocket",
         pool_size: int = 48,
         server_pid: int | None = None,
+        texts_per_session: int = 1,
     ) -> None:
+        if texts_per_session < 1:
+            raise ValueError("texts_per_session must be >= 1")
+        self.texts_per_session = texts_per_session
         self.host, self.port = host, port
         self.population = population
         self.transport = transport
@@ -181,6 +201,9 @@ class ContactCenterLoad:
 
     def _agent_handler(self, who: Login) -> Callable[[dict[str, Any], str, float], None]:
         def on_event(data: dict[str, Any], _channel: str, now: float) -> None:
+            if data.get("messageType") == "MessageLogUpdated":
+                self._on_agent_messages(data, now)
+                return
             if data.get("notificationType") != "StatusChange":
                 return
             session = data.get("smssession") or {}
@@ -204,10 +227,39 @@ class ContactCenterLoad:
             return
         t.reply_at[customer] = time.perf_counter()
         t.reply_wall_ms[customer] = time.time() * 1000
-        if await self._ok(
+        if not await self._ok(
             "SendMessage", who, path, {"operationName": "SendMessage", "text": f"re {customer}"}
         ):
+            return
+        follow_ups = self.texts_per_session - 1
+        if follow_ups == 0 or t is not self.t:
             await self._ok("Complete", who, path, {"operationName": "Complete"})
+            return
+        t.open_paths[customer] = (who, path)
+        t.to_send[customer] = t.to_receive[customer] = follow_ups
+        t.waiting.append(customer)
+
+    def _on_agent_messages(self, data: dict[str, Any], now: float) -> None:
+        """A follow-up reached its agent: latency, and ``Complete`` after the conversation's last one."""
+        t = self.t
+        for m in data.get("messages") or ():
+            text = m.get("text") if isinstance(m, dict) else None
+            if not isinstance(text, str) or not text.startswith("more ") or text in t.followups_seen:
+                continue
+            started = t.followup_at.get(text)
+            if started is None:
+                continue  # a text of an earlier step
+            t.followups_seen.add(text)
+            t.followup_ms.append((now - started) * 1000)
+            customer = text.split(" ")[1]
+            left = t.to_receive.get(customer, 0) - 1
+            t.to_receive[customer] = left
+            if left == 0:
+                who, path = t.open_paths.pop(customer)
+                self._spawn(self._complete(who, path))
+
+    async def _complete(self, who: Login, path: str) -> None:
+        await self._ok("Complete", who, path, {"operationName": "Complete"})
 
     def _on_supervisor_event(self, data: dict[str, Any], _channel: str, now: float) -> None:
         if data.get("messageType") != "MessageLogUpdated":
@@ -231,13 +283,27 @@ class ContactCenterLoad:
     async def _text(self, customer: str) -> None:
         t = self.t
         t.inbound_at[customer] = time.perf_counter()
-        body = {"from": customer, "to": BUSINESS, "text": "hello"}
+        await self._post_inbound(customer, "hello", "inbound")
+
+    async def _follow_up(self, customer: str) -> None:
+        t = self.t
+        index = self.texts_per_session - t.to_send[customer]
+        t.to_send[customer] -= 1
+        if t.to_send[customer] > 0:
+            t.waiting.append(customer)
+        text = f"more {customer} {index}"
+        t.followup_at[text] = time.perf_counter()
+        await self._post_inbound(customer, text, "follow-up")
+
+    async def _post_inbound(self, customer: str, text: str, kind: str) -> None:
+        t = self.t
+        body = {"from": customer, "to": BUSINESS, "text": text}
         try:
             r = await self.pool.request("POST", "/sms/simulator/inbound", body)
             if r.status != 200:
-                t.errors[f"inbound: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
+                t.errors[f"{kind}: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
         except HttpError as exc:
-            t.errors[f"inbound: {exc}"] += 1
+            t.errors[f"{kind}: {exc}"] += 1
 
     async def _drive(self, rate: float, duration_s: float) -> None:
         start = time.perf_counter()
@@ -247,18 +313,24 @@ class ContactCenterLoad:
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.t.lag_ms.append(max(0.0, time.perf_counter() - due) * 1000)
-            self.t.sent += 1
-            self._spawn(self._text(self._next_customer()))
+            t = self.t
+            t.lag_ms.append(max(0.0, time.perf_counter() - due) * 1000)
+            t.sent += 1
+            if t.waiting:
+                self._spawn(self._follow_up(t.waiting.popleft()))
+            else:
+                t.opened += 1
+                self._spawn(self._text(self._next_customer()))
             i += 1
 
     async def _drain(self, timeout_s: float) -> None:
         t = self.t
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
-            done_invites = len(t.invited) >= t.sent - _count(t.errors, "inbound")
+            done_invites = len(t.invited) >= t.opened - _count(t.errors, "inbound")
+            done_follow_ups = len(t.followups_seen) >= len(t.followup_at) - _count(t.errors, "follow-up")
             done_replies = len(t.seen_by_supervisor) >= len(t.reply_at) or not self.population.supervisors
-            if done_invites and done_replies and not self._tasks:
+            if done_invites and done_follow_ups and done_replies and not self._tasks:
                 return
             await asyncio.sleep(0.05)
 
@@ -306,19 +378,28 @@ class ContactCenterLoad:
         await self._drain(drain_s)
         done = time.perf_counter()
         await self._read_phones(phone_sample, drain_s)
-        missing = t.sent - len(t.invited) - _count(t.errors, "inbound")
+        await self._close_conversations()
+        missing = t.opened - len(t.invited) - _count(t.errors, "inbound")
         if missing > 0:
             t.errors[f"no Invited within {drain_s:.0f} s after the step"] += missing
+        unseen = len(t.followup_at) - len(t.followups_seen) - _count(t.errors, "follow-up")
+        if unseen > 0:
+            t.errors[f"follow-up not at the agent within {drain_s:.0f} s after the step"] += unseen
+        delivered = len(t.invited) + len(t.followups_seen)
         lost = len(t.reply_at) - len(t.seen_by_supervisor)
         if lost > 0 and self.population.supervisors:
             t.errors[f"supervisor missed the reply within {drain_s:.0f} s"] += lost
         data: dict[str, Any] = {
             "sent": t.sent,
+            "texts_per_session": self.texts_per_session,
             "achieved_inbound_per_s": round(t.sent / max(elapsed, duration_s), 1),
             "invited": len(t.invited),
+            "follow_ups": len(t.followup_at),
             "replied": len(t.reply_at),
             "sustained_sessions_per_s": round(len(t.invited) / max(elapsed, done - t0), 1),
+            "sustained_inbound_per_s": round(delivered / max(elapsed, done - t0), 1),
             "inbound_to_invited_ms": summarize(t.invited_ms).to_json(),
+            "follow_up_to_agent_ms": summarize(t.followup_ms).to_json(),
             "reply_to_supervisor_ms": summarize(t.supervisor_ms).to_json(),
             "reply_to_customer_ms": summarize(t.outbound_ms).to_json(),
             "generator_lag_ms": summarize(t.lag_ms).to_json(),
@@ -332,6 +413,14 @@ class ContactCenterLoad:
             data["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
             data["server_peak_rss_mb"] = round(s1.peak_rss_kb / 1024, 1)
         return StepResult(rate, duration_s, t.sent, len(t.invited), len(t.reply_at), data)
+
+    async def _close_conversations(self) -> None:
+        """Complete the conversations the step left open, so that their agents are free for the next step."""
+        t = self.t
+        t.waiting.clear()
+        left = list(t.open_paths.values())
+        t.open_paths.clear()
+        await gather_limited([self._complete(who, path) for who, path in left], 32)
 
     def _sample_server(self) -> Any:
         return self.server.sample() if self.server is not None else None

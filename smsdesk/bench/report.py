@@ -17,6 +17,7 @@ __all__ = ["environment", "format_fanout", "format_step", "ratio", "write_json"]
 
 LAT_KEYS = (
     ("inbound_to_invited_ms", "inbound -> Invited"),
+    ("follow_up_to_agent_ms", "follow-up -> agent"),
     ("reply_to_supervisor_ms", "reply -> supervisor"),
     ("reply_to_customer_ms", "reply -> customer"),
 )
@@ -32,8 +33,14 @@ def format_step(step: dict[str, Any]) -> str:
         f" ({step['achieved_inbound_per_s']}/s), Invited {step['invited']},"
         f" sustained {step['sustained_sessions_per_s']} sessions/s",
     ]
+    if step.get("texts_per_session", 1) > 1:
+        lines[0] += (
+            f", {step['texts_per_session']} texts per session: {step['follow_ups']} follow-ups,"
+            f" sustained {step['sustained_inbound_per_s']} inbound SMS/s"
+        )
     for key, label in LAT_KEYS:
-        lines.append(f"    {label:<22}{_brief(step[key])}")
+        if key in step and (step[key]["count"] or key != "follow_up_to_agent_ms"):
+            lines.append(f"    {label:<22}{_brief(step[key])}")
     cpu = step.get("server_cpu_percent")
     if cpu is not None:
         lines.append(

@@ -47,10 +47,16 @@ async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> Non
         try:
             await load.setup()
             step = (await load.run_step(3, 1, drain_s=10)).to_json()
+            load.texts_per_session = 3  # conversations: each follow-up takes a slot of the same rate
+            talk = (await load.run_step(8, 1, drain_s=10)).to_json()
         finally:
             await load.close()
         assert (step["sent"], step["invited"], step["errors"]) == (3, 3, {}), step
         assert step["reply_to_supervisor_ms"]["count"] == 3 and step["reply_to_customer_ms"]["count"] == 3
+        assert talk["sent"] == 8 and talk["errors"] == {} and talk["follow_ups"] > 0, talk
+        assert talk["invited"] + talk["follow_ups"] == 8
+        assert talk["follow_up_to_agent_ms"]["count"] == talk["follow_ups"]
+        assert talk["sustained_inbound_per_s"] > talk["sustained_sessions_per_s"] > 0
 
         target = SmsdeskTarget(
             server.host, server.port, Population(pop.agents[2:3], pop.supervisors), server.pid
