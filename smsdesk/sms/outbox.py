@@ -11,6 +11,10 @@ Policy lives here:
 * **Give up** on ``PermanentFailure``, on an unknown provider, or after ``max_attempts`` attempts: the
   row is marked failed and a ``StatusUpdate(status="failed", outbox_id=...)`` goes to the status sink so
   the agent sees it.
+* **Concurrency, in order per recipient.** The rows of one claimed batch are grouped by recipient; up to
+  ``concurrency`` recipients are sent to at once (a carrier's REST call takes 100-500 ms, so one send at a
+  time would cap a deployment at a few SMS per second), while one recipient's rows go one after another,
+  oldest first, so a customer reads the agent's messages in the order they were written.
 * **Delivery is at least once.** If the process dies after the provider accepted a message but before
   ``mark_sent`` commits, the row is sent again after the lease. Providers that support it dedupe on
   ``outbox_id`` (the simulator does; Twilio and SMPP have no idempotency key).
@@ -64,6 +68,8 @@ class OutboxSettings:
     batch_size: int = 20
     poll_interval_s: float = 1.0
     send_timeout_s: float = 30.0
+    concurrency: int = 16
+    """Recipients sent to at once within a batch; one recipient's rows are always sent one after another."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -72,8 +78,8 @@ class OutboxSettings:
             raise ValueError("need 0 < base_delay_s <= max_delay_s")
         if self.lease_s <= self.send_timeout_s:
             raise ValueError("lease_s must exceed send_timeout_s, or a slow send could be sent twice")
-        if self.batch_size < 1 or self.poll_interval_s <= 0:
-            raise ValueError("batch_size and poll_interval_s must be positive")
+        if self.batch_size < 1 or self.poll_interval_s <= 0 or self.concurrency < 1:
+            raise ValueError("batch_size, poll_interval_s and concurrency must be positive")
 
 
 class OutboxStore(Protocol):
@@ -138,8 +144,24 @@ class OutboxWorker:
         rows = await self._store.claim_due(
             now_ms=self._clock.now_ms(), lease_ms=int(s.lease_s * 1000), limit=s.batch_size
         )
+        by_recipient: dict[str, list[OutboxRow]] = {}
         for row in rows:
-            await self._process(row)
+            by_recipient.setdefault(row.sms.to_number, []).append(row)
+        if len(by_recipient) <= 1 or s.concurrency == 1:
+            for row in rows:
+                await self._process(row)
+            return len(rows)
+        gate = asyncio.Semaphore(s.concurrency)
+
+        async def in_order(group: list[OutboxRow]) -> None:
+            async with gate:
+                for row in group:
+                    await self._process(row)
+
+        outcomes = await asyncio.gather(*(in_order(g) for g in by_recipient.values()), return_exceptions=True)
+        for outcome in outcomes:  # every group has finished: now report the first store failure, if any
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(rows)
 
     async def _process(self, row: OutboxRow) -> None:

@@ -49,6 +49,7 @@ def test_backoff_is_exponential_and_capped() -> None:
         {"base_delay_s": 9, "max_delay_s": 1},
         {"lease_s": 5},
         {"batch_size": 0},
+        {"concurrency": 0},
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, float]) -> None:
@@ -188,3 +189,55 @@ async def test_memory_store_refuses_duplicates_and_unknown_rows(clock: FakeClock
         store.enqueue("fake", sms(), now_ms=0)
     with pytest.raises(KeyError):
         await store.mark_failed("zzz", attempts=1, error="x", now_ms=0)
+
+
+def to(recipient: int, i: int) -> OutboundSms:
+    return OutboundSms(f"ob-{recipient}-{i}", "+15550000000", f"+1555123{recipient:04d}", f"m{i}", "s1", i)
+
+
+async def test_recipients_are_sent_to_at_once_each_in_order(clock: FakeClock) -> None:
+    """Three recipients' sends overlap (a slow carrier does not serialise the whole batch); one recipient's
+    messages still leave oldest first, each after the previous one was accepted."""
+    in_flight: list[str] = []
+    overlap = 0
+    release = asyncio.Event()
+
+    async def slow(message: OutboundSms) -> SendResult:
+        nonlocal overlap
+        in_flight.append(message.outbox_id)
+        overlap = max(overlap, len(in_flight))
+        if len(in_flight) == 3:
+            release.set()
+        await asyncio.wait_for(release.wait(), 1)
+        in_flight.remove(message.outbox_id)
+        return SendResult(f"SM-{message.outbox_id}", "sent")
+
+    provider = FakeProvider(slow)
+    store, _, worker = make(provider, clock, OutboxSettings(send_timeout_s=5))
+    for i in range(3):
+        for r in range(3):
+            store.enqueue("fake", to(r, i), now_ms=clock.now_ms())
+    assert await worker.run_once() == 9
+    assert overlap == 3
+    for r in range(3):
+        order = [m.outbox_id for m in provider.sent if m.to_number.endswith(f"{r:04d}")]
+        assert order == [f"ob-{r}-0", f"ob-{r}-1", f"ob-{r}-2"]
+    assert all(store.get(f"ob-{r}-{i}").state is OutboxState.SENT for r in range(3) for i in range(3))
+
+
+async def test_one_at_a_time_when_concurrency_is_one(clock: FakeClock) -> None:
+    active = 0
+    most = 0
+
+    async def handler(message: OutboundSms) -> SendResult:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        await asyncio.sleep(0)
+        active -= 1
+        return SendResult(f"SM-{message.outbox_id}", "sent")
+
+    store, _, worker = make(FakeProvider(handler), clock, OutboxSettings(concurrency=1))
+    for r in range(4):
+        store.enqueue("fake", to(r, 0), now_ms=clock.now_ms())
+    assert await worker.run_once() == 4 and most == 1
