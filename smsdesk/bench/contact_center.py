@@ -377,6 +377,7 @@ class ContactCenterLoad:
         elapsed = m1.wall - m0.wall
         await self._drain(drain_s)
         done = time.perf_counter()
+        s2 = self._sample_server()
         await self._read_phones(phone_sample, drain_s)
         await self._close_conversations()
         missing = t.opened - len(t.invited) - _count(t.errors, "inbound")
@@ -412,6 +413,10 @@ class ContactCenterLoad:
             data["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)
             data["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
             data["server_peak_rss_mb"] = round(s1.peak_rss_kb / 1024, 1)
+        if s0 is not None and s2 is not None and delivered:
+            # the server's CPU from the first text until the last straggler, per inbound text that reached
+            # its agent (an opener's whole session, Accept to Complete, is charged to the opener)
+            data["server_cpu_ms_per_inbound"] = round((s2.cpu_s - s0.cpu_s) * 1000 / delivered, 2)
         return StepResult(rate, duration_s, t.sent, len(t.invited), len(t.reply_at), data)
 
     async def _close_conversations(self) -> None:

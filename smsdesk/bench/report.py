@@ -48,6 +48,8 @@ def format_step(step: dict[str, Any]) -> str:
             f" load generator CPU {step['load_cpu_percent']}%, lag p99 {step['generator_lag_ms']['p99']} ms;"
             f" machine load average {step.get('loadavg_1min_after')}"
         )
+    if step.get("server_cpu_ms_per_inbound") is not None:
+        lines.append(f"    server CPU per inbound text delivered: {step['server_cpu_ms_per_inbound']} ms")
     if step["errors"] or step["client_errors"]:
         lines.append(f"    errors: {step['errors']} client errors: {step['client_errors']}")
     return "\n".join(lines)

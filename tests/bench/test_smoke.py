@@ -30,6 +30,7 @@ def test_cli_run_writes_a_complete_record(tmp_path: Path) -> None:
         assert step[key]["count"] == 4, (key, step[key])
         assert 0 <= step[key]["p50"] <= step[key]["max"]
     assert step["server_cpu_percent"] >= 0 and step["server_peak_rss_mb"] > 10
+    assert step["server_cpu_ms_per_inbound"] > 0
 
 
 async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> None:
