@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from smsdesk.actions.session_cache import SessionCache
 from smsdesk.clock import Clock
 from smsdesk.config import Settings
 from smsdesk.ids import IdGenerator
@@ -57,6 +58,7 @@ class Runtime:
     ids: IdGenerator = field(default_factory=IdGenerator)
     publisher: Publisher = field(default_factory=NullPublisher)
     session_locks: _Locks = field(default_factory=_default_locks)
+    session_cache: SessionCache = field(default_factory=SessionCache)  # sessions this node wrote last
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from smsdesk.domain.errors import Forbidden, InUse, InvalidState, NotFound
+from smsdesk.actions.session_cache import CachedSession, apply_messages
+from smsdesk.domain.errors import Forbidden, GwsError, InUse, InvalidState, NotFound
 from smsdesk.domain.outcome import Context, Outcome, random_participant_id
 from smsdesk.domain.participants import UserState
 from smsdesk.domain.sessions import Phase, Session
@@ -33,6 +35,8 @@ __all__ = [
     "require_not_opted_out",
     "require_reopenable",
     "run_on_session",
+    "stored_message",
+    "stored_transcript",
     "to_record",
 ]
 
@@ -82,6 +86,37 @@ async def load_session(rt: Runtime, session_id: str) -> tuple[Session, SessionRe
     return Session.from_json(rec.data), rec
 
 
+def _entry_of(rt: Runtime, session_id: str, state: Session | SessionRecord) -> CachedSession | None:
+    """The cache entry holding exactly ``state`` (the value being decided on), if any."""
+    entry = rt.session_cache.get(session_id)
+    if entry is not None and (entry.session is state or entry.record is state):
+        return entry
+    return None
+
+
+async def stored_transcript(
+    rt: Runtime, session_id: str, state: Session | SessionRecord
+) -> tuple[Mapping[str, Any], ...]:
+    """The stored transcript of the session as ``state`` (the value being decided on) has it: from the
+    session cache when this node knows it, else read once and remembered for the rest of the operation."""
+    entry = _entry_of(rt, session_id, state)
+    if entry is not None and entry.transcript is not None:
+        return entry.transcript
+    messages = tuple(await rt.store.read_messages(session_id))
+    if entry is not None:
+        rt.session_cache.put(dataclasses.replace(entry, transcript=messages))
+    return messages
+
+
+async def stored_message(rt: Runtime, session: Session, index: int) -> Mapping[str, Any] | None:
+    """Message ``index`` of the session's stored transcript (as ``session`` has it), or None."""
+    entry = _entry_of(rt, session.id, session)
+    if entry is not None and entry.transcript is not None:
+        return next((m for m in entry.transcript if m.get("index") == index), None)
+    found = await rt.store.read_messages(session.id, index, 1)
+    return found[0] if found and found[0].get("index") == index else None
+
+
 def _waiting(s: Session) -> bool:
     if s.phase is Phase.QUEUED:
         return True
@@ -115,7 +150,9 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
     )
 
 
-async def _with_supervisor_joins(rt: Runtime, out: Outcome, change: Change) -> Outcome:
+async def _with_supervisor_joins(
+    rt: Runtime, prev: SessionRecord | None, out: Outcome, change: Change
+) -> Outcome:
     """The monitored agent accepted: supervisors subscribed to them join now (spec §7, the Monitor page)."""
     agent_id = out.accepted_by
     if agent_id is None:
@@ -127,7 +164,7 @@ async def _with_supervisor_joins(rt: Runtime, out: Outcome, change: Change) -> O
     if not rows:
         return out
     subs = [MonitoringSubscription.from_json(r.data) for r in rows]
-    stored = await rt.store.read_messages(out.session.id)
+    stored = await stored_transcript(rt, out.session.id, prev) if prev is not None else ()
     plan = plan_joins(subs, agent_id=agent_id, session=out.session, transcript=[*stored, *out.messages])
     now = rt.clock.now_ms()
     for join in plan.joins:
@@ -175,7 +212,7 @@ async def persist_outcome(
 ) -> Outcome:
     """Write ``out`` (plus ``extra``) in one transaction; raises ``ConcurrentUpdate`` if the session moved."""
     change = extra or Change()
-    out = await _with_supervisor_joins(rt, out, change)
+    out = await _with_supervisor_joins(rt, prev, out, change)
     now = rt.clock.now_ms()
     record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
     if record.is_open and prev is not None and not prev.is_open:
@@ -186,6 +223,7 @@ async def persist_outcome(
     change.outbound.extend(await _outbound(rt, out))
     change.agents_idle.extend((uid, now) for uid in dict.fromkeys(out.freed))
     await rt.commit(change)
+    _remember(rt, prev, record, out.session, change)
     if record.waiting or out.freed:
         rt.wake_router()
     if change.outbound:
@@ -193,19 +231,61 @@ async def persist_outcome(
     return out
 
 
+def _remember(
+    rt: Runtime, prev: SessionRecord | None, record: SessionRecord, session: Session, change: Change
+) -> None:
+    """Cache what was just committed, with the transcript when the one before it was known."""
+    if prev is None:
+        known: tuple[Mapping[str, Any], ...] | None = ()
+    else:
+        entry = _entry_of(rt, record.id, prev)
+        known = entry.transcript if entry is not None else None
+    transcript = None
+    if known is not None:
+        transcript = apply_messages(known, record.id, change.messages, change.message_updates)
+    rt.session_cache.put(CachedSession(record, session, transcript))
+
+
 async def run_on_session(
-    rt: Runtime, session_id: str, decide: Decide, *, extra: Callable[[], Change] | None = None
+    rt: Runtime,
+    session_id: str,
+    decide: Decide,
+    *,
+    extra: Callable[[], Change] | None = None,
+    seen: SessionRecord | None = None,
 ) -> Outcome:
-    """Run ``decide`` on the current session and persist its outcome, retrying on concurrent updates."""
+    """Run ``decide`` on the current session and persist its outcome, retrying on concurrent updates.
+
+    The session comes from this node's session cache when it holds it (or from ``seen``, a record the caller
+    has just read, when newer), else from the store. A decision on a cached value that fails (a stale
+    version, or a refusal) is dropped and taken again on the store's value, so nobody is answered from a
+    stale cache.
+    """
 
     async def attempt() -> Outcome:
+        reuse = True
         for _ in range(_RETRIES):
-            session, rec = await load_session(rt, session_id)
-            out = await decide(session)
+            entry = rt.session_cache.get(session_id) if reuse else None
+            if reuse and seen is not None and (entry is None or entry.record.version < seen.version):
+                entry = CachedSession(seen, Session.from_json(seen.data), None)
+                rt.session_cache.put(entry)
+            cached = entry is not None
+            if entry is None:
+                session, rec = await load_session(rt, session_id)
+                entry = CachedSession(rec, session, None)
+                rt.session_cache.put(entry)
             try:
-                return await persist_outcome(rt, rec, out, extra() if extra else None)
+                out = await decide(entry.session)
+                return await persist_outcome(rt, entry.record, out, extra() if extra else None)
             except ConcurrentUpdate:
+                rt.session_cache.drop(session_id)
+                reuse = False
                 await asyncio.sleep(0)
+            except GwsError:
+                if not cached:
+                    raise
+                rt.session_cache.drop(session_id)  # refused on a cached value: decide again on the store's
+                reuse = False
         raise InUse(f"SMS session '{session_id}' is busy; try again")
 
     return await rt.session_locks(session_id, attempt)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session
+from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session, stored_message
 from smsdesk.domain.errors import AlreadyExists, InvalidState
 from smsdesk.domain.events import Notification
 from smsdesk.domain.outcome import CHANNEL, Outcome
@@ -168,10 +168,10 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
 
     async def decide(session: Session) -> Outcome:
         updated.clear()
-        found = await rt.store.read_messages(session_id, index, 1)
-        if not found or found[0].get("index") != index:
+        found = await stored_message(rt, session, index)
+        if found is None:
             return Outcome(session=session)
-        message = dict(found[0])
+        message = dict(found)
         if _RANK.get(status, -1) < _RANK.get(str(message.get("status", "queued")), 0):
             return Outcome(session=session)
         message["status"] = status

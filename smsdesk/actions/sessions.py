@@ -14,6 +14,7 @@ from smsdesk.actions.engine import (
     require_not_opted_out,
     require_reopenable,
     run_on_session,
+    stored_transcript,
 )
 from smsdesk.domain.capabilities import capabilities
 from smsdesk.domain.errors import InvalidState, NotFound, Validation
@@ -70,7 +71,7 @@ async def check_session_operation(
 
     async def decide(session: Session) -> Outcome:
         _require_visible(principal, session)
-        transcript = await rt.store.read_messages(session.id) if op in _NEEDS_TRANSCRIPT else ()
+        transcript = await stored_transcript(rt, session.id, session) if op in _NEEDS_TRANSCRIPT else ()
         cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
         out = apply_command(rt, session, cmd)
         if op is Operation.TRANSFER and session.phase is Phase.ENDED:

@@ -1,0 +1,122 @@
+"""Two nodes on one database: each node's session cache never answers a client from a stale session.
+
+Node A opens the session (and caches it); node B offers it, so A's entry is stale. Every operation on A must
+still see what B wrote: a refusal decided on a stale entry is decided again on the store's value, and a
+write decided on a stale entry fails its version check and is retried. Also: on one node, operations after
+the first reuse the session the node wrote, instead of reading it from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from smsdesk.clock import FakeClock
+from tests.api.conftest import Api, make_api
+
+BIZ = "+15550000000"
+
+
+@asynccontextmanager
+async def node(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
+    gen = make_api(tmp_path, clock)
+    try:
+        yield await gen.__anext__()
+    finally:
+        await gen.aclose()
+
+
+async def session_id(api: Api, agent: str = "agent1") -> str:
+    r = await api.get("/api/v2/me/smssessions?fields=*", user=agent)
+    sessions = r.json()["smssessions"]
+    assert len(sessions) == 1, sessions
+    sid: str = sessions[0]["id"]
+    return sid
+
+
+async def texts(api: Api, sid: str) -> list[Any]:
+    r = await api.get(f"/api/v2/me/smssessions/{sid}/messages")
+    messages = r.json()["messages"]
+    assert [m["index"] for m in messages] == sorted({m["index"] for m in messages})
+    return [m.get("text") for m in messages if m["type"] == "Text"]
+
+
+async def test_operations_on_a_node_whose_cached_session_is_stale(tmp_path: Path, clock: FakeClock) -> None:
+    async with node(tmp_path, clock) as a, node(tmp_path, clock) as b:
+        r = await a.post("/api/v2/me/channels/sms", {"operationName": "Ready"})
+        assert r.json() == {"statusCode": 0}
+        await a.text("Hello")  # A writes and caches the queued session
+        assert await b.route() == 1  # B offers it: A's entry is stale
+        sid = await session_id(a)
+
+        # decided on A's stale entry, Accept would be refused (agent1 is not in it): decided again on the store
+        r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"})
+        assert r.json() == {"statusCode": 0}
+        replay = (await a.events("agent1"))[-1]["messages"]
+        assert [m.get("text") for m in replay if m["type"] == "Text"] == ["Hello"]
+
+        # B's entry (Invited) is stale: SendMessage would be refused on it
+        r = await b.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "one"})
+        assert r.json() == {"statusCode": 0}
+
+        # the customer writes through B; A's entry (after Accept) is stale, and SendMessage is valid on it:
+        # its write fails the version check and is decided again, after the customer's text
+        await b.text("two")
+        r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "three"})
+        assert r.json() == {"statusCode": 0}
+        assert await texts(a, sid) == ["Hello", "one", "two", "three"]
+        assert await texts(b, sid) == ["Hello", "one", "two", "three"]
+
+        r = await b.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Complete"})
+        assert r.json() == {"statusCode": 0}
+        r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "late"})
+        assert r.json()["statusCode"] == 2  # refused on the store's value too: the agent completed it
+
+
+async def test_one_node_reuses_the_session_it_wrote(tmp_path: Path, clock: FakeClock) -> None:
+    async with node(tmp_path, clock) as a:
+        store = a.rt.store
+        reads: list[str] = []
+        get_session, read_messages = store.get_session, store.read_messages
+
+        async def counting_get_session(session_id: str) -> Any:
+            reads.append("session")
+            return await get_session(session_id)
+
+        async def counting_read_messages(session_id: str, *args: Any) -> Any:
+            reads.append("messages")
+            return await read_messages(session_id, *args)
+
+        await a.post("/api/v2/me/channels/sms", {"operationName": "Ready"})
+        await a.post(
+            f"/api/v2/users/{await a.user_id('agent1')}/channels/smssession",
+            {"operationName": "Monitor", "supervisorMonitoringMode": "AllChats"},
+            user="supervisor1",
+        )
+        await a.text("Hello")
+        store.get_session = counting_get_session  # type: ignore[method-assign]
+        store.read_messages = counting_read_messages  # type: ignore[method-assign]
+        assert await a.route() == 1
+        sid = next(iter(a.rt.session_cache._open))
+        for body in (
+            {"operationName": "Accept"},
+            {"operationName": "SendMessage", "text": "re"},
+            {"operationName": "Complete"},
+        ):
+            r = await a.post(f"/api/v2/me/smssessions/{sid}", body)
+            assert r.json() == {"statusCode": 0}
+        await a.send_outbox()  # the delivery receipt updates the message: from the cached transcript too
+        assert reads == []
+        store.get_session, store.read_messages = get_session, read_messages  # type: ignore[method-assign]
+        seen = [
+            m.get("text")
+            for e in await a.events("supervisor1")
+            if e["messageType"] == "MessageLogUpdated"
+            for m in e["messages"]
+        ]
+        assert "Hello" in seen and "re" in seen  # the supervisor joined on Accept (AllChats) and saw both
+        r = await a.get(f"/api/v2/me/smssessions/{sid}/messages")
+        sent = [m for m in r.json()["messages"] if m.get("text") == "re"]
+        assert sent and sent[0]["status"] == "delivered"
