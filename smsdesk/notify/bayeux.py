@@ -5,6 +5,8 @@ messages and calls ``Bayeux.handle(messages, principal=..., now=..., transport=.
 the replies, and possibly a ``Hold``: a ``/meta/connect`` to answer later. The driver waits until
 ``ready(hold, now)``, then sends ``complete(hold, now)`` (the queued events followed by the connect reply).
 ``push(events)`` routes committed store events into client queues; ``expire(now)`` drops idle clients.
+A websocket client without the ack extension gets its events at once (``take_immediate``), outside any
+connect reply, as the CometD server does; every other client gets them in ``/meta/connect`` replies.
 Times are monotonic seconds supplied by the caller.
 
 Policy lives here: which connect is held (only a lone connect that is not the client's first one, with
@@ -28,6 +30,7 @@ from smsdesk.domain.users import Principal
 from smsdesk.notify.channels import is_valid_channel, matches, may_receive, subscribe_refusal
 from smsdesk.notify.queue import ClientQueue, QueueOverflow
 from smsdesk.notify.settings import NotifySettings
+from smsdesk.notify.wire import encode_message
 
 __all__ = ["Bayeux", "ClientSession", "Hold", "IllegalTransition", "Outcome", "SessionState", "Transport"]
 
@@ -50,7 +53,7 @@ class IllegalTransition(Exception):
     """A session asked to move between states in a way the protocol does not allow."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ClientSession:
     client_id: str
     principal: Principal
@@ -61,6 +64,14 @@ class ClientSession:
     subscriptions: set[str] = field(default_factory=set)
     held: int | None = None  # token of the held /meta/connect
     gone_reason: str = ""
+    websocket: bool = False  # its last /meta/connect came over a websocket
+
+    @property
+    def immediate(self) -> bool:
+        """Events go out as soon as they are queued, not in a ``/meta/connect`` reply: a websocket client
+        without the ack extension that has connected (what the CometD server does; with the ack extension
+        every event travels in a connect reply, so that the acknowledgement covers it)."""
+        return self.websocket and not self.ack and self.state is SessionState.CONNECTED
 
     def leave(self, reason: str) -> None:
         if self.state is SessionState.GONE:
@@ -89,6 +100,7 @@ class Outcome:
     hold: Hold | None = None
     handshake: str | None = None  # clientId created by this batch (the driver sets the browser cookie)
     woken: list[str] = field(default_factory=list)  # clients whose held connect must be looked at again
+    connected: list[str] = field(default_factory=list)  # clients whose /meta/connect this batch accepted
 
 
 def _new_client_id() -> str:
@@ -155,7 +167,7 @@ class Bayeux:
             elif channel == "/meta/handshake":
                 out.replies.append(self._handshake(message, principal, now, transport, out))
             elif channel == "/meta/connect":
-                self._connect(message, principal, now, lone=len(messages) == 1, out=out)
+                self._connect(message, principal, now, lone=len(messages) == 1, out=out, transport=transport)
             elif channel == "/meta/subscribe":
                 out.replies.append(self._subscribe(message, principal, now, subscribe=True))
             elif channel == "/meta/unsubscribe":
@@ -231,13 +243,22 @@ class Bayeux:
         return reply
 
     def _connect(
-        self, message: dict[str, Any], principal: Principal | None, now: float, *, lone: bool, out: Outcome
+        self,
+        message: dict[str, Any],
+        principal: Principal | None,
+        now: float,
+        *,
+        lone: bool,
+        out: Outcome,
+        transport: Transport,
     ) -> None:
         session = self._client(message, principal)
         if session is None:
             out.replies.append(self._unknown(message))
             return
         session.last_seen = now
+        session.websocket = transport is Transport.WEBSOCKET
+        out.connected.append(session.client_id)
         ext = message.get("ext")
         if session.ack:
             batch = ext.get("ack") if isinstance(ext, dict) else None
@@ -274,6 +295,13 @@ class Bayeux:
         if session.ack:
             reply["ext"] = {"ack": session.queue.batch}
         return [*events, reply]
+
+    def take_immediate(self, client_id: str) -> list[bytes]:
+        """The encoded events to send at once to ``client_id`` (``ClientSession.immediate``), else none."""
+        session = self._sessions.get(client_id)
+        if session is None or not session.immediate or not session.queue.has_unsent:
+            return []
+        return session.queue.take_encoded()
 
     def ready(self, hold: Hold, now: float) -> bool:
         """Whether the held connect ``hold`` must be answered now."""
@@ -368,14 +396,19 @@ class Bayeux:
                 targets = [self._sessions[c] for c in self._supervisors]
             else:
                 targets = [self._sessions[c] for c in self._by_user.get(event.user_id, ())]
+            # One message, encoded once, shared by every recipient's queue (never mutated).
+            message: dict[str, Any] | None = None
+            encoded = b""
             for session in targets:
                 if not may_receive(session.principal, event.channel):
                     continue
                 if not any(matches(p, event.channel) for p in session.subscriptions):
                     continue
-                message = {"channel": event.channel, "data": dict(event.data), "id": str(event.id)}
+                if message is None:
+                    message = {"channel": event.channel, "data": dict(event.data), "id": str(event.id)}
+                    encoded = encode_message(message)
                 try:
-                    if session.queue.push(event.id, message):
+                    if session.queue.push(event.id, message, encoded):
                         woken[session.client_id] = None
                 except QueueOverflow:
                     gone: list[str] = []

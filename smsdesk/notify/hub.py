@@ -8,6 +8,13 @@ that implements ``AllEventSource``) the read is ``id > cursor`` for every user, 
 ``Bayeux.push``: one range read on the primary key instead of a long ``IN`` list. Hints are only hints: the hub also catches up every
 ``poll_interval_ms`` and after a bus reconnect (``Resync``), so a lost hint costs latency, never events.
 
+A websocket never waits in the hub: ``handle_websocket`` answers a batch at once and registers a held
+``/meta/connect`` with the socket's ``Sink``; the hub answers it later through ``Sink.deliver`` (an event
+for an ack client, a newer connect, the client leaving, or its deadline, checked by the sweep). Events for
+a websocket client without the ack extension are written to its sink as soon as they are queued, one frame
+per client per catch-up, built from events encoded once (``wire.join_frame``). Long-polling waits in
+``process``.
+
 The hub owns three background tasks (catch-up, expiry sweep, poll) started by ``start`` and stopped by
 ``close``. It never starts or closes the bus: construct the hub *before* starting the bus (it subscribes in
 its constructor).
@@ -17,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -31,10 +39,20 @@ from smsdesk.domain.users import Principal
 from smsdesk.notify.bayeux import Bayeux, Hold, Transport
 from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
 from smsdesk.notify.settings import NotifySettings
+from smsdesk.notify.wire import encode_batch, join_frame
 
-__all__ = ["NotificationHub", "Processed"]
+__all__ = ["NotificationHub", "Processed", "Sink"]
 
 log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """A websocket as the hub sees it: the clients that connected through it, and a way to write a frame
+    without waiting (it buffers, within bounds, or closes the socket when the client is too slow)."""
+
+    clients: set[str]
+
+    def deliver(self, frame: bytes) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +83,9 @@ class NotificationHub:
         self._cursor = 0
         self._hint = asyncio.Event()
         self._wakers: dict[str, asyncio.Future[None]] = {}  # client id -> resolved by the next wake
+        self._sinks: dict[str, Sink] = {}  # client id -> the websocket its last connect came through
+        self._ws_holds: dict[str, tuple[Hold, Sink]] = {}  # client id -> its held websocket connect
+        self._deadlines: list[tuple[float, int, str]] = []  # heap of (deadline, hold token, client id)
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         bus.subscribe(topic, self._on_hint)
@@ -154,7 +175,16 @@ class NotificationHub:
             action()
 
     def _sweep(self) -> None:
-        self._wake(self.bayeux.expire(self.clock.monotonic()))
+        now = self.clock.monotonic()
+        self._wake(self.bayeux.expire(now))
+        due: list[str] = []
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, token, client_id = heapq.heappop(deadlines)
+            held = self._ws_holds.get(client_id)
+            if held is not None and held[0].token == token:
+                due.append(client_id)
+        self._wake(due)
 
     def drop_user(self, user_id: str) -> None:
         """Disconnect every client of ``user_id`` (call it at logout / EndContactCenterSession)."""
@@ -163,12 +193,60 @@ class NotificationHub:
     # --- consumer side (the transports call this) ------------------------------------------------------
 
     def _wake(self, client_ids: Collection[str]) -> None:
+        now: float | None = None
         for client_id in client_ids:
+            sink = self._sinks.get(client_id)
+            if sink is not None:
+                encoded = self.bayeux.take_immediate(client_id)
+                if encoded:
+                    sink.deliver(join_frame(encoded))
+            held = self._ws_holds.get(client_id)
+            if held is not None:
+                hold, holder = held
+                if now is None:
+                    now = self.clock.monotonic()
+                if self.bayeux.ready(hold, now):
+                    del self._ws_holds[client_id]
+                    holder.deliver(encode_batch(self.bayeux.complete(hold, now)))
             waker = self._wakers.get(client_id)
             if waker is not None and not waker.done():
                 waker.set_result(None)
             if self.bayeux.session(client_id) is None:
                 self._wakers.pop(client_id, None)
+                self._sinks.pop(client_id, None)
+
+    def handle_websocket(
+        self, messages: list[dict[str, Any]], principal: Principal | None, sink: Sink
+    ) -> bytes | None:
+        """Handle one batch received on a websocket, without waiting: the frame of its replies (``None``
+        when there is nothing to answer now). A held connect is answered later through ``sink``."""
+        now = self.clock.monotonic()
+        outcome = self.bayeux.handle(messages, principal=principal, now=now, transport=Transport.WEBSOCKET)
+        self._wake(outcome.woken)  # a connect released by this batch is answered before its replies
+        if outcome.handshake is not None:
+            self.bayeux.start_after(outcome.handshake, self._cursor)
+        for client_id in outcome.connected:
+            if self.bayeux.session(client_id) is not None:
+                self._sinks[client_id] = sink
+                sink.clients.add(client_id)
+        hold = outcome.hold
+        if hold is not None:
+            client_id = hold.session.client_id
+            self._ws_holds[client_id] = (hold, sink)
+            heapq.heappush(self._deadlines, (hold.deadline, hold.token, client_id))
+        return encode_batch(outcome.replies) if outcome.replies else None
+
+    def detach(self, sink: Sink) -> None:
+        """The websocket ``sink`` closed: its held connects are abandoned, their events stay queued."""
+        now = self.clock.monotonic()
+        for client_id in sink.clients:
+            if self._sinks.get(client_id) is sink:
+                del self._sinks[client_id]
+            held = self._ws_holds.get(client_id)
+            if held is not None and held[1] is sink:
+                del self._ws_holds[client_id]
+                self.bayeux.abandon(held[0], now)
+        sink.clients.clear()
 
     async def process(
         self,

@@ -1,11 +1,17 @@
 """WebSocket transport on ``/api/v2/notifications`` (and ``/{tail}``): Bayeux batches as text frames.
 
 The upgrade is authenticated (JSESSIONID cookie for browsers, Basic header for the GWS .NET client); an
-unauthenticated upgrade is refused with HTTP 403. Each received batch is processed on its own task, so a
-held ``/meta/connect`` never blocks a ``/meta/subscribe`` sent meanwhile. Frames go out through a bounded
-outbox written by one sender task; a frame that cannot be written within ``ws_send_timeout_ms`` or a full
-outbox closes the socket (code 1008) — the client's events stay queued (bounded, ``queue.py``) and it
-reconnects or re-handshakes. Policy lives in ``bayeux.py``.
+unauthenticated upgrade is refused with HTTP 403. One task per socket: the endpoint's own, which reads
+frames and hands each batch to ``NotificationHub.handle_websocket``, which never waits (a held
+``/meta/connect`` is answered later through the connection's ``deliver``), so a held connect never blocks a
+``/meta/subscribe`` sent meanwhile.
+
+Writes do not wait either. ``deliver`` writes a frame at once when the socket accepts it without blocking
+(the usual case: the send coroutine is stepped once by hand and finishes); only when the transport is
+paused (the client reads slower than we write) does a writer task take over, with later frames waiting in a
+bounded outbox. A frame not written within ``ws_send_timeout_ms`` or a full outbox closes the socket (code
+1008) — the client's events stay queued (bounded, ``queue.py``) and it reconnects or re-handshakes. Policy
+lives in ``bayeux.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from smsdesk.notify.bayeux import Transport
+from smsdesk.domain.users import Principal
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
@@ -32,63 +40,136 @@ POLICY_VIOLATION = 1008
 INVALID_PAYLOAD = 1007
 
 
+async def _finish(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    """Run to its end a coroutine that was stepped once by hand and suspended on ``waiting_on``, the way an
+    ``asyncio.Task`` does: what an asyncio coroutine yields is a future whose ``_asyncio_future_blocking``
+    flag the consumer clears before waiting on it (or ``None``, a bare yield)."""
+    try:
+        while True:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                with contextlib.suppress(Exception):  # the coroutine sees the outcome when resumed
+                    await waiting_on
+            try:
+                waiting_on = coro.send(None)
+            except StopIteration:
+                return
+    finally:
+        coro.close()  # a no-op once finished; unwinds it when we are cancelled (send timeout)
+
+
 class _Connection:
-    def __init__(self, hub: NotificationHub, ws: WebSocket) -> None:
+    """One websocket: the hub's ``Sink`` for the clients that connected through it."""
+
+    __slots__ = ("clients", "closing", "hub", "outbox", "principal", "reader", "writer", "ws")
+
+    def __init__(self, hub: NotificationHub, ws: WebSocket, principal: Principal) -> None:
         self.hub = hub
         self.ws = ws
-        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=hub.settings.ws_outbox)
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.principal = principal
+        self.clients: set[str] = set()
+        self.outbox: deque[bytes] | None = None  # frames waiting while the writer task runs
+        self.writer: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[Any] | None = asyncio.current_task()  # the endpoint, while it reads
         self.closing: tuple[int, str] | None = None
 
     def close_soon(self, code: int, reason: str) -> None:
         """Stop serving this socket; the endpoint then closes it with ``code``."""
-        if not self.closed.done():
-            self.closing = (code, reason)
-            self.closed.set_result(None)
+        if self.closing is not None:
+            return
+        self.closing = (code, reason)
+        reader = self.reader
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()  # interrupt its read; the endpoint knows why from ``closing``
 
-    async def close(self) -> None:
+    def deliver(self, frame: bytes) -> None:
+        if self.closing is not None:
+            return
+        if self.writer is not None:
+            outbox = self.outbox
+            if outbox is None:
+                outbox = self.outbox = deque()
+            if len(outbox) >= self.hub.settings.ws_outbox:
+                self.close_soon(POLICY_VIOLATION, "client too slow: outbox full")
+                return
+            outbox.append(frame)
+            return
+        coro = self.ws.send_text(frame.decode())
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return  # written
+        except Exception:  # the peer is gone
+            coro.close()
+            self.close_soon(1011, "send failed")
+            return
+        self.writer = asyncio.ensure_future(self._write(coro, waiting_on))
+
+    async def _write(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        """The slow path: finish the blocked write, then the outbox, each within the send timeout."""
+        timeout = self.hub.settings.ws_send_timeout_ms / 1000
+        try:
+            async with asyncio.timeout(timeout):
+                await _finish(coro, waiting_on)
+            while self.outbox and self.closing is None:
+                frame = self.outbox.popleft()
+                async with asyncio.timeout(timeout):
+                    await self.ws.send_text(frame.decode())
+        except TimeoutError:
+            self.close_soon(POLICY_VIOLATION, "client too slow: send timed out")
+        except Exception:  # the peer is gone
+            self.close_soon(1011, "send failed")
+        finally:
+            self.writer = None
+            self.outbox = None
+
+    def handle(self, text: str) -> None:
+        try:
+            messages = decode_batch(text, max_bytes=self.hub.settings.max_message_bytes)
+        except WireError as exc:
+            self.deliver(encode_batch([{"successful": False, "error": f"400::{exc}"}]))
+            return
+        frame = self.hub.handle_websocket(messages, self.principal, self)
+        if frame is not None:
+            self.deliver(frame)
+
+    async def read(self) -> None:
+        """Read and handle frames until the peer leaves or ``close_soon``."""
+        ws, limit = self.ws, self.hub.settings.max_message_bytes
+        while self.closing is None:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                raw = message.get("bytes") or b""
+                try:
+                    text = raw.decode()
+                except UnicodeDecodeError:
+                    self.close_soon(INVALID_PAYLOAD, "frames must be UTF-8 JSON")
+                    return
+            if len(text) > limit:
+                self.close_soon(1009, f"frame too large (limit {limit} bytes)")
+                return
+            self.handle(text)
+
+    async def finish(self) -> None:
+        """Forget the socket in the hub, stop the writer, and close the socket if we decided to."""
+        self.reader = None
+        self.hub.detach(self)
+        writer = self.writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
         if self.closing is None:
             return
         log.info("closing a notifications websocket: %s", self.closing[1])
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(*self.closing), self.hub.settings.ws_send_timeout_ms / 1000)
-
-    def send(self, frame: bytes) -> None:
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.close_soon(POLICY_VIOLATION, "client too slow: outbox full")
-
-    async def sender(self) -> None:
-        timeout = self.hub.settings.ws_send_timeout_ms / 1000
-        while True:
-            frame = await self.outbox.get()
-            if frame is None:
-                return
-            try:
-                await asyncio.wait_for(self.ws.send_text(frame.decode()), timeout)
-            except TimeoutError:
-                self.close_soon(POLICY_VIOLATION, "client too slow: send timed out")
-                return
-            except Exception:  # the peer is gone
-                self.close_soon(1011, "send failed")
-                return
-
-    async def handle(self, text: str, principal: Any) -> None:
-        try:
-            messages = decode_batch(text, max_bytes=self.hub.settings.max_message_bytes)
-        except WireError as exc:
-            self.send(encode_batch([{"successful": False, "error": f"400::{exc}"}]))
-            return
-        processed = await self.hub.process(messages, principal, Transport.WEBSOCKET, self.closed)
-        if processed is not None and processed.replies:
-            self.send(encode_batch(processed.replies))
-
-    def spawn(self, text: str, principal: Any) -> None:
-        task = asyncio.ensure_future(self.handle(text, principal))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+            async with asyncio.timeout(self.hub.settings.ws_send_timeout_ms / 1000):
+                await self.ws.close(*self.closing)
 
 
 def websocket_routes(hub: NotificationHub) -> list[BaseRoute]:
@@ -101,46 +182,17 @@ def websocket_routes(hub: NotificationHub) -> list[BaseRoute]:
             await ws.close(POLICY_VIOLATION, "authentication required")  # before accept: HTTP 403
             return
         await ws.accept()
-        conn = _Connection(hub, ws)
-        sender = asyncio.ensure_future(conn.sender())
-        limit = hub.settings.max_message_bytes
+        conn = _Connection(hub, ws, principal)
         try:
-            while not conn.closed.done():
-                receive = asyncio.ensure_future(ws.receive())
-                waiting: set[asyncio.Future[Any]] = {receive, conn.closed}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    receive.cancel()
-                    break
-                message = receive.result()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    raw = message.get("bytes") or b""
-                    try:
-                        text = raw.decode()
-                    except UnicodeDecodeError:
-                        conn.close_soon(INVALID_PAYLOAD, "frames must be UTF-8 JSON")
-                        break
-                if len(text) > limit:
-                    conn.close_soon(1009, f"frame too large (limit {limit} bytes)")
-                    break
-                conn.spawn(text, principal)
+            await conn.read()
         except WebSocketDisconnect:
             pass
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if conn.closing is None or task is None or task.uncancel() > 0:
+                raise  # not our own interruption (close_soon): the server is stopping us
         finally:
-            if not conn.closed.done():
-                conn.closed.set_result(None)
-            for task in list(conn.tasks):
-                task.cancel()
-            for task in list(conn.tasks):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            await conn.close()
+            await conn.finish()
 
     return [
         WebSocketRoute(PATH, endpoint, name="notifications_ws"),

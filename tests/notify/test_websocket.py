@@ -72,14 +72,45 @@ async def test_basic_header_subscribe_receive_disconnect(base: str, hub: Notific
         [sub] = await exchange(ws, {"channel": "/meta/subscribe", "clientId": cid, "subscription": "/v2/me"})
         assert sub["successful"]
         await commit(hub, {"messageType": "ChannelStateChangeMessageV2"})
-        event, reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        # Without the ack extension the event comes at once, in a frame of its own; the connect stays held.
+        [event] = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert (
             event["channel"] == "/v2/me/channels"
             and event["data"]["messageType"] == "ChannelStateChangeMessageV2"
         )
-        assert reply["channel"] == "/meta/connect" and reply["successful"]
-        [bye] = await exchange(ws, {"channel": "/meta/disconnect", "clientId": cid})
-        assert bye["successful"]
+        session = hub.bayeux.session(cid)
+        assert session is not None and session.held is not None
+        await ws.send(json.dumps([{"channel": "/meta/disconnect", "clientId": cid}]))
+        [released] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert released["channel"] == "/meta/connect" and released["advice"]["reconnect"] == "none"
+        [bye] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert bye["channel"] == "/meta/disconnect" and bye["successful"]
+
+
+async def test_events_coalesce_into_one_frame_without_a_new_connect(base: str, hub: NotificationHub) -> None:
+    async with connect(ws_url(base), additional_headers={"Authorization": basic("agent1")}) as ws:
+        await start(ws)
+        assert isinstance(hub.source, MemoryEventSource)
+        last = [hub.source.append(AGENT.user_id, "/v2/me/channels", {"n": n}) for n in range(3)][-1]
+        await hub.notify_committed(last.id, [AGENT.user_id])
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert [m["data"] for m in frame] == [{"n": 0}, {"n": 1}, {"n": 2}]
+        await commit(hub, {"n": 3})
+        [again] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert again["data"] == {"n": 3}
+
+
+async def test_with_the_ack_extension_events_travel_in_the_held_connect_reply(
+    base: str, hub: NotificationHub
+) -> None:
+    async with connect(ws_url(base), additional_headers={"Authorization": basic("agent1")}) as ws:
+        cid = await start(ws, ext={"ack": True})
+        await ws.send(json.dumps([{"channel": "/meta/connect", "clientId": cid, "ext": {"ack": 0}}]))
+        await asyncio.sleep(0.05)
+        await commit(hub, {"n": 1})
+        event, reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert event["data"] == {"n": 1}
+        assert reply["channel"] == "/meta/connect" and reply["successful"] and "ack" in reply["ext"]
 
 
 async def test_cookie_authenticates_the_upgrade_on_a_tail_path(base: str) -> None:
@@ -166,15 +197,16 @@ async def test_longpoll_client_disconnect_releases_the_hold(base: str, hub: Noti
 async def test_slow_websocket_reader_is_dropped_without_stalling_others(
     base: str, hub: NotificationHub
 ) -> None:
-    """A client that never reads: its queue fills (max_queue=5), it is dropped with handshake advice, and a
-    second client on the same user keeps receiving."""
+    """Ack clients get events only in connect replies. One never connects again: its queue fills
+    (max_queue=5), it is dropped with handshake advice, and a second client on the same user keeps
+    receiving."""
     headers = {"Authorization": basic("agent1")}
     async with (
         connect(ws_url(base), additional_headers=headers) as slow,
         connect(ws_url(base), additional_headers=headers) as fast,
     ):
-        slow_id = await start(slow)
-        fast_id = await start(fast)
+        slow_id = await start(slow, ext={"ack": True})
+        fast_id = await start(fast, ext={"ack": True})
         for i in range(8):
             await commit(hub, {"n": i})
             await asyncio.sleep(0.01)
