@@ -1,22 +1,36 @@
-"""How a transaction body (a sync function of a ``Connection``) gets run, per engine.
+"""How a transaction body gets run, per engine.
 
-- PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``).
-- SQLite: ``ThreadRunner`` runs the WHOLE body on a worker thread with the standard ``sqlite3`` driver: one
+A body is a sync function whose first argument is a ``Db`` (``store/statements.py``): it runs prebuilt
+statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlchemy ``Connection`` instead
+(migrations, schema, test fixtures: nothing on a hot path).
+
+- PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``), the
+  statements on the asyncpg DBAPI adapter of that connection.
+- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs each WRITE body whole on one writer thread: one
   thread hop per transaction, where aiosqlite makes one per statement (a session operation is ~100
-  statements; docs/performance.md). One writer thread serialises this process's writers in FIFO order, so
-  they never sleep in SQLite's busy handler; other processes still meet ``busy_timeout``. Readers run on a
-  small pool and, with WAL, read while the writer writes.
+  statements; docs/performance.md). The writer thread serialises this process's writers in FIFO order, so
+  they never sleep in SQLite's busy handler; other processes still meet ``busy_timeout``; the COMMIT (and
+  any WAL checkpoint it triggers) happens there, off the event loop. READ bodies run on the event loop's
+  thread, on a connection of its own, with no hop: a read is one or two indexed statements, cheaper than
+  the hop itself, and in WAL mode a reader never waits for a writer. Each thread keeps one connection for
+  its whole life and frames transactions itself (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` …
+  ``ROLLBACK`` for reads). An in-memory database is one shared connection: its reads run on the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from smsdesk.store.engines.postgres import PostgresDb
+from smsdesk.store.engines.sqlite import SqliteDb, is_memory
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -27,9 +41,17 @@ class Runner(Protocol):
     @property
     def dialect_name(self) -> str: ...
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(db, *args)`` in a read-only transaction."""
+        ...
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(db, *args)`` in a write transaction; committed when this returns."""
+        ...
+
+    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` with a SQLAlchemy connection in a write transaction."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -42,53 +64,99 @@ class AsyncRunner:
     def dialect_name(self) -> str:
         return self.engine.dialect.name
 
+    @staticmethod
+    def _call(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        db = PostgresDb(conn.connection.dbapi_connection, conn.dialect)
+        return fn(db, *args)
+
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         async with self.engine.connect() as conn:
-            result = await conn.run_sync(fn, *args)
+            result = await conn.run_sync(self._call, fn, args)
             await conn.rollback()
             return result
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self.engine.connect() as conn, conn.begin():
+            return await conn.run_sync(self._call, fn, args)
+
+    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(smsdesk_write=True)
             async with conn.begin():
-                return await conn.run_sync(fn, *args)
+                return await conn.run_sync(fn)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
 class ThreadRunner:
-    def __init__(self, engine: Engine, *, readers: int = 2) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="smsdesk-db-write")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="smsdesk-db-read")
+        # an in-memory database is one connection shared by all: its reads queue behind the writes
+        self._reads_on_writer = is_memory(str(engine.url))
+        self._local = threading.local()
+        self._held: list[Any] = []  # the pool connections the worker threads keep
 
     @property
     def dialect_name(self) -> str:
         return self.engine.dialect.name
 
+    def _db(self) -> SqliteDb:
+        db: SqliteDb | None = getattr(self._local, "db", None)
+        if db is None:
+            pooled = self.engine.raw_connection()
+            self._held.append(pooled)
+            raw: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+            db = self._local.db = SqliteDb(raw, self.engine.dialect)
+        return db
+
     def _read_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with self.engine.connect() as conn:
-            try:
-                return fn(conn, *args)
-            finally:
-                conn.rollback()
+        db = self._db()
+        raw = db.raw
+        raw.execute("BEGIN")
+        try:
+            return fn(db, *args)
+        finally:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
 
     def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        db = self._db()
+        raw = db.raw
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db, *args)
+            raw.execute("COMMIT")
+            return result
+        finally:
+            if raw.in_transaction:  # the body or the COMMIT failed
+                raw.execute("ROLLBACK")
+
+    def _run_sa_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:
             conn = conn.execution_options(smsdesk_write=True)
             with conn.begin():
-                return fn(conn, *args)
+                return fn(conn)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read_sync, fn, args)
+        if self._reads_on_writer:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, self._read_sync, fn, args)
+        return self._read_sync(fn, args)  # on the event loop's own connection: see the module docstring
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self._write_sync, fn, args)
 
+    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._run_sa_sync, fn)
+
+    def _close_sync(self) -> None:
+        for pooled in self._held:
+            pooled.close()
+        self._held.clear()
+        self.engine.dispose()
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, self.engine.dispose)
+        await loop.run_in_executor(self._writer, self._close_sync)
         self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)

@@ -1,19 +1,22 @@
 """The SQL store (SQLite via the standard sqlite3 driver on worker threads, PostgreSQL via asyncpg),
 implementing ``store.base.Store``.
 
-Each public method is async and runs one sync transaction body (``store/runners.py`` decides how), the
-shape Synapse uses: the body is plain SQLAlchemy Core, easy to read and to test. Dialect differences live in
-``engines/``.
+Each public method is async and runs one sync transaction body (``store/runners.py`` decides how). Every
+statement is SQLAlchemy Core built once, at import, with named ``bindparam``s, and compiled once per dialect
+(``store/statements.py``); a body runs them on a ``Db`` and maps the row tuples (columns in the order the
+statement selects them) to records. Dialect differences live in ``engines/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import Select
 
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import AlreadyExists
@@ -31,6 +34,7 @@ from smsdesk.store.base import (
 )
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.runners import AsyncRunner, Runner, ThreadRunner
+from smsdesk.store.statements import Db, Query, QueryFamily, dump_json
 
 __all__ = ["SqlStore", "create_store"]
 
@@ -45,18 +49,203 @@ def create_store(database_url: str) -> SqlStore:
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
-def _user(row: Row[Any]) -> User:
+def _p(name: str) -> Any:
+    return bindparam(name)
+
+
+def _doc(value: Mapping[str, Any]) -> str:
+    """A JSON column's text for a mapping (the domain hands read-only mappings too)."""
+    return dump_json(value if isinstance(value, dict) else dict(value))
+
+
+# ---- statements (columns of ``select(table)`` come in the table's column order, tables.py) ----
+
+_U, _H, _A, _S, _M = t.users, t.http_sessions, t.agents, t.sms_sessions, t.session_members
+_MSG, _E, _O, _IN, _OPT = t.messages, t.events, t.outbox, t.inbound, t.opt_outs
+_SUB, _L, _AUD = t.subscriptions, t.leases, t.audit_log
+
+_USER_TAKEN = Query(select(_U.c.id).where(or_(_U.c.id == _p("id"), _U.c.user_name == _p("user_name"))))
+_USER_INSERT = Query(insert(_U).values({c.name: _p(c.name) for c in _U.c}))
+_USER_UPDATE = Query(
+    update(_U).where(_U.c.id == _p("b_id")).values({c.name: _p(c.name) for c in _U.c if c.name != "id"})
+)
+_USER_BY_ID = Query(select(_U).where(_U.c.id == _p("id")))
+_USER_BY_NAME = Query(select(_U).where(_U.c.user_name == _p("user_name")))
+_USERS = Query(select(_U).order_by(_U.c.user_name))
+_USER_DELETE = Query(delete(_U).where(_U.c.id == _p("id")))
+_USER_HTTP_DELETE = Query(delete(_H).where(_H.c.user_id == _p("id")))
+_USER_AGENT_DELETE = Query(delete(_A).where(_A.c.user_id == _p("id")))
+
+_HTTP_DELETE = Query(delete(_H).where(_H.c.id == _p("id")))
+_HTTP_INSERT = Query(insert(_H).values({c.name: _p(c.name) for c in _H.c}))
+_HTTP_GET = Query(select(_H).where(_H.c.id == _p("id")))
+_HTTP_EXPIRE = Query(delete(_H).where(_H.c.expires_ms <= _p("now")))
+
+_AGENT_GET = Query(select(_A).where(_A.c.user_id == _p("user_id")))
+_AGENTS = Query(select(_A).order_by(_A.c.idle_since_ms, _A.c.user_id))
+_AGENT_UPDATE = Query(
+    update(_A)
+    .where(_A.c.user_id == _p("b_user_id"))
+    .values({c.name: _p(c.name) for c in _A.c if c.name != "user_id"})
+)
+_AGENT_INSERT = Query(insert(_A).values({c.name: _p(c.name) for c in _A.c}))
+_AGENT_IDLE = Query(
+    update(_A).where(_A.c.user_id == _p("b_user_id")).values(idle_since_ms=_p("idle_since_ms"))
+)
+_LOADS = Query(select(_M.c.user_id, func.count()).where(_M.c.counts).group_by(_M.c.user_id))
+
+_SESSION_INSERT = Query(insert(_S).values({c.name: _p(c.name) for c in _S.c}))
+_SESSION_UPDATE = Query(
+    update(_S)
+    .where(_S.c.id == _p("b_id"), _S.c.version == _p("b_version"))
+    .values({c.name: _p(c.name) for c in _S.c if c.name != "id"})
+)
+_MEMBERS_DELETE = Query(delete(_M).where(_M.c.session_id == _p("session_id")))
+_MEMBER_INSERT = Query(insert(_M).values({c.name: _p(c.name) for c in _M.c}))
+
+
+def _sessions_query(
+    where: ColumnElement[bool], order: Sequence[tuple[str, bool]] = (), limited: bool = False
+) -> Query:
+    """Sessions and their members in one statement: one row per (session, member), a session's rows together.
+
+    ``order`` is (column name, descending); the session id breaks ties. ``limited`` adds a ``limit`` parameter
+    counting sessions (not rows).
+    """
+    s: Any = _S
+    if limited:
+        inner = select(_S).where(where).order_by(*(_S.c[n].desc() if d else _S.c[n] for n, d in order))
+        s = inner.limit(_p("limit")).subquery("s")
+    q: Select[Any] = select(*s.c, _M.c.user_id, _M.c.counts).select_from(
+        s.outerjoin(_M, _M.c.session_id == s.c.id)
+    )
+    if not limited:
+        q = q.where(where)
+    return Query(q.order_by(*(s.c[n].desc() if d else s.c[n] for n, d in order), s.c.id))
+
+
+_SESSION_BY_ID = _sessions_query(_S.c.id == _p("id"))
+_SESSION_OPEN = _sessions_query(
+    and_(_S.c.customer == _p("customer"), _S.c.business == _p("business"), _S.c.is_open)
+)
+_SESSIONS_OF_MEMBER = _sessions_query(
+    _S.c.id.in_(select(_M.c.session_id).where(_M.c.user_id == _p("user_id"))), [("created_ms", False)]
+)
+_SESSION_LATEST = _sessions_query(
+    and_(_S.c.customer == _p("customer"), _S.c.business == _p("business")), [("created_ms", True)], True
+)
+_SESSIONS_WAITING = _sessions_query(_S.c.waiting, [("queued_ms", False)], True)
+_SESSIONS_DUE = _sessions_query(_S.c.deadline_ms <= _p("now"), [("deadline_ms", False)], True)
+
+_MESSAGES_FROM = select(_MSG.c.data).where(_MSG.c.session_id == _p("session_id"), _MSG.c.idx >= _p("start"))
+_MESSAGES = Query(_MESSAGES_FROM.order_by(_MSG.c.idx))
+_MESSAGES_SLICE = Query(_MESSAGES_FROM.order_by(_MSG.c.idx).limit(_p("count")))
+_MESSAGE_INSERT = Query(insert(_MSG).values({c.name: _p(c.name) for c in _MSG.c}))
+_MESSAGE_UPDATE = Query(
+    update(_MSG)
+    .where(_MSG.c.session_id == _p("b_session_id"), _MSG.c.idx == _p("b_idx"))
+    .values(data=_p("data"))
+)
+
+_EVENT_COLS = (_E.c.id, _E.c.user_id, _E.c.channel, _E.c.data)
+_EVENTS_OF = QueryFamily(
+    lambda n: (
+        select(*_EVENT_COLS)
+        .where(_E.c.id > _p("after"), _E.c.user_id.in_([_p(f"u{i}") for i in range(n)]))
+        .order_by(_E.c.id)
+        .limit(_p("limit"))
+    )
+)
+_EVENTS_ALL = Query(select(*_EVENT_COLS).where(_E.c.id > _p("after")).order_by(_E.c.id).limit(_p("limit")))
+_EVENT_LAST = Query(select(func.coalesce(func.max(_E.c.id), 0)))
+_EVENT_INSERT = Query(insert(_E).values({c.name: _p(c.name) for c in _E.c if c.name != "id"}))
+
+_INBOUND_GET = Query(
+    select(_IN.c.session_id).where(
+        _IN.c.provider == _p("provider"), _IN.c.provider_message_id == _p("msg_id")
+    )
+)
+_INBOUND_INSERT = Query(insert(_IN).values({c.name: _p(c.name) for c in _IN.c}))
+_OPTED_OUT = Query(select(_OPT.c.opted_out).where(_OPT.c.number == _p("number")))
+_OPT_OUT_DELETE = Query(delete(_OPT).where(_OPT.c.number == _p("number")))
+_OPT_OUT_INSERT = Query(insert(_OPT).values({c.name: _p(c.name) for c in _OPT.c}))
+
+_OUTBOX_DUE = Query(
+    select(_O.c.id, _O.c.lease_until_ms)
+    .where(_O.c.status == "pending", _O.c.next_attempt_ms <= _p("now"), _O.c.lease_until_ms <= _p("now"))
+    .order_by(_O.c.id)
+    .limit(_p("limit"))
+    .with_for_update(skip_locked=True)
+)
+_OUTBOX_LEASE = Query(
+    update(_O)
+    .where(_O.c.id == _p("b_id"), _O.c.lease_until_ms == _p("b_lease"))
+    .values(lease_until_ms=_p("lease_until_ms"), attempts=_O.c.attempts + 1)
+)
+_OUTBOX_IN = QueryFamily(
+    lambda n: select(_O).where(_O.c.id.in_([_p(f"i{i}") for i in range(n)])).order_by(_O.c.id)
+)
+_OUTBOX_GET = Query(select(_O).where(_O.c.id == _p("id")))
+_OUTBOX_BY_PROVIDER_ID = Query(
+    select(_O).where(_O.c.provider == _p("provider"), _O.c.provider_message_id == _p("msg_id")).limit(1)
+)
+_OUTBOX_INSERT = Query(insert(_O).values({c.name: _p(c.name) for c in _O.c if c.name != "id"}))
+_OUTBOX_SENT = Query(
+    update(_O).where(_O.c.id == _p("b_id")).values(status="sent", provider_message_id=_p("pmid"), error=None)
+)
+_OUTBOX_RETRY = Query(
+    update(_O)
+    .where(_O.c.id == _p("b_id"))
+    .values(next_attempt_ms=_p("next"), lease_until_ms=0, error=_p("error"))
+)
+_OUTBOX_FAILED = Query(update(_O).where(_O.c.id == _p("b_id")).values(status="failed", error=_p("error")))
+
+_SUBS_ORDER = (_SUB.c.supervisor_id, _SUB.c.agent_id)
+_SUBS = Query(select(_SUB).order_by(*_SUBS_ORDER))
+_SUBS_OF_AGENT = Query(select(_SUB).where(_SUB.c.agent_id == _p("agent_id")).order_by(*_SUBS_ORDER))
+_SUBS_OF_SUPERVISOR = Query(
+    select(_SUB).where(_SUB.c.supervisor_id == _p("supervisor_id")).order_by(*_SUBS_ORDER)
+)
+_SUB_ONE = Query(
+    select(_SUB)
+    .where(_SUB.c.agent_id == _p("agent_id"), _SUB.c.supervisor_id == _p("supervisor_id"))
+    .order_by(*_SUBS_ORDER)
+)
+_SUB_DELETE = Query(
+    delete(_SUB).where(_SUB.c.supervisor_id == _p("supervisor_id"), _SUB.c.agent_id == _p("agent_id"))
+)
+_SUB_INSERT = Query(insert(_SUB).values({c.name: _p(c.name) for c in _SUB.c}))
+
+_AUDIT = Query(select(_AUD).order_by(_AUD.c.id.desc()).limit(_p("limit")))
+_AUDIT_BEFORE = Query(
+    select(_AUD).where(_AUD.c.id < _p("before")).order_by(_AUD.c.id.desc()).limit(_p("limit"))
+)
+_AUDIT_INSERT = Query(insert(_AUD).values({c.name: _p(c.name) for c in _AUD.c if c.name != "id"}))
+
+_LEASE_GET = Query(select(_L.c.holder, _L.c.until_ms).where(_L.c.name == _p("name")))
+_LEASE_INSERT = Query(insert(_L).values({c.name: _p(c.name) for c in _L.c}))
+_LEASE_TAKE = Query(
+    update(_L)
+    .where(_L.c.name == _p("b_name"), _L.c.holder == _p("b_holder"), _L.c.until_ms == _p("b_until"))
+    .values(holder=_p("holder"), until_ms=_p("until_ms"))
+)
+
+
+# ---- rows to records ----
+
+
+def _user(db: Db, r: Sequence[Any]) -> User:
     return User(
-        id=row.id,
-        user_name=row.user_name,
-        password_hash=row.password_hash,
-        roles=frozenset(Role(r) for r in row.roles),
-        first_name=row.first_name,
-        last_name=row.last_name,
-        nickname=row.nickname,
-        capacity=row.capacity,
-        enabled=bool(row.enabled),
-        created_ms=row.created_ms,
+        id=r[0],
+        user_name=r[1],
+        password_hash=r[2],
+        roles=frozenset(Role(x) for x in db.load_json(r[3])),
+        first_name=r[4],
+        last_name=r[5],
+        nickname=r[6],
+        capacity=r[7],
+        enabled=bool(r[8]),
+        created_ms=r[9],
     )
 
 
@@ -65,7 +254,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "id": user.id,
         "user_name": user.user_name,
         "password_hash": user.password_hash,
-        "roles": sorted(r.value for r in user.roles),
+        "roles": dump_json(sorted(r.value for r in user.roles)),
         "first_name": user.first_name,
         "last_name": user.last_name,
         "nickname": user.nickname,
@@ -75,70 +264,75 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
-def _session(row: Row[Any], members: tuple[frozenset[str], frozenset[str]]) -> SessionRecord:
+def _sessions(db: Db, rows: Sequence[Sequence[Any]]) -> list[SessionRecord]:
+    """Records from ``_sessions_query`` rows: id … data (the table's columns), then member id and counts."""
+    out: list[SessionRecord] = []
+    r: Sequence[Any] | None = None
+    members: set[str] = set()
+    load: set[str] = set()
+    for row in rows:
+        if r is None or row[0] != r[0]:
+            if r is not None:
+                out.append(_session(db, r, members, load))
+            r, members, load = row, set(), set()
+        if row[12] is not None:
+            members.add(row[12])
+            if row[13]:
+                load.add(row[12])
+    if r is not None:
+        out.append(_session(db, r, members, load))
+    return out
+
+
+def _session(db: Db, r: Sequence[Any], members: set[str], load: set[str]) -> SessionRecord:
     return SessionRecord(
-        id=row.id,
-        version=row.version,
-        is_open=bool(row.is_open),
-        waiting=bool(row.waiting),
-        queue=row.queue,
-        customer=row.customer,
-        business=row.business,
-        created_ms=row.created_ms,
-        updated_ms=row.updated_ms,
-        queued_ms=row.queued_ms,
-        data=row.data,
-        members=members[0],
-        deadline_ms=row.deadline_ms,
-        load_members=members[1],
+        id=r[0],
+        version=r[1],
+        is_open=bool(r[2]),
+        waiting=bool(r[3]),
+        queue=r[4],
+        customer=r[5],
+        business=r[6],
+        created_ms=r[7],
+        updated_ms=r[8],
+        queued_ms=r[9],
+        deadline_ms=r[10],
+        data=db.load_json(r[11]),
+        members=frozenset(members),
+        load_members=frozenset(load),
     )
 
 
-def _outbox(row: Row[Any]) -> OutboxRow:
+def _agent(r: Sequence[Any]) -> AgentState:
+    return AgentState(user_id=r[0], state=ChannelState(r[1]), reason=r[2], since_ms=r[3], idle_since_ms=r[4])
+
+
+def _outbox(r: Sequence[Any]) -> OutboxRow:
+    # table order: id, provider, from, to, text, session_id, message_index, status, attempts, next_attempt_ms,
+    # lease_until_ms, provider_message_id, error, created_ms
     return OutboxRow(
-        id=row.id,
-        provider=row.provider,
-        from_number=row.from_number,
-        to_number=row.to_number,
-        text=row.text,
-        session_id=row.session_id,
-        message_index=row.message_index,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_ms=row.next_attempt_ms,
-        provider_message_id=row.provider_message_id,
-        error=row.error,
-        created_ms=row.created_ms,
+        id=r[0],
+        provider=r[1],
+        from_number=r[2],
+        to_number=r[3],
+        text=r[4],
+        session_id=r[5],
+        message_index=r[6],
+        status=r[7],
+        attempts=r[8],
+        next_attempt_ms=r[9],
+        provider_message_id=r[11],
+        error=r[12],
+        created_ms=r[13],
     )
 
 
-def _members_of(conn: Connection, ids: Collection[str]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    out: dict[str, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
-    if ids:
-        c = t.session_members.c
-        q = select(c.session_id, c.user_id, c.counts).where(c.session_id.in_(list(ids)))
-        for sid, uid, counts in conn.execute(q):
-            out[sid][0].add(uid)
-            if counts:
-                out[sid][1].add(uid)
-    return {k: (frozenset(v[0]), frozenset(v[1])) for k, v in out.items()}
-
-
-def _sessions_txn(
-    conn: Connection, where: Any, order: Any = None, limit: int | None = None
-) -> list[SessionRecord]:
-    q = select(t.sms_sessions).where(where)
-    if order is not None:
-        q = q.order_by(order)
-    if limit is not None:
-        q = q.limit(limit)
-    rows = conn.execute(q).all()
-    members = _members_of(conn, [r.id for r in rows])
-    return [_session(r, members[r.id]) for r in rows]
+def _event(db: Db, r: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(r[0], r[1], r[2], db.load_json(r[3]))
 
 
 class SqlStore:
-    def __init__(self, runner: Runner, lock_for_events: Callable[[Connection], None]) -> None:
+    def __init__(self, runner: Runner, lock_for_events: Callable[[Db], None]) -> None:
         self.runner = runner
         self._lock_for_events = lock_for_events
 
@@ -156,8 +350,8 @@ class SqlStore:
         return await self.runner.write(fn, *args)
 
     async def run_write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn(conn)`` in a write transaction (migrations, maintenance, test fixtures)."""
-        return await self.runner.write(fn)
+        """Run ``fn(conn)`` on a SQLAlchemy connection in a write transaction (migrations, test fixtures)."""
+        return await self.runner.run_sa(fn)
 
     # ---- schema (tests and `migrate` use Alembic; this is for throwaway databases) ----
     async def create_all(self) -> None:
@@ -168,169 +362,146 @@ class SqlStore:
 
     # ---- users ----
     async def add_user(self, user: User) -> None:
-        def txn(conn: Connection) -> None:
-            taken = conn.execute(
-                select(t.users.c.id).where(
-                    (t.users.c.id == user.id) | (t.users.c.user_name == user.user_name)
-                )
-            ).first()
-            if taken is not None:
+        def txn(db: Db) -> None:
+            if db.first(_USER_TAKEN, {"id": user.id, "user_name": user.user_name}) is not None:
                 raise AlreadyExists(f"User '{user.user_name}' already exists")
-            conn.execute(insert(t.users).values(**_user_values(user)))
+            db.run(_USER_INSERT, _user_values(user))
 
         await self._write(txn)
 
     async def update_user(self, user: User) -> None:
-        def txn(conn: Connection) -> None:
-            conn.execute(update(t.users).where(t.users.c.id == user.id).values(**_user_values(user)))
+        def txn(db: Db) -> None:
+            db.run(_USER_UPDATE, {**_user_values(user), "b_id": user.id})
 
         await self._write(txn)
 
     async def get_user(self, user_id: str) -> User | None:
-        def txn(conn: Connection) -> User | None:
-            row = conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
-            return _user(row) if row else None
+        def txn(db: Db) -> User | None:
+            row = db.first(_USER_BY_ID, {"id": user_id})
+            return _user(db, row) if row else None
 
         return await self._read(txn)
 
     async def get_user_by_name(self, user_name: str) -> User | None:
-        def txn(conn: Connection) -> User | None:
-            row = conn.execute(select(t.users).where(t.users.c.user_name == user_name)).first()
-            return _user(row) if row else None
+        def txn(db: Db) -> User | None:
+            row = db.first(_USER_BY_NAME, {"user_name": user_name})
+            return _user(db, row) if row else None
 
         return await self._read(txn)
 
     async def list_users(self) -> list[User]:
-        def txn(conn: Connection) -> list[User]:
-            return [_user(r) for r in conn.execute(select(t.users).order_by(t.users.c.user_name))]
+        def txn(db: Db) -> list[User]:
+            return [_user(db, r) for r in db.all(_USERS)]
 
         return await self._read(txn)
 
     async def delete_user(self, user_id: str) -> bool:
-        def txn(conn: Connection) -> bool:
-            n = conn.execute(delete(t.users).where(t.users.c.id == user_id)).rowcount
-            conn.execute(delete(t.http_sessions).where(t.http_sessions.c.user_id == user_id))
-            conn.execute(delete(t.agents).where(t.agents.c.user_id == user_id))
+        def txn(db: Db) -> bool:
+            key = {"id": user_id}
+            n = db.run(_USER_DELETE, key)
+            db.run(_USER_HTTP_DELETE, key)
+            db.run(_USER_AGENT_DELETE, key)
             return bool(n)
 
         return await self._write(txn)
 
     # ---- HTTP sessions ----
     async def put_http_session(self, session: HttpSession) -> None:
-        def txn(conn: Connection) -> None:
-            conn.execute(delete(t.http_sessions).where(t.http_sessions.c.id == session.id))
-            conn.execute(
-                insert(t.http_sessions).values(
-                    id=session.id,
-                    user_id=session.user_id,
-                    csrf_token=session.csrf_token,
-                    created_ms=session.created_ms,
-                    expires_ms=session.expires_ms,
-                )
+        def txn(db: Db) -> None:
+            db.run(_HTTP_DELETE, {"id": session.id})
+            db.run(
+                _HTTP_INSERT,
+                {
+                    "id": session.id,
+                    "user_id": session.user_id,
+                    "csrf_token": session.csrf_token,
+                    "created_ms": session.created_ms,
+                    "expires_ms": session.expires_ms,
+                },
             )
 
         await self._write(txn)
 
     async def get_http_session(self, session_id: str) -> HttpSession | None:
-        def txn(conn: Connection) -> HttpSession | None:
-            r = conn.execute(select(t.http_sessions).where(t.http_sessions.c.id == session_id)).first()
-            return HttpSession(r.id, r.user_id, r.csrf_token, r.created_ms, r.expires_ms) if r else None
+        def txn(db: Db) -> HttpSession | None:
+            r = db.first(_HTTP_GET, {"id": session_id})
+            return HttpSession(r[0], r[1], r[2], r[3], r[4]) if r else None
 
         return await self._read(txn)
 
     async def delete_http_session(self, session_id: str) -> None:
-        def txn(conn: Connection) -> None:
-            conn.execute(delete(t.http_sessions).where(t.http_sessions.c.id == session_id))
+        def txn(db: Db) -> None:
+            db.run(_HTTP_DELETE, {"id": session_id})
 
         await self._write(txn)
 
     async def delete_expired_http_sessions(self, now_ms: int) -> int:
-        def txn(conn: Connection) -> int:
-            return int(
-                conn.execute(delete(t.http_sessions).where(t.http_sessions.c.expires_ms <= now_ms)).rowcount
-            )
+        def txn(db: Db) -> int:
+            return db.run(_HTTP_EXPIRE, {"now": now_ms})
 
         return await self._write(txn)
 
     # ---- agents ----
     async def get_agent(self, user_id: str) -> AgentState | None:
-        def txn(conn: Connection) -> AgentState | None:
-            r = conn.execute(select(t.agents).where(t.agents.c.user_id == user_id)).first()
+        def txn(db: Db) -> AgentState | None:
+            r = db.first(_AGENT_GET, {"user_id": user_id})
             return _agent(r) if r else None
 
         return await self._read(txn)
 
     async def list_agents(self) -> list[AgentState]:
-        def txn(conn: Connection) -> list[AgentState]:
-            q = select(t.agents).order_by(t.agents.c.idle_since_ms, t.agents.c.user_id)
-            return [_agent(r) for r in conn.execute(q)]
+        def txn(db: Db) -> list[AgentState]:
+            return [_agent(r) for r in db.all(_AGENTS)]
 
         return await self._read(txn)
 
     async def agent_loads(self) -> dict[str, int]:
-        def txn(conn: Connection) -> dict[str, int]:
-            c = t.session_members.c
-            q = select(c.user_id, func.count()).where(c.counts).group_by(c.user_id)
-            return {uid: int(n) for uid, n in conn.execute(q)}
+        def txn(db: Db) -> dict[str, int]:
+            return {uid: int(n) for uid, n in db.all(_LOADS)}
 
         return await self._read(txn)
 
     # ---- sessions ----
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        def txn(conn: Connection) -> SessionRecord | None:
-            found = _sessions_txn(conn, t.sms_sessions.c.id == session_id)
+    async def _one_session(self, q: Query, params: Mapping[str, Any]) -> SessionRecord | None:
+        def txn(db: Db) -> SessionRecord | None:
+            found = _sessions(db, db.all(q, params))
             return found[0] if found else None
 
         return await self._read(txn)
+
+    async def _session_list(self, q: Query, params: Mapping[str, Any]) -> list[SessionRecord]:
+        def txn(db: Db) -> list[SessionRecord]:
+            return _sessions(db, db.all(q, params))
+
+        return await self._read(txn)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        return await self._one_session(_SESSION_BY_ID, {"id": session_id})
 
     async def find_open_session(self, customer: str, business: str) -> SessionRecord | None:
-        def txn(conn: Connection) -> SessionRecord | None:
-            c = t.sms_sessions.c
-            found = _sessions_txn(conn, and_(c.customer == customer, c.business == business, c.is_open))
-            return found[0] if found else None
-
-        return await self._read(txn)
+        return await self._one_session(_SESSION_OPEN, {"customer": customer, "business": business})
 
     async def list_member_sessions(self, user_id: str) -> list[SessionRecord]:
-        def txn(conn: Connection) -> list[SessionRecord]:
-            ids = select(t.session_members.c.session_id).where(t.session_members.c.user_id == user_id)
-            return _sessions_txn(conn, t.sms_sessions.c.id.in_(ids), t.sms_sessions.c.created_ms)
-
-        return await self._read(txn)
+        return await self._session_list(_SESSIONS_OF_MEMBER, {"user_id": user_id})
 
     async def latest_session(self, customer: str, business: str) -> SessionRecord | None:
-        def txn(conn: Connection) -> SessionRecord | None:
-            c = t.sms_sessions.c
-            found = _sessions_txn(
-                conn, and_(c.customer == customer, c.business == business), c.created_ms.desc(), 1
-            )
-            return found[0] if found else None
-
-        return await self._read(txn)
+        return await self._one_session(
+            _SESSION_LATEST, {"customer": customer, "business": business, "limit": 1}
+        )
 
     async def list_waiting_sessions(self, limit: int = 100) -> list[SessionRecord]:
-        def txn(conn: Connection) -> list[SessionRecord]:
-            c = t.sms_sessions.c
-            return _sessions_txn(conn, c.waiting, c.queued_ms, limit)
-
-        return await self._read(txn)
+        return await self._session_list(_SESSIONS_WAITING, {"limit": limit})
 
     async def list_due_sessions(self, now_ms: int, limit: int = 100) -> list[SessionRecord]:
-        def txn(conn: Connection) -> list[SessionRecord]:
-            c = t.sms_sessions.c
-            return _sessions_txn(conn, c.deadline_ms <= now_ms, c.deadline_ms, limit)
-
-        return await self._read(txn)
+        return await self._session_list(_SESSIONS_DUE, {"now": now_ms, "limit": limit})
 
     async def read_messages(
         self, session_id: str, start_index: int = 0, count: int | None = None
     ) -> list[Mapping[str, Any]]:
-        def txn(conn: Connection) -> list[Mapping[str, Any]]:
-            c = t.messages.c
-            q = select(c.data).where(c.session_id == session_id, c.idx >= start_index).order_by(c.idx)
-            if count is not None:
-                q = q.limit(count)
-            return [r.data for r in conn.execute(q)]
+        def txn(db: Db) -> list[Mapping[str, Any]]:
+            params = {"session_id": session_id, "start": start_index, "count": count}
+            rows = db.all(_MESSAGES if count is None else _MESSAGES_SLICE, params)
+            return [db.load_json(r[0]) for r in rows]
 
         return await self._read(txn)
 
@@ -339,106 +510,87 @@ class SqlStore:
         users = list(user_ids)
         if not users:
             return []
+        q = _EVENTS_OF.sized(len(users))
+        params: dict[str, Any] = {f"u{i}": u for i, u in enumerate(users)}
+        params["after"] = after
+        params["limit"] = limit
 
-        def txn(conn: Connection) -> list[StoredEvent]:
-            c = t.events.c
-            q = select(c.id, c.user_id, c.channel, c.data).where(c.id > after, c.user_id.in_(users))
-            rows = conn.execute(q.order_by(c.id).limit(limit))
-            return [StoredEvent(r.id, r.user_id, r.channel, r.data) for r in rows]
+        def txn(db: Db) -> list[StoredEvent]:
+            return [_event(db, r) for r in db.all(q, params)]
 
         return await self._read(txn)
 
     async def read_all_events(self, after: int, limit: int) -> list[StoredEvent]:
         """Every user's events with ``id > after``: one primary-key range read (the hub filters in memory)."""
 
-        def txn(conn: Connection) -> list[StoredEvent]:
-            c = t.events.c
-            q = select(c.id, c.user_id, c.channel, c.data).where(c.id > after).order_by(c.id).limit(limit)
-            return [StoredEvent(r.id, r.user_id, r.channel, r.data) for r in conn.execute(q)]
+        def txn(db: Db) -> list[StoredEvent]:
+            return [_event(db, r) for r in db.all(_EVENTS_ALL, {"after": after, "limit": limit})]
 
         return await self._read(txn)
 
     async def last_event_id(self) -> int:
-        def txn(conn: Connection) -> int:
-            return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
+        def txn(db: Db) -> int:
+            row = db.first(_EVENT_LAST)
+            return int(row[0]) if row else 0
 
         return await self._read(txn)
 
     # ---- inbound and opt-outs ----
     async def get_inbound(self, provider: str, provider_message_id: str) -> tuple[str | None] | None:
-        def txn(conn: Connection) -> tuple[str | None] | None:
-            c = t.inbound.c
-            r = conn.execute(
-                select(c.session_id).where(
-                    c.provider == provider, c.provider_message_id == provider_message_id
-                )
-            ).first()
-            return (r.session_id,) if r else None
+        def txn(db: Db) -> tuple[str | None] | None:
+            r = db.first(_INBOUND_GET, {"provider": provider, "msg_id": provider_message_id})
+            return (r[0],) if r else None
 
         return await self._read(txn)
 
     async def is_opted_out(self, number: str) -> bool:
-        def txn(conn: Connection) -> bool:
-            r = conn.execute(select(t.opt_outs.c.opted_out).where(t.opt_outs.c.number == number)).first()
-            return bool(r and r.opted_out)
+        def txn(db: Db) -> bool:
+            r = db.first(_OPTED_OUT, {"number": number})
+            return bool(r and r[0])
 
         return await self._read(txn)
 
     # ---- outbox ----
     async def claim_outbound(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
-        def txn(conn: Connection) -> list[OutboxRow]:
-            c = t.outbox.c
-            due = and_(c.status == "pending", c.next_attempt_ms <= now_ms, c.lease_until_ms <= now_ms)
-            q = select(t.outbox).where(due).order_by(c.id).limit(limit).with_for_update(skip_locked=True)
-            rows = conn.execute(q).all()
-            claimed = []
-            for r in rows:
-                n = conn.execute(
-                    update(t.outbox)
-                    .where(c.id == r.id, c.lease_until_ms == r.lease_until_ms)
-                    .values(lease_until_ms=now_ms + lease_ms, attempts=c.attempts + 1)
-                ).rowcount
-                if n:
-                    claimed.append(r.id)
+        def txn(db: Db) -> list[OutboxRow]:
+            claimed = [
+                oid
+                for oid, lease in db.all(_OUTBOX_DUE, {"now": now_ms, "limit": limit})
+                if db.run(_OUTBOX_LEASE, {"b_id": oid, "b_lease": lease, "lease_until_ms": now_ms + lease_ms})
+            ]
             if not claimed:
                 return []
-            return [
-                _outbox(r) for r in conn.execute(select(t.outbox).where(c.id.in_(claimed)).order_by(c.id))
-            ]
+            ids = {f"i{i}": oid for i, oid in enumerate(claimed)}
+            return [_outbox(r) for r in db.all(_OUTBOX_IN.sized(len(claimed)), ids)]
 
         return await self._write(txn)
 
     async def get_outbound(self, outbox_id: int) -> OutboxRow | None:
-        def txn(conn: Connection) -> OutboxRow | None:
-            r = conn.execute(select(t.outbox).where(t.outbox.c.id == outbox_id)).first()
+        def txn(db: Db) -> OutboxRow | None:
+            r = db.first(_OUTBOX_GET, {"id": outbox_id})
             return _outbox(r) if r else None
 
         return await self._read(txn)
 
     async def find_outbound_by_provider_id(self, provider: str, provider_message_id: str) -> OutboxRow | None:
-        def txn(conn: Connection) -> OutboxRow | None:
-            c = t.outbox.c
-            r = conn.execute(
-                select(t.outbox).where(c.provider == provider, c.provider_message_id == provider_message_id)
-            ).first()
+        def txn(db: Db) -> OutboxRow | None:
+            r = db.first(_OUTBOX_BY_PROVIDER_ID, {"provider": provider, "msg_id": provider_message_id})
             return _outbox(r) if r else None
 
         return await self._read(txn)
 
     async def mark_outbound_sent(self, outbox_id: int, provider_message_id: str, now_ms: int) -> None:
-        await self._update_outbox(
-            outbox_id, status="sent", provider_message_id=provider_message_id, error=None
-        )
+        await self._update_outbox(_OUTBOX_SENT, {"b_id": outbox_id, "pmid": provider_message_id})
 
     async def mark_outbound_retry(self, outbox_id: int, next_attempt_ms: int, error: str) -> None:
-        await self._update_outbox(outbox_id, next_attempt_ms=next_attempt_ms, lease_until_ms=0, error=error)
+        await self._update_outbox(_OUTBOX_RETRY, {"b_id": outbox_id, "next": next_attempt_ms, "error": error})
 
     async def mark_outbound_failed(self, outbox_id: int, error: str) -> None:
-        await self._update_outbox(outbox_id, status="failed", error=error)
+        await self._update_outbox(_OUTBOX_FAILED, {"b_id": outbox_id, "error": error})
 
-    async def _update_outbox(self, outbox_id: int, **values: Any) -> None:
-        def txn(conn: Connection) -> None:
-            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(**values))
+    async def _update_outbox(self, q: Query, params: Mapping[str, Any]) -> None:
+        def txn(db: Db) -> None:
+            db.run(q, params)
 
         await self._write(txn)
 
@@ -446,46 +598,49 @@ class SqlStore:
     async def list_subscriptions(
         self, *, agent_id: str | None = None, supervisor_id: str | None = None
     ) -> list[SubscriptionRow]:
-        def txn(conn: Connection) -> list[SubscriptionRow]:
-            c = t.subscriptions.c
-            q = select(t.subscriptions)
-            if agent_id is not None:
-                q = q.where(c.agent_id == agent_id)
-            if supervisor_id is not None:
-                q = q.where(c.supervisor_id == supervisor_id)
-            rows = conn.execute(q.order_by(c.supervisor_id, c.agent_id))
-            return [SubscriptionRow(r.supervisor_id, r.agent_id, r.data) for r in rows]
+        if agent_id is not None and supervisor_id is not None:
+            q = _SUB_ONE
+        elif agent_id is not None:
+            q = _SUBS_OF_AGENT
+        elif supervisor_id is not None:
+            q = _SUBS_OF_SUPERVISOR
+        else:
+            q = _SUBS
+        params = {"agent_id": agent_id, "supervisor_id": supervisor_id}
+
+        def txn(db: Db) -> list[SubscriptionRow]:
+            return [SubscriptionRow(r[0], r[1], db.load_json(r[2])) for r in db.all(q, params)]
 
         return await self._read(txn)
 
     async def list_audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
-        def txn(conn: Connection) -> list[AuditEntry]:
-            c = t.audit_log.c
-            q = select(t.audit_log)
-            if before_id is not None:
-                q = q.where(c.id < before_id)
-            rows = conn.execute(q.order_by(c.id.desc()).limit(limit))
-            return [
-                AuditEntry(r.actor_id, r.action, r.target_id, r.details, r.created_ms, r.id) for r in rows
-            ]
+        def txn(db: Db) -> list[AuditEntry]:
+            q = _AUDIT if before_id is None else _AUDIT_BEFORE
+            rows = db.all(q, {"limit": limit, "before": before_id})
+            # table order: id, actor_id, action, target_id, details, created_ms
+            return [AuditEntry(r[1], r[2], r[3], db.load_json(r[4]), r[5], r[0]) for r in rows]
 
         return await self._read(txn)
 
     # ---- leases ----
     async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
-        def txn(conn: Connection) -> bool:
-            c = t.leases.c
-            row = conn.execute(select(c.holder, c.until_ms).where(c.name == name)).first()
+        def txn(db: Db) -> bool:
+            row = db.first(_LEASE_GET, {"name": name})
             if row is None:
-                conn.execute(insert(t.leases).values(name=name, holder=holder, until_ms=now_ms + ttl_ms))
+                db.run(_LEASE_INSERT, {"name": name, "holder": holder, "until_ms": now_ms + ttl_ms})
                 return True
-            if row.holder != holder and row.until_ms > now_ms:
+            if row[0] != holder and row[1] > now_ms:
                 return False
-            n = conn.execute(
-                update(t.leases)
-                .where(c.name == name, c.holder == row.holder, c.until_ms == row.until_ms)
-                .values(holder=holder, until_ms=now_ms + ttl_ms)
-            ).rowcount
+            n = db.run(
+                _LEASE_TAKE,
+                {
+                    "b_name": name,
+                    "b_holder": row[0],
+                    "b_until": row[1],
+                    "holder": holder,
+                    "until_ms": now_ms + ttl_ms,
+                },
+            )
             return bool(n)
 
         try:
@@ -502,92 +657,95 @@ class SqlStore:
                 raise AlreadyExists("This provider message was already received") from exc
             raise ConcurrentUpdate(str(exc.orig)) from exc
 
-    def _commit_txn(self, conn: Connection, change: Change) -> int:
+    def _commit_txn(self, db: Db, change: Change) -> int:
         now = max([w.record.updated_ms for w in change.sessions] or [0])
         for provider, msg_id, session_id in change.inbound_keys:
-            conn.execute(
-                insert(t.inbound).values(
-                    provider=provider, provider_message_id=msg_id, session_id=session_id, created_ms=now
-                )
+            db.run(
+                _INBOUND_INSERT,
+                {
+                    "provider": provider,
+                    "provider_message_id": msg_id,
+                    "session_id": session_id,
+                    "created_ms": now,
+                },
             )
         for w in change.sessions:
-            _write_session(conn, w.record, w.expected_version)
-        for session_id, msg in change.messages:
-            conn.execute(
-                insert(t.messages).values(session_id=session_id, idx=int(msg["index"]), data=dict(msg))
+            _write_session(db, w.record, w.expected_version)
+        if change.messages:
+            db.run_many(
+                _MESSAGE_INSERT,
+                [
+                    {"session_id": sid, "idx": int(msg["index"]), "data": _doc(msg)}
+                    for sid, msg in change.messages
+                ],
             )
         for session_id, msg in change.message_updates:
-            c = t.messages.c
-            conn.execute(
-                update(t.messages)
-                .where(c.session_id == session_id, c.idx == int(msg["index"]))
-                .values(data=dict(msg))
+            db.run(
+                _MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": _doc(msg)}
             )
         for agent in change.agents:
-            _upsert_agent(conn, agent)
+            _upsert_agent(db, agent)
         for user_id, idle_ms in change.agents_idle:
-            conn.execute(update(t.agents).where(t.agents.c.user_id == user_id).values(idle_since_ms=idle_ms))
-        for o in change.outbound:
-            conn.execute(
-                insert(t.outbox).values(
-                    provider=o.provider,
-                    from_number=o.from_number,
-                    to_number=o.to_number,
-                    text=o.text,
-                    session_id=o.session_id,
-                    message_index=o.message_index,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_ms=0,
-                    lease_until_ms=0,
-                    created_ms=now,
-                )
+            db.run(_AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_ms})
+        if change.outbound:
+            db.run_many(
+                _OUTBOX_INSERT,
+                [
+                    {
+                        "provider": o.provider,
+                        "from_number": o.from_number,
+                        "to_number": o.to_number,
+                        "text": o.text,
+                        "session_id": o.session_id,
+                        "message_index": o.message_index,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_ms": 0,
+                        "lease_until_ms": 0,
+                        "provider_message_id": None,
+                        "error": None,
+                        "created_ms": now,
+                    }
+                    for o in change.outbound
+                ],
             )
         for number, opted_out in change.opt_outs:
-            conn.execute(delete(t.opt_outs).where(t.opt_outs.c.number == number))
-            conn.execute(insert(t.opt_outs).values(number=number, opted_out=opted_out, updated_ms=now))
+            db.run(_OPT_OUT_DELETE, {"number": number})
+            db.run(_OPT_OUT_INSERT, {"number": number, "opted_out": opted_out, "updated_ms": now})
         for sub in change.subscriptions_put:
-            c2 = t.subscriptions.c
-            conn.execute(
-                delete(t.subscriptions).where(
-                    c2.supervisor_id == sub.supervisor_id, c2.agent_id == sub.agent_id
-                )
-            )
-            conn.execute(
-                insert(t.subscriptions).values(
-                    supervisor_id=sub.supervisor_id, agent_id=sub.agent_id, data=dict(sub.data)
-                )
-            )
+            key = {"supervisor_id": sub.supervisor_id, "agent_id": sub.agent_id}
+            db.run(_SUB_DELETE, key)
+            db.run(_SUB_INSERT, {**key, "data": _doc(sub.data)})
         for supervisor_id, agent_id in change.subscriptions_delete:
-            c2 = t.subscriptions.c
-            conn.execute(
-                delete(t.subscriptions).where(c2.supervisor_id == supervisor_id, c2.agent_id == agent_id)
-            )
+            db.run(_SUB_DELETE, {"supervisor_id": supervisor_id, "agent_id": agent_id})
         for a in change.audit:
-            conn.execute(
-                insert(t.audit_log).values(
-                    actor_id=a.actor_id,
-                    action=a.action,
-                    target_id=a.target_id,
-                    details=dict(a.details),
-                    created_ms=a.created_ms,
-                )
+            db.run(
+                _AUDIT_INSERT,
+                {
+                    "actor_id": a.actor_id,
+                    "action": a.action,
+                    "target_id": a.target_id,
+                    "details": _doc(a.details),
+                    "created_ms": a.created_ms,
+                },
             )
         if change.notifications:
-            self._lock_for_events(conn)
-            conn.execute(
-                insert(t.events),
+            self._lock_for_events(db)
+            db.run_many(
+                _EVENT_INSERT,
                 [
-                    {"user_id": n.user_id, "channel": n.channel, "data": dict(n.data), "created_ms": now}
+                    {"user_id": n.user_id, "channel": n.channel, "data": _doc(n.data), "created_ms": now}
                     for n in change.notifications
                 ],
             )
-            return int(conn.execute(select(func.max(t.events.c.id))).scalar_one())
+            row = db.first(_EVENT_LAST)
+            return int(row[0]) if row else 0
         return 0
 
 
-def _write_session(conn: Connection, r: SessionRecord, expected_version: int | None) -> None:
+def _write_session(db: Db, r: SessionRecord, expected_version: int | None) -> None:
     values = {
+        "id": r.id,
         "version": r.version,
         "is_open": r.is_open,
         "waiting": r.waiting,
@@ -598,40 +756,31 @@ def _write_session(conn: Connection, r: SessionRecord, expected_version: int | N
         "updated_ms": r.updated_ms,
         "queued_ms": r.queued_ms,
         "deadline_ms": r.deadline_ms,
-        "data": dict(r.data),
+        "data": _doc(r.data),
     }
     if expected_version is None:
-        conn.execute(insert(t.sms_sessions).values(id=r.id, **values))
+        db.run(_SESSION_INSERT, values)
     else:
-        c = t.sms_sessions.c
-        n = conn.execute(
-            update(t.sms_sessions).where(c.id == r.id, c.version == expected_version).values(**values)
-        ).rowcount
-        if n != 1:
+        values["b_id"] = r.id
+        values["b_version"] = expected_version
+        if db.run(_SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
-    conn.execute(delete(t.session_members).where(t.session_members.c.session_id == r.id))
+    db.run(_MEMBERS_DELETE, {"session_id": r.id})
     if r.members:
-        rows = [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in sorted(r.members)]
-        conn.execute(insert(t.session_members), rows)
+        db.run_many(
+            _MEMBER_INSERT,
+            [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in sorted(r.members)],
+        )
 
 
-def _agent(row: Row[Any]) -> AgentState:
-    return AgentState(
-        user_id=row.user_id,
-        state=ChannelState(row.state),
-        reason=row.reason,
-        since_ms=row.since_ms,
-        idle_since_ms=row.idle_since_ms,
-    )
-
-
-def _upsert_agent(conn: Connection, agent: AgentState) -> None:
+def _upsert_agent(db: Db, agent: AgentState) -> None:
     values = {
+        "b_user_id": agent.user_id,
+        "user_id": agent.user_id,
         "state": agent.state.value,
         "reason": agent.reason,
         "since_ms": agent.since_ms,
         "idle_since_ms": agent.idle_since_ms,
     }
-    n = conn.execute(update(t.agents).where(t.agents.c.user_id == agent.user_id).values(**values)).rowcount
-    if not n:
-        conn.execute(insert(t.agents).values(user_id=agent.user_id, **values))
+    if not db.run(_AGENT_UPDATE, values):
+        db.run(_AGENT_INSERT, values)

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from sqlalchemy.engine import Connection
 
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import AlreadyExists
@@ -317,3 +318,37 @@ async def test_leases_one_holder_at_a_time(store: SqlStore) -> None:
     assert await store.acquire_lease("other", "node-a", 8000, 5000) is True
     results = await asyncio.gather(*(store.acquire_lease("race", f"n{i}", 0, 5000) for i in range(5)))
     assert sum(results) == 1
+
+
+async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
+    """Rows written by SQLAlchemy's JSON type (the stdlib encoder) read back, and ours read back through it."""
+    from sqlalchemy import insert, select
+
+    from smsdesk.store import tables as t
+
+    data: dict[str, object] = {
+        "text": "café ✓ \u2028",
+        "n": [1, 2.5, -3, None, True],
+        "deep": {"a": {"b": []}},
+    }
+    old = record("OLD", customer="+1", members=frozenset({"u1"}), data=data)
+
+    def write_old(conn: Connection) -> None:
+        values = {c.name: getattr(old, c.name) for c in t.sms_sessions.c}
+        conn.execute(insert(t.sms_sessions).values(values))
+        conn.execute(insert(t.session_members).values(session_id="OLD", user_id="u1", counts=False))
+
+    await store.run_write(write_old)
+    assert await store.get_session("OLD") == old
+    new = record("NEW", customer="+2", data=data)
+    await store.commit(Change(sessions=[SessionWrite(new, None)], messages=[("NEW", {"index": 1, **data})]))
+
+    def read_back(conn: Connection) -> list[object]:
+        c = t.sms_sessions.c
+        return [
+            conn.execute(select(c.data).where(c.id == "NEW")).scalar_one(),
+            conn.execute(select(t.messages.c.data)).scalar_one(),
+        ]
+
+    assert await store.run_write(read_back) == [data, {"index": 1, **data}]
+    assert await store.read_messages("NEW") == [{"index": 1, **data}]

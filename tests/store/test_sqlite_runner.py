@@ -1,0 +1,48 @@
+"""SQLite specifics of the runner: the in-memory database's one shared connection, reads on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from smsdesk.domain.events import Notification
+from smsdesk.store.base import Change
+from smsdesk.store.sql import create_store
+
+
+async def test_in_memory_store_interleaves_reads_and_writes() -> None:
+    store = create_store("sqlite://")
+    try:
+        await store.create_all()
+        writes = [
+            store.commit(Change(notifications=[Notification(f"u{i}", "/c", {"i": i})])) for i in range(30)
+        ]
+        reads = [store.read_all_events(0, 100) for _ in range(30)]
+        results = await asyncio.gather(*writes, *reads)
+        assert sorted(results[:30]) == list(range(1, 31))  # type: ignore[type-var]
+        assert len(await store.read_all_events(0, 100)) == 30
+    finally:
+        await store.close()
+
+
+async def test_file_store_reads_on_the_loop_thread_and_sees_every_acknowledged_write(tmp_path: Path) -> None:
+    store = create_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        await store.create_all()
+        seen: list[str] = []
+
+        async def write_then_read(i: int) -> int:
+            last = await store.commit(Change(notifications=[Notification("u", "/c", {"i": i})]))
+            got = await store.read_events(["u"], last - 1, 10)
+            return got[0].id if got else -1
+
+        def txn(db: object) -> None:
+            seen.append(threading.current_thread().name)
+
+        ids = await asyncio.gather(*(write_then_read(i) for i in range(20)))
+        await store.runner.read(txn)
+        assert sorted(ids) == list(range(1, 21))
+        assert seen == [threading.current_thread().name]
+    finally:
+        await store.close()
