@@ -26,9 +26,16 @@ from smsdesk.domain.views import session_path, session_uri
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import InboundAck, InboundSms, StatusUpdate
 from smsdesk.sms.keywords import Keyword, classify
-from smsdesk.store.base import Change, ConcurrentUpdate, NewOutbound
+from smsdesk.store.base import Change, ConcurrentUpdate, NewOutbound, SessionRecord
 
-__all__ = ["HELP_REPLY", "OPT_IN_REPLY", "OPT_OUT_REPLY", "receive_sms", "receive_status"]
+__all__ = [
+    "HELP_REPLY",
+    "OPT_IN_REPLY",
+    "OPT_OUT_REPLY",
+    "receive_message_status",
+    "receive_sms",
+    "receive_status",
+]
 
 OPT_OUT_REPLY = "You have been unsubscribed and will receive no more messages. Reply START to resubscribe."
 OPT_IN_REPLY = "You have been resubscribed. Reply STOP to unsubscribe."
@@ -44,9 +51,11 @@ def _reply(rt: Runtime, sms: InboundSms, text: str) -> NewOutbound:
 
 
 async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
-    """The inbound sink: returns only after the message is committed (or known to be a duplicate)."""
-    if await rt.store.get_inbound(sms.provider, sms.provider_message_id) is not None:
-        return InboundAck(_ack_id(sms), duplicate=True)
+    """The inbound sink: returns only after the message is committed (or known to be a duplicate).
+
+    A duplicate is found by the commit itself (the (provider, message id) key is unique), not by a read
+    before it: a provider retry is rare, a read per message is not.
+    """
     keyword = classify(sms.text)
     try:
         for _ in range(8):
@@ -81,7 +90,14 @@ def _keyword_change(
 
 async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) -> None:
     opted_out = await rt.store.is_opted_out(sms.from_number)
-    rec = await rt.store.find_open_session(sms.from_number, sms.to_number)
+    # one open session at most per pair of numbers: when the latest is open it is that one; only when the
+    # latest is closed may an older one be open (reopened by a Transfer)
+    last = await rt.store.latest_session(sms.from_number, sms.to_number)
+    rec = (
+        last
+        if last is None or last.is_open
+        else await rt.store.find_open_session(sms.from_number, sms.to_number)
+    )
     if rec is None:
         if keyword is not None or opted_out:
             # a keyword, or any text from an opted-out number, opens no conversation
@@ -90,7 +106,7 @@ async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) 
             if change.outbound:
                 rt.wake_outbox()
             return
-        await _open(rt, sms)
+        await _open(rt, sms, last)
         return
 
     async def decide(session: Session) -> Outcome:
@@ -100,21 +116,24 @@ async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) 
         return out
 
     await run_on_session(
-        rt, rec.id, decide, extra=lambda: _keyword_change(rt, sms, keyword, rec.id, opted_out=opted_out)
+        rt,
+        rec.id,
+        decide,
+        extra=lambda: _keyword_change(rt, sms, keyword, rec.id, opted_out=opted_out),
+        seen=rec,
     )
 
 
-async def _lar_agent(rt: Runtime, sms: InboundSms) -> str | None:
+def _lar_agent(last: SessionRecord | None) -> str | None:
     """Last-agent routing across sessions: the agent saved with saveLAR in this customer's last session."""
-    last = await rt.store.latest_session(sms.from_number, sms.to_number)
     if last is None:
         return None
     lar = last.data.get("larAgentId")
     return lar if isinstance(lar, str) else None
 
 
-async def _open(rt: Runtime, sms: InboundSms) -> None:
-    lar = await _lar_agent(rt, sms)
+async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None) -> None:
+    lar = _lar_agent(last)
     out = open_session(
         customer_number=sms.from_number,
         business_number=sms.to_number,
@@ -161,8 +180,14 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
         row = await rt.store.find_outbound_by_provider_id(update.provider, update.provider_message_id)
     if row is None or row.session_id is None or row.message_index is None:
         return  # a keyword confirmation, or a receipt for something we do not know: nothing to show
-    session_id, index = row.session_id, row.message_index
-    status = update.status.strip().lower()
+    await receive_message_status(rt, row.session_id, row.message_index, update.status, update.error)
+
+
+async def receive_message_status(
+    rt: Runtime, session_id: str, index: int, status: str, error: str | None = None
+) -> None:
+    """``receive_status`` once the message is known: message ``index`` of session ``session_id``."""
+    status = status.strip().lower()
     updated: list[dict[str, Any]] = []
     recipients: list[str] = []
 
@@ -175,12 +200,12 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
         if _RANK.get(status, -1) < _RANK.get(str(message.get("status", "queued")), 0):
             return Outcome(session=session)
         message["status"] = status
-        if update.error:
-            message["statusDetail"] = update.error
+        if error:
+            message["statusDetail"] = error
         updated.append(message)
         recipients[:] = dict.fromkeys(p.user_id for p in session.users() if p.user_id and not p.terminal)
         if status in ("failed", "undelivered"):
-            return apply_command(rt, session, DeliveryStatus(index, status, update.error or ""))
+            return apply_command(rt, session, DeliveryStatus(index, status, error or ""))
         return Outcome(session=session)
 
     def extra() -> Change:

@@ -168,3 +168,21 @@ async def test_transfer_from_left_chat_is_refused_once_the_customer_has_a_newer_
         assert await d.version() == version
     await d.quiet()
     await d.op("agent1", "Complete")  # the way out
+
+
+async def test_a_text_goes_to_the_reopened_older_session_when_the_newest_is_closed(api: Api) -> None:
+    d = await Desk.start(api)
+    await d.op("agent1", "Leave")
+    await api.text("are you there?")  # opens a newer session...
+    newer = await api.rt.store.find_open_session(CUST, "+15550000000")
+    assert newer is not None and newer.id != d.sid
+    await api.text("STOP")  # ...which STOP closes
+    await api.text("START")
+    await d.op("agent1", "Transfer", queueName="billing")  # no open newer session: the old one reopens
+    latest = await api.rt.store.latest_session(CUST, "+15550000000")
+    assert latest is not None and latest.id == newer.id and not latest.is_open
+    await api.text("still there?")
+    rec = await api.rt.store.find_open_session(CUST, "+15550000000")
+    assert rec is not None and rec.id == d.sid
+    texts = [m.get("text") for m in await api.rt.store.read_messages(d.sid) if m["type"] == "Text"]
+    assert texts[-1] == "still there?"
