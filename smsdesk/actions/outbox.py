@@ -7,20 +7,29 @@ acceptance (the simulator reports ``delivered`` at once) is shown on the transcr
 
 from __future__ import annotations
 
-from smsdesk.actions.inbound import receive_status
+from smsdesk.actions.inbound import receive_message_status, receive_status
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import OutboundSms, StatusUpdate
 from smsdesk.sms.outbox import OutboxRow
 
 __all__ = ["SqlOutbox"]
 
+_REMEMBER_MAX = 10_000
+
 
 class SqlOutbox:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        # the transcript message of each row claimed and not yet settled, so ``mark_sent`` need not read it
+        self._messages: dict[str, tuple[str, int]] = {}
 
     async def claim_due(self, *, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
         rows = await self.rt.store.claim_outbound(now_ms, lease_ms, limit)
+        if len(self._messages) > _REMEMBER_MAX:  # rows claimed and never settled (a worker stopped)
+            self._messages.clear()
+        for r in rows:
+            if r.session_id is not None and r.message_index is not None:
+                self._messages[str(r.id)] = (r.session_id, r.message_index)
         return [
             OutboxRow(
                 outbox_id=str(r.id),
@@ -34,12 +43,17 @@ class SqlOutbox:
 
     async def mark_sent(self, outbox_id: str, *, provider_message_id: str, status: str, now_ms: int) -> None:
         await self.rt.store.mark_outbound_sent(int(outbox_id), provider_message_id, now_ms)
-        row = await self.rt.store.get_outbound(int(outbox_id))
-        if row is not None:
-            await receive_status(self.rt, StatusUpdate(row.provider, provider_message_id, status or "sent"))
+        message = self._messages.pop(outbox_id, None)
+        if message is not None:
+            await receive_message_status(self.rt, *message, status or "sent")
+        else:  # not claimed here (or forgotten): the row says which message it carries
+            update = StatusUpdate("", provider_message_id, status or "sent", outbox_id=outbox_id)
+            await receive_status(self.rt, update)
 
     async def reschedule(self, outbox_id: str, *, attempts: int, next_attempt_ms: int, error: str) -> None:
+        self._messages.pop(outbox_id, None)
         await self.rt.store.mark_outbound_retry(int(outbox_id), next_attempt_ms, error)
 
     async def mark_failed(self, outbox_id: str, *, attempts: int, error: str, now_ms: int) -> None:
+        self._messages.pop(outbox_id, None)
         await self.rt.store.mark_outbound_failed(int(outbox_id), error)
