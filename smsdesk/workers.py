@@ -31,15 +31,33 @@ class RouterLoop:
         self.node_id = router.rt.ids.token()
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._lease_until_ms = 0  # this node holds the lease until then (0: not known to hold it)
+        self._expiry_due_ms = 0  # the next check for offers that timed out
 
     def wake(self) -> None:
         self._event.set()
 
-    async def run_once(self) -> int:
+    async def _hold_lease(self, now_ms: int) -> bool:
+        """Renewed once half of it has run out, not on every pass: nobody can take it before it ends."""
+        if now_ms < self._lease_until_ms - self.LEASE_MS // 2:
+            return True
         rt = self.router.rt
-        if not await rt.store.acquire_lease("router", self.node_id, rt.clock.now_ms(), self.LEASE_MS):
+        if await rt.store.acquire_lease("router", self.node_id, now_ms, self.LEASE_MS):
+            self._lease_until_ms = now_ms + self.LEASE_MS
+            return True
+        self._lease_until_ms = 0
+        return False
+
+    async def run_once(self) -> int:
+        """One pass: expired offers (at most once a tick: offer timeouts are seconds long), then routing."""
+        now = self.router.rt.clock.now_ms()
+        if not await self._hold_lease(now):
             return 0
-        return await self.router.expire_offers() + await self.router.route_waiting()
+        expired = 0
+        if now >= self._expiry_due_ms:
+            self._expiry_due_ms = now + int(self.tick_s * 1000)
+            expired = await self.router.expire_offers()
+        return expired + await self.router.route_waiting()
 
     async def _run(self) -> None:
         while True:
@@ -47,8 +65,9 @@ class RouterLoop:
                 await asyncio.wait_for(self._event.wait(), self.tick_s)
             self._event.clear()
             try:
-                while await self.run_once():
-                    pass
+                await self.run_once()
+                while self.router.more_waiting:  # the pass took a full batch: there may be more
+                    await self.run_once()
             except Exception:  # a failing pass must not stop routing: log it and try again next tick
                 log.exception("routing pass failed")
 

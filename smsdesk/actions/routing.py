@@ -28,6 +28,7 @@ from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import Offer, WithdrawOffer
 from smsdesk.domain.users import Role, User
 from smsdesk.runtime import Runtime
+from smsdesk.store.base import SessionRecord
 
 __all__ = ["CandidatePool", "Router"]
 
@@ -82,6 +83,7 @@ class Router:
         self.batch = batch
         self._users: dict[str, User] = {}
         self._users_at = -_USERS_TTL_S
+        self.more_waiting = False  # the last pass took a full batch and made offers: run another
 
     async def _agents(self) -> dict[str, User]:
         now = time.monotonic()
@@ -96,6 +98,7 @@ class Router:
 
     async def route_waiting(self) -> int:
         """Offer as many waiting sessions as agents allow; returns the number of offers made."""
+        self.more_waiting = False
         waiting = await self.rt.store.list_waiting_sessions(self.batch)
         if not waiting:
             return 0
@@ -128,17 +131,18 @@ class Router:
             agent_id = pool.choose(lar_agent_id=session.lar_agent_id, excluded={*session.excluded, *holders})
             if agent_id is None:
                 continue
-            if await self._offer(rec.id, agent_id, users[agent_id].display_name):
+            if await self._offer(rec, agent_id, users[agent_id].display_name):
                 pool.offered(agent_id)
                 offers += 1
+        self.more_waiting = offers > 0 and len(waiting) >= self.batch
         return offers
 
-    async def _offer(self, session_id: str, agent_id: str, nickname: str) -> bool:
+    async def _offer(self, rec: SessionRecord, agent_id: str, nickname: str) -> bool:
         async def decide(session: Session) -> Outcome:
             return apply_command(self.rt, session, Offer(agent_id, nickname))
 
         try:
-            await run_on_session(self.rt, session_id, decide)
+            await run_on_session(self.rt, rec.id, decide, seen=rec)
             return True
         except GwsError:
             return False  # taken meanwhile (another node, a customer opt-out...): the next pass sees it
@@ -159,16 +163,16 @@ class Router:
                 and p.since_ms + timeout_ms <= now
             ]
             for user_id in late:
-                if await self._withdraw(rec.id, user_id):
+                if await self._withdraw(rec, user_id):
                     expired += 1
         return expired
 
-    async def _withdraw(self, session_id: str, user_id: str) -> bool:
+    async def _withdraw(self, rec: SessionRecord, user_id: str) -> bool:
         async def decide(session: Session) -> Outcome:
             return apply_command(self.rt, session, WithdrawOffer(user_id))
 
         try:
-            await run_on_session(self.rt, session_id, decide)
+            await run_on_session(self.rt, rec.id, decide, seen=rec)
             return True
         except GwsError:
             return False
