@@ -95,7 +95,14 @@ async def test_one_node_reuses_the_session_it_wrote(tmp_path: Path, clock: FakeC
             {"operationName": "Monitor", "supervisorMonitoringMode": "AllChats"},
             user="supervisor1",
         )
+        get_outbound = store.get_outbound
+
+        async def counting_get_outbound(outbox_id: int) -> Any:
+            reads.append("outbox row")
+            return await get_outbound(outbox_id)
+
         await a.text("Hello")
+        store.get_outbound = counting_get_outbound  # type: ignore[method-assign]
         store.get_session = counting_get_session  # type: ignore[method-assign]
         store.read_messages = counting_read_messages  # type: ignore[method-assign]
         assert await a.route() == 1
@@ -107,9 +114,12 @@ async def test_one_node_reuses_the_session_it_wrote(tmp_path: Path, clock: FakeC
         ):
             r = await a.post(f"/api/v2/me/smssessions/{sid}", body)
             assert r.json() == {"statusCode": 0}
-        await a.send_outbox()  # the delivery receipt updates the message: from the cached transcript too
+        await (
+            a.send_outbox()
+        )  # the receipt: the outbox row claimed and the cached transcript say which message
         assert reads == []
         store.get_session, store.read_messages = get_session, read_messages  # type: ignore[method-assign]
+        store.get_outbound = get_outbound  # type: ignore[method-assign]
         seen = [
             m.get("text")
             for e in await a.events("supervisor1")
