@@ -35,6 +35,7 @@ from smsdesk.notify.wire import encode_message
 __all__ = ["Bayeux", "ClientSession", "Hold", "IllegalTransition", "Outcome", "SessionState", "Transport"]
 
 UNKNOWN_CLIENT = "402::Unknown client"
+SUBSCRIPTION_SETS_MAX = 1024
 HANDSHAKE_DENIED = "403::Handshake denied"
 
 
@@ -61,10 +62,11 @@ class ClientSession:
     ack: bool
     last_seen: float
     state: SessionState = SessionState.HANDSHAKEN
-    subscriptions: set[str] = field(default_factory=set)
+    subscriptions: frozenset[str] = frozenset()  # shared by the clients with the same ones (``_intern``)
     held: int | None = None  # token of the held /meta/connect
     gone_reason: str = ""
     websocket: bool = False  # its last /meta/connect came over a websocket
+    supervisor: bool = False  # receives ``SUPERVISORS`` events (a supervisor or admin)
 
     @property
     def immediate(self) -> bool:
@@ -129,6 +131,7 @@ class Bayeux:
         self._by_user: dict[str, set[str]] = defaultdict(set)
         self._supervisors: set[str] = set()  # clientIds of supervisors and admins
         self._tokens = 0
+        self._subscription_sets: dict[frozenset[str], frozenset[str]] = {}
         self._types = ["long-polling", "websocket"] if settings.websocket else ["long-polling"]
 
     # --- queries -------------------------------------------------------------------------------------
@@ -224,9 +227,10 @@ class Bayeux:
         ack = isinstance(ext, dict) and ext.get("ack") is True
         client_id = self._make_client_id()
         session = ClientSession(client_id, principal, ClientQueue(self._settings.max_queue), ack, now)
+        session.supervisor = principal.is_supervisor
         self._sessions[client_id] = session
         self._by_user[principal.user_id].add(client_id)
-        if principal.is_supervisor:
+        if session.supervisor:
             self._supervisors.add(client_id)
         out.handshake = client_id
         reply = _reply(
@@ -354,7 +358,7 @@ class Bayeux:
         if not all(isinstance(p, str) for p in patterns):
             return _error(message, "400::subscription_invalid", **echo)
         if not subscribe:
-            session.subscriptions.difference_update(patterns)
+            session.subscriptions = self._intern(session.subscriptions.difference(patterns))
             return _reply(message, True, **echo)
         for pattern in patterns:
             refusal = subscribe_refusal(session.principal, pattern)
@@ -362,8 +366,17 @@ class Bayeux:
                 return _error(message, refusal, **echo)
         if len(session.subscriptions | set(patterns)) > self._settings.max_subscriptions:
             return _error(message, "403::too many subscriptions", **echo)
-        session.subscriptions.update(patterns)
+        session.subscriptions = self._intern(session.subscriptions.union(patterns))
         return _reply(message, True, **echo)
+
+    def _intern(self, subscriptions: frozenset[str]) -> frozenset[str]:
+        """One shared set per distinct combination (most clients subscribe alike), up to a bound."""
+        shared = self._subscription_sets.get(subscriptions)
+        if shared is not None:
+            return shared
+        if len(self._subscription_sets) < SUBSCRIPTION_SETS_MAX:
+            self._subscription_sets[subscriptions] = subscriptions
+        return subscriptions
 
     def _disconnect(
         self, message: dict[str, Any], principal: Principal | None, out: Outcome
@@ -396,16 +409,23 @@ class Bayeux:
                 targets = [self._sessions[c] for c in self._supervisors]
             else:
                 targets = [self._sessions[c] for c in self._by_user.get(event.user_id, ())]
-            # One message, encoded once, shared by every recipient's queue (never mutated).
+            # One message, encoded once, shared by every recipient's queue (never mutated); the filter is
+            # decided once per kind of recipient (its subscriptions, supervisor or not).
             message: dict[str, Any] | None = None
             encoded = b""
+            channel = event.channel
+            wants: dict[tuple[frozenset[str], bool], bool] = {}
             for session in targets:
-                if not may_receive(session.principal, event.channel):
-                    continue
-                if not any(matches(p, event.channel) for p in session.subscriptions):
+                kind = (session.subscriptions, session.supervisor)
+                wanted = wants.get(kind)
+                if wanted is None:
+                    wanted = wants[kind] = may_receive(session.principal, channel) and any(
+                        matches(p, channel) for p in session.subscriptions
+                    )
+                if not wanted:
                     continue
                 if message is None:
-                    message = {"channel": event.channel, "data": dict(event.data), "id": str(event.id)}
+                    message = {"channel": channel, "data": dict(event.data), "id": str(event.id)}
                     encoded = encode_message(message)
                 try:
                     if session.queue.push(event.id, message, encoded):
