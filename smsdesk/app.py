@@ -177,8 +177,15 @@ def build_app(
         simulator=simulator,
         twilio=sms_settings.twilio,
     )
-    # plain Starlette routes first: CometD is the hottest path
-    app.router.routes[:0] = [*hub.routes(), *sms_routes, *build_web_routes()]
+    # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
+    # routes stay registered for the OpenAPI schema, behind these)
+    app.router.routes[:0] = [
+        *hub.routes(),
+        *smssessions.plain_routes(),
+        *me.plain_routes(),
+        *sms_routes,
+        *build_web_routes(),
+    ]
     _install_error_handlers(app)
     for module in (me, users, features, smssessions, supervision):
         app.include_router(module.router)

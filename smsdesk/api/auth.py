@@ -33,7 +33,7 @@ from smsdesk.domain.users import Principal, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import HttpSession
 
-__all__ = ["COOKIE", "AuthMiddleware", "Authenticator", "parse_cookies"]
+__all__ = ["COOKIE", "AuthMiddleware", "Authenticator", "cookie_value", "parse_cookies"]
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -41,6 +41,7 @@ BASIC_TTL_S = 60.0
 SESSION_TTL_S = 2.0
 _CACHE_MAX = 10_000
 _UNSAFE = {"POST", "PUT", "DELETE", "PATCH"}
+_READ_HEADERS = frozenset({b"authorization", b"cookie", b"x-requested-with", b"x-csrf-token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,22 @@ class AuthResult:
     principal: Principal
     session: HttpSession
     new_session: bool
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header (the last one if repeated), without building a
+    ``SimpleCookie`` for the whole header."""
+    if name not in header:
+        return None
+    found = None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            found = value
+    return found
 
 
 def parse_cookies(header: str) -> dict[str, str]:
@@ -205,8 +222,12 @@ class AuthMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        cookies = parse_cookies(headers.get("cookie", ""))
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:  # only the four headers authentication reads (names are lower case)
+            if k in _READ_HEADERS:
+                headers[k.decode("latin-1")] = v.decode("latin-1")
+        sid = cookie_value(headers.get("cookie", ""), COOKIE)
+        cookies = {COOKIE: sid} if sid is not None else {}
         try:
             result = await self.auth.authenticate_request(headers, cookies)
         except GwsError as exc:

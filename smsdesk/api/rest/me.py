@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
 
 from smsdesk.actions import channels as ch
 from smsdesk.actions.access import access_user_by_id
@@ -16,6 +17,8 @@ from smsdesk.api.params import operation_name, read_json_object, wanted_subresou
 from smsdesk.api.rest import subresources
 from smsdesk.domain import agents as ag
 from smsdesk.domain.errors import GwsError, Validation
+
+__all__ = ["plain_routes", "router"]
 
 router = APIRouter()
 
@@ -90,3 +93,12 @@ async def post_my_channel(request: Request, channel: str) -> GwsJSONResponse:
     body = await read_json_object(request, rt.settings.max_body_bytes)
     await ch.check_set_channel_state(rt, p, channel, operation_name(body), body)
     return GwsJSONResponse({"statusCode": 0})
+
+
+async def _post_my_channel_plain(request: Request) -> GwsJSONResponse:
+    return await post_my_channel(request, request.path_params["channel"])
+
+
+def plain_routes() -> list[BaseRoute]:
+    """Ready/NotReady as a plain Starlette route ahead of the FastAPI one (kept for the OpenAPI schema)."""
+    return [Route("/api/v2/me/channels/{channel}", _post_my_channel_plain, methods=["POST"])]

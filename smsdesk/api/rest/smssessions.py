@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
 
 from smsdesk.actions import sessions as ss
 from smsdesk.actions.access import require_feature
 from smsdesk.api.deps import principal_of, runtime_of
 from smsdesk.api.errors import GwsJSONResponse
 from smsdesk.api.params import read_json_object, wants_fields
+
+__all__ = ["SEGMENTS", "plain_routes", "router"]
 
 router = APIRouter()
 
@@ -25,6 +28,21 @@ async def operate(request: Request, session_id: str) -> GwsJSONResponse:
     body = await read_json_object(request, rt.settings.max_body_bytes)
     extra = await ss.check_session_operation(rt, p, session_id, body)
     return GwsJSONResponse({"statusCode": 0, **extra})
+
+
+async def _operate_plain(request: Request) -> GwsJSONResponse:
+    return await operate(request, request.path_params["session_id"])
+
+
+def plain_routes() -> list[BaseRoute]:
+    """The operations (the hottest REST call) as plain Starlette routes, mounted ahead of the FastAPI routes:
+    the same handler, errors and statuses at about half the framework cost. The FastAPI routes below stay
+    for the OpenAPI schema and answer nothing these match."""
+    return [
+        Route(f"{prefix}/{seg}/{{session_id}}", _operate_plain, methods=["POST"])
+        for seg in SEGMENTS
+        for prefix in ("/api/v2/me", "/api/v2")
+    ]
 
 
 async def list_mine(request: Request) -> GwsJSONResponse:
