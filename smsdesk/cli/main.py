@@ -89,8 +89,15 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         print(f"  API docs           {base}/api/docs", flush=True)
         logins = ", ".join(name for name, _, _ in DEMO_USERS)
         print(f"  logins: {logins} (password '{DEMO_PASSWORD}')", flush=True)
+    # websockets-sansio: a third of wsproto's CPU per frame written. No permessage-deflate: browsers always
+    # offer it, and its zlib state costs about 37 KB per connected client (docs/notifications.md).
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, ws="websockets-sansio"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
     )
     return 0
 
