@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import orjson
 import pytest
 
 from smsdesk.domain.events import SUPERVISORS, StoredEvent
@@ -407,3 +408,60 @@ def test_illegal_session_transitions_raise() -> None:
         s.leave("again")
     with pytest.raises(IllegalTransition):
         s.connected()
+
+
+def ws_connect(b: Bayeux, cid: str, now: float = 0.0, **extra: Any) -> Any:
+    return b.handle(
+        [{"channel": "/meta/connect", "clientId": cid, "connectionType": "websocket", **extra}],
+        principal=None,
+        now=now,
+        transport=Transport.WEBSOCKET,
+    )
+
+
+def test_websocket_client_without_ack_takes_events_at_once_and_keeps_its_connect_held() -> None:
+    b = make()
+    cid = ready_client(b)
+    assert b.take_immediate(cid) == []  # connected over long-polling: events wait for a connect
+    out = ws_connect(b, cid, now=1.0)
+    assert out.connected == [cid] and out.hold is not None
+    b.push(
+        [
+            StoredEvent(1, "u1", "/v2/me/channels", {"n": 1}),
+            StoredEvent(2, "u1", "/v2/me/smssessions", {"n": 2}),
+        ]
+    )
+    encoded = b.take_immediate(cid)
+    assert [orjson.loads(e)["data"] for e in encoded] == [{"n": 1}, {"n": 2}]
+    assert not b.ready(out.hold, 1.0)  # nothing left queued: the connect stays held until its deadline
+    assert b.take_immediate(cid) == []
+
+
+def test_websocket_client_with_ack_gets_events_in_connect_replies_only() -> None:
+    b = make()
+    cid = ready_client(b, ext={"ack": True})
+    hold = ws_connect(b, cid, now=1.0, ext={"ack": 0}).hold
+    b.push([StoredEvent(1, "u1", "/v2/me/channels", {"n": 1})])
+    assert b.take_immediate(cid) == []
+    assert b.ready(hold, 1.0) and b.complete(hold, 1.0)[0]["data"] == {"n": 1}
+
+
+def test_an_event_for_many_recipients_is_encoded_once_and_shared() -> None:
+    b = make()
+    sups = [ready_client(b, SUPERVISOR, "/v2/users") for _ in range(3)]
+    for cid in sups:
+        ws_connect(b, cid)
+    b.push([StoredEvent(1, SUPERVISORS, "/v2/users", {"x": 1})])
+    [first], *others = [b.take_immediate(cid) for cid in sups]
+    assert orjson.loads(first) == {"channel": "/v2/users", "data": {"x": 1}, "id": "1"}
+    assert all(o[0] is first for o in others)
+
+
+def test_clients_with_the_same_subscriptions_share_one_set() -> None:
+    b = make()
+    one, two = ready_client(b), ready_client(b)
+    s1, s2 = b.session(one), b.session(two)
+    assert s1 is not None and s2 is not None
+    assert s1.subscriptions is s2.subscriptions
+    subscribe(b, two, "/v2/users/x")  # refused for an agent: nothing changes
+    assert sorted(b.push([StoredEvent(1, "u1", "/v2/me/channels", {})])) == [one, two]

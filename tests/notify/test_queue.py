@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from smsdesk.notify.queue import ClientQueue, QueueOverflow
@@ -86,3 +88,13 @@ def test_bound_counts_unacknowledged_messages() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ClientQueue(0)
+
+
+def test_take_encoded_hands_out_the_shared_bytes_and_encodes_the_rest() -> None:
+    q = ClientQueue(10)
+    shared = b'{"channel":"/v2/me","data":{"n":1}}'
+    q.push(1, msg(1), shared)
+    q.push(2, msg(2))
+    first, second = q.take_encoded()
+    assert first is shared and json.loads(second) == msg(2)
+    assert len(q) == 0 and q.take_encoded() == []

@@ -215,3 +215,19 @@ async def test_slow_websocket_reader_is_dropped_without_stalling_others(
         assert hub.bayeux.session(slow_id) is None  # dropped: more than max_queue events waiting
         [reply] = await exchange(slow, {"channel": "/meta/connect", "clientId": slow_id})
         assert reply["error"] == "402::Unknown client" and reply["advice"]["reconnect"] == "handshake"
+
+
+async def test_held_websocket_connect_is_answered_at_its_deadline(
+    base: str, hub: NotificationHub, clock: FakeClock
+) -> None:
+    async with connect(ws_url(base), additional_headers={"Authorization": basic("agent1")}) as ws:
+        cid = await start(ws)
+        await ws.send(json.dumps([{"channel": "/meta/connect", "clientId": cid, "id": "9"}]))
+        for _ in range(100):
+            session = hub.bayeux.session(cid)
+            if session is not None and session.held is not None:
+                break
+            await asyncio.sleep(0.01)
+        clock.advance(hub.settings.timeout_ms / 1000 + hub.settings.sweep_interval_ms / 1000)
+        [reply] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply == {"channel": "/meta/connect", "successful": True, "id": "9"}

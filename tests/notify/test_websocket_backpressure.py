@@ -81,3 +81,41 @@ async def test_full_outbox_closes_the_socket() -> None:
     await asyncio.wait_for(served, 5)
     close = peer.sent[-1]
     assert close["code"] == 1008 and "outbox full" in close["reason"]
+
+
+class SlowPeer(StuckPeer):
+    """A peer whose data writes block until ``release`` (a paused transport that drains later)."""
+
+    def __init__(self, frames: list[str]) -> None:
+        super().__init__(frames)
+        self.released = asyncio.Event()
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            await self.released.wait()
+        self.sent.append(message)
+        if message["type"] == "websocket.close":
+            self.closed.set()
+            self.incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+
+async def test_frames_written_after_a_paused_transport_resumes_keep_their_order() -> None:
+    hub = make_hub(FakeClock(), NotifySettings(ws_send_timeout_ms=5_000, ws_outbox=8))
+    app = Starlette(routes=hub.routes())
+    frames = [json.dumps([{"channel": "/meta/handshake", "id": str(i)}]) for i in range(4)]
+    peer = SlowPeer(frames)
+    served = asyncio.create_task(app(scope(), peer.receive, peer.send))
+    for _ in range(100):
+        if len(hub.bayeux) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert [m["type"] for m in peer.sent] == ["websocket.accept"]  # every write waits on the peer
+    peer.released.set()
+    for _ in range(100):
+        if len(peer.sent) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert [json.loads(m["text"])[0]["id"] for m in peer.sent[1:]] == ["0", "1", "2", "3"]
+    peer.incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.wait_for(served, 5)
+    assert not peer.closed.is_set()  # not closed by us: the client was slow, not too slow
