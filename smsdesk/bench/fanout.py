@@ -8,7 +8,10 @@ The same client (``bayeux.py``) and the same load shape run against both servers
   every supervisor's queue, websocket frame). Event *i* from agent *a* is correlated with toggle *i* of *a*.
 * **Faye** (npm ``faye`` 1.4.3 under node, ``bench/faye_server.js``) — K clients subscribe to ``/bench``;
   a publisher is a handshaken Bayeux client posting one ``publish`` message per HTTP request, with
-  ``{"p": publisher, "s": sequence}`` as data. Faye keeps everything in memory and persists nothing.
+  ``{"p": publisher, "s": sequence, "pad": "x" * FAYE_PAD}`` as data, padded to about the size of the
+  smsdesk team event (~280 bytes of JSON), so both servers write frames of about the same size. Faye keeps
+  everything in memory and persists nothing; it writes one frame per message, where smsdesk writes one
+  frame per client per catch-up (several events when they arrive together).
 
 Each publisher is closed-loop (one request in flight); ``rate`` paces all publishers together, and
 ``rate=0`` means as fast as the server acknowledges (the throughput phase).
@@ -36,6 +39,7 @@ from smsdesk.bench.stats import summarize
 __all__ = ["FanoutTarget", "FayeServer", "FayeTarget", "SmsdeskTarget", "run_fanout"]
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+FAYE_PAD = 250  # filler characters in each Faye publish: its data is then about as large as smsdesk's event
 Publish = Callable[[int, int], Awaitable[bool]]  # (publisher, sequence) -> acknowledged
 
 
@@ -193,7 +197,8 @@ class FayeTarget(FanoutTarget):
             async def publish(
                 p: int, seq: int, conn: HttpConnection = conn, s: BayeuxSession = session
             ) -> bool:
-                r = await conn.request("POST", "/faye", s.publish("/bench", {"p": str(p), "s": seq}))
+                data = {"p": str(p), "s": seq, "pad": "x" * FAYE_PAD}
+                r = await conn.request("POST", "/faye", s.publish("/bench", data))
                 return r.status == 200 and all(m.get("successful") for m in r.json())
 
             out.append(publish)
