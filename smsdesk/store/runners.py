@@ -6,11 +6,12 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
 
 - PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``), the
   statements on the asyncpg DBAPI adapter of that connection.
-- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs each WRITE body whole on one writer thread: one
-  thread hop per transaction, where aiosqlite makes one per statement (a session operation is ~100
-  statements; docs/performance.md). The writer thread serialises this process's writers in FIFO order, so
-  they never sleep in SQLite's busy handler; other processes still meet ``busy_timeout``; the COMMIT (and
-  any WAL checkpoint it triggers) happens there, off the event loop. READ bodies run on the event loop's
+- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs each WRITE body whole on one writer thread
+  (``store/writer.py``): one thread hop per transaction, where aiosqlite makes one per statement (a session
+  operation is ~100 statements; docs/performance.md). The writer thread serialises this process's writers
+  in FIFO order, so they never sleep in SQLite's busy handler; other processes still meet ``busy_timeout``;
+  writes queued together share one transaction (a savepoint each) and one COMMIT, which happens there (with
+  any WAL checkpoint it triggers), off the event loop. READ bodies run on the event loop's
   thread, on a connection of its own, with no hop: a read is one or two indexed statements, cheaper than
   the hop itself, and in WAL mode a reader never waits for a writer. Each thread keeps one connection for
   its whole life and frames transactions itself (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` …
@@ -19,11 +20,9 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsdesk.store.engines.postgres import PostgresDb
 from smsdesk.store.engines.sqlite import SqliteDb, is_memory
+from smsdesk.store.writer import WriterThread
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -90,13 +90,13 @@ class AsyncRunner:
 
 
 class ThreadRunner:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
         self.engine = engine
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="smsdesk-db-write")
+        self._local = threading.local()
+        self._held: list[Any] = []  # the pool connections the threads keep
+        self._writer = WriterThread(self._db, group_commit=group_commit)
         # an in-memory database is one connection shared by all: its reads queue behind the writes
         self._reads_on_writer = is_memory(str(engine.url))
-        self._local = threading.local()
-        self._held: list[Any] = []  # the pool connections the worker threads keep
 
     @property
     def dialect_name(self) -> str:
@@ -121,18 +121,6 @@ class ThreadRunner:
             if raw.in_transaction:
                 raw.execute("ROLLBACK")
 
-    def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        db = self._db()
-        raw = db.raw
-        raw.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(db, *args)
-            raw.execute("COMMIT")
-            return result
-        finally:
-            if raw.in_transaction:  # the body or the COMMIT failed
-                raw.execute("ROLLBACK")
-
     def _run_sa_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:
             conn = conn.execution_options(smsdesk_write=True)
@@ -141,14 +129,14 @@ class ThreadRunner:
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         if self._reads_on_writer:
-            return await asyncio.get_running_loop().run_in_executor(self._writer, self._read_sync, fn, args)
+            return await self._writer.call(self._read_sync, fn, args)  # type: ignore[no-any-return]
         return self._read_sync(fn, args)  # on the event loop's own connection: see the module docstring
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write_sync, fn, args)
+        return await self._writer.write(fn, args)  # type: ignore[no-any-return]
 
     async def run_sa(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._run_sa_sync, fn)
+        return await self._writer.call(self._run_sa_sync, fn)  # type: ignore[no-any-return]
 
     def _close_sync(self) -> None:
         for pooled in self._held:
@@ -157,6 +145,5 @@ class ThreadRunner:
         self.engine.dispose()
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, self._close_sync)
-        self._writer.shutdown(wait=True)
+        await self._writer.call(self._close_sync)
+        await self._writer.stop()

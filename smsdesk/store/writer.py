@@ -1,0 +1,183 @@
+"""The SQLite writer thread: this process's write transactions in FIFO order, committed in groups.
+
+Callers on the event loop append a job to a queue and await a future. The thread takes every job queued at
+that moment (up to ``max_group``) and runs the writes among them in ONE transaction, each inside its own
+``SAVEPOINT``: a body that raises rolls back to its savepoint, so its changes vanish and the others' stay,
+exactly as if each had had its own transaction. One ``COMMIT`` ends the group, and only then are the callers'
+futures resolved (one loop wake-up per group): a write is acknowledged once the COMMIT holding it returned.
+Under load this saves a transaction's framing and a thread hand-off per write; a lone write is one
+transaction, as before.
+
+If SQLite abandons the whole transaction (an I/O error, a full disk), the failing job gets its error and the
+others of the group run again, each in a transaction of its own; if the COMMIT fails, nothing was written and
+every job of the group gets that error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from smsdesk.store.engines.sqlite import SqliteDb
+
+__all__ = ["WriterThread"]
+
+_Outcome = tuple[bool, Any]  # (ok, result or exception)
+
+
+@dataclass(slots=True)
+class _Job:
+    write: bool  # a write body ``fn(db, *args)``, groupable; else a plain call ``fn(*args)`` run alone
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+class _GroupLost(Exception):
+    def __init__(self, index: int, error: BaseException) -> None:
+        self.index = index
+        self.error = error
+
+
+class WriterThread:
+    def __init__(
+        self,
+        db: Callable[[], SqliteDb],
+        *,
+        group_commit: bool = True,
+        max_group: int = 64,
+        name: str = "smsdesk-db-write",
+    ) -> None:
+        self._db = db
+        self._group_commit = group_commit
+        self._max_group = max_group
+        self._jobs: deque[_Job] = deque()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def write(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """Run ``fn(db, *args)`` in a write transaction (maybe shared with others, each in its savepoint)."""
+        return self._submit(True, fn, args)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` on the writer thread, alone, between transactions."""
+        return self._submit(False, fn, args)
+
+    def _submit(self, write: bool, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        if self._stopped:
+            raise RuntimeError("the store is closed")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.append(_Job(write, fn, args, future, loop))
+        self._wake.set()
+        return future
+
+    async def stop(self) -> None:
+        """Let the queued jobs finish, then end the thread."""
+        await self.call(lambda: None)
+        self._stopped = True
+        self._wake.set()
+        await asyncio.to_thread(self._thread.join)
+
+    # ---- on the thread ----
+
+    def _main(self) -> None:
+        jobs = self._jobs
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while jobs:
+                group: list[_Job] = []
+                while jobs and len(group) < self._max_group and jobs[0].write:
+                    group.append(jobs.popleft())
+                if len(group) > 1 and self._group_commit:
+                    _deliver(group, self._run_group(group))
+                elif group:
+                    for job in group:  # each acknowledged as soon as its own COMMIT returned
+                        _deliver([job], [self._alone(job)])
+                else:
+                    job = jobs.popleft()
+                    _deliver([job], [_call(job.fn, job.args)])
+            if self._stopped and not jobs:
+                return
+
+    def _run_group(self, group: list[_Job]) -> list[_Outcome]:
+        db = self._db()
+        raw = db.raw
+        outcomes: list[_Outcome] = []
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            for i, job in enumerate(group):
+                raw.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(db, *job.args)
+                except Exception as exc:
+                    if not raw.in_transaction:
+                        raise _GroupLost(i, exc) from exc
+                    raw.execute("ROLLBACK TO job")
+                    raw.execute("RELEASE job")
+                    outcomes.append((False, exc))
+                else:
+                    raw.execute("RELEASE job")
+                    outcomes.append((True, value))
+            raw.execute("COMMIT")
+            return outcomes
+        except _GroupLost as lost:
+            before = [self._alone(j) for j in group[: lost.index]]
+            after = [self._alone(j) for j in group[lost.index + 1 :]]
+            return [*before, (False, lost.error), *after]
+        except Exception as exc:  # BEGIN, a savepoint or the COMMIT failed: nothing of the group was written
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            return [(False, exc)] * len(group)
+
+    def _alone(self, job: _Job) -> _Outcome:
+        db = self._db()
+        raw = db.raw
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                value = job.fn(db, *job.args)
+                raw.execute("COMMIT")
+            finally:
+                if raw.in_transaction:  # the body or the COMMIT failed
+                    raw.execute("ROLLBACK")
+        except Exception as exc:
+            return (False, exc)
+        return (True, value)
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> _Outcome:
+    try:
+        return (True, fn(*args))
+    except Exception as exc:
+        return (False, exc)
+
+
+def _deliver(jobs: list[_Job], outcomes: list[_Outcome]) -> None:
+    """Resolve the jobs' futures: one wake-up of each event loop concerned (normally one)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], _Outcome]]] = {}
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, outcome))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, items)
+        except RuntimeError:  # that loop is closed: nobody waits any more
+            pass
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
+    for future, (ok, value) in items:
+        if future.done():  # cancelled while it ran
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
