@@ -52,6 +52,11 @@ class Sink(Protocol):
 
     clients: set[str]
 
+    @property
+    def open(self) -> bool:
+        """``False`` once the socket is being closed: nothing may be attached to it any more."""
+        ...
+
     def deliver(self, frame: bytes) -> None: ...
 
 
@@ -225,15 +230,21 @@ class NotificationHub:
         self._wake(outcome.woken)  # a connect released by this batch is answered before its replies
         if outcome.handshake is not None:
             self.bayeux.start_after(outcome.handshake, self._cursor)
-        for client_id in outcome.connected:
-            if self.bayeux.session(client_id) is not None:
-                self._sinks[client_id] = sink
-                sink.clients.add(client_id)
+        if sink.open:
+            for client_id in outcome.connected:
+                if self.bayeux.session(client_id) is not None:
+                    self._sinks[client_id] = sink
+                    sink.clients.add(client_id)
         hold = outcome.hold
-        if hold is not None:
+        if hold is not None and not sink.open:
+            self.bayeux.abandon(hold, now)
+        elif hold is not None:
             client_id = hold.session.client_id
             self._ws_holds[client_id] = (hold, sink)
             heapq.heappush(self._deadlines, (hold.deadline, hold.token, client_id))
+            if len(self._deadlines) > 2 * len(self._ws_holds) + 64:  # mostly holds answered early
+                self._deadlines = [(h.deadline, h.token, c) for c, (h, _) in self._ws_holds.items()]
+                heapq.heapify(self._deadlines)
         return encode_batch(outcome.replies) if outcome.replies else None
 
     def detach(self, sink: Sink) -> None:

@@ -78,11 +78,16 @@ class _Connection:
         self.reader: asyncio.Task[Any] | None = asyncio.current_task()  # the endpoint, while it reads
         self.closing: tuple[int, str] | None = None
 
+    @property
+    def open(self) -> bool:
+        return self.closing is None
+
     def close_soon(self, code: int, reason: str) -> None:
         """Stop serving this socket; the endpoint then closes it with ``code``."""
         if self.closing is not None:
             return
         self.closing = (code, reason)
+        self.hub.detach(self)  # from now on its clients' events stay queued for their next connect
         reader = self.reader
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()  # interrupt its read; the endpoint knows why from ``closing``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -225,3 +226,68 @@ async def test_two_hubs_on_one_bus_share_hints(clock: FakeClock) -> None:
         await node_a.close()
         await node_b.close()
         await bus.close()
+
+
+class FakeSink:
+    """A websocket as the hub sees it: frames written are kept; ``close`` stops it taking any."""
+
+    def __init__(self) -> None:
+        self.clients: set[str] = set()
+        self.frames: list[list[dict[str, Any]]] = []
+        self.closed = False
+
+    @property
+    def open(self) -> bool:
+        return not self.closed
+
+    def deliver(self, frame: bytes) -> None:
+        assert not self.closed
+        self.frames.append(json.loads(frame))
+
+
+async def ws_client(hub: NotificationHub, sink: FakeSink, **handshake: Any) -> str:
+    frame = hub.handle_websocket([{"channel": "/meta/handshake", **handshake}], AGENT, sink)
+    assert frame is not None
+    cid: str = json.loads(frame)[0]["clientId"]
+    sub = {"channel": "/meta/subscribe", "clientId": cid, "subscription": "/v2/me/**"}
+    hub.handle_websocket([sub], AGENT, sink)
+    hub.handle_websocket([{"channel": "/meta/connect", "clientId": cid}], AGENT, sink)
+    assert hub.handle_websocket([{"channel": "/meta/connect", "clientId": cid}], AGENT, sink) is None  # held
+    return cid
+
+
+async def test_websocket_events_are_written_to_the_sink_as_one_frame_per_catch_up(
+    hub: NotificationHub,
+) -> None:
+    sink = FakeSink()
+    await ws_client(hub, sink)
+    for n in range(3):
+        source(hub).append(AGENT.user_id, "/v2/me/channels", {"n": n})
+    await hub.catch_up()
+    assert [[m["data"] for m in frame] for frame in sink.frames] == [[{"n": 0}, {"n": 1}, {"n": 2}]]
+
+
+async def test_a_detached_sink_leaves_the_events_queued_for_the_next_connect(hub: NotificationHub) -> None:
+    sink = FakeSink()
+    cid = await ws_client(hub, sink)
+    sink.closed = True
+    hub.detach(sink)
+    session = hub.bayeux.session(cid)
+    assert session is not None and session.held is None  # the held connect was abandoned
+    source(hub).append(AGENT.user_id, "/v2/me/channels", {"n": 1})
+    await hub.catch_up()
+    assert sink.frames == []
+    replies = await call(hub, AGENT, {"channel": "/meta/connect", "clientId": cid})
+    assert replies[0]["data"] == {"n": 1}
+
+
+async def test_a_closing_sink_is_not_attached(hub: NotificationHub) -> None:
+    sink = FakeSink()
+    cid = await ws_client(hub, sink)
+    hub.detach(sink)
+    closing = FakeSink()
+    closing.closed = True
+    hub.handle_websocket([{"channel": "/meta/connect", "clientId": cid}], AGENT, closing)
+    assert closing.clients == set()
+    session = hub.bayeux.session(cid)
+    assert session is not None and session.held is None
