@@ -17,11 +17,13 @@ tokens (spec §9.1).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
@@ -29,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsdesk.api.errors import error_response
 from smsdesk.domain.errors import GwsError, NotAuthenticated
-from smsdesk.domain.users import Principal, User
+from smsdesk.domain.users import Principal, Role, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import HttpSession
 
@@ -46,9 +48,31 @@ _READ_HEADERS = frozenset({b"authorization", b"cookie", b"x-requested-with", b"x
 
 @dataclass(frozen=True, slots=True)
 class AuthResult:
-    principal: Principal
-    session: HttpSession
+    principal: Principal  # ``principal.http_session_id`` is the session
+    csrf_token: str
     new_session: bool
+
+
+class _Session:
+    """A JSESSIONID this node knows: who it is (the Principal carries the id) and its CSRF token."""
+
+    __slots__ = ("csrf_token", "principal", "until")
+
+    def __init__(self, principal: Principal, csrf_token: str, until: float) -> None:
+        self.principal = principal
+        self.csrf_token = csrf_token
+        self.until = until
+
+
+class _Credentials:
+    """Basic credentials verified lately, and the session they were given (one per credentials)."""
+
+    __slots__ = ("principal", "session_id", "until")
+
+    def __init__(self, principal: Principal, session_id: str | None, until: float) -> None:
+        self.principal = principal
+        self.session_id = session_id
+        self.until = until
 
 
 def cookie_value(header: str, name: str) -> str | None:
@@ -90,48 +114,59 @@ def _basic(header: str | None) -> tuple[str, str] | None:
 
 
 class Authenticator:
-    """Turns request headers and cookies into a ``Principal``. Holds small caches; construct one per process."""
+    """Turns request headers and cookies into a ``Principal``. Holds small caches; construct one per process.
+
+    Per logged-in client the caches hold one ``_Session`` and, for Basic logins, one ``_Credentials`` sharing
+    its ``Principal`` (whose roles set is shared by every user with the same roles): about 0.75 KB. Passwords
+    are verified on a worker thread of their own, so a production-cost Argon2 verification (~0.2 s of CPU)
+    does not stall the event loop.
+    """
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._basic: dict[bytes, tuple[Principal, str, float]] = {}  # digest -> (who, session_id, expiry)
-        self._sessions: dict[str, tuple[HttpSession, Principal, float]] = {}
+        self._basic: dict[bytes, _Credentials] = {}  # sha256 of the Authorization header ->
+        self._sessions: dict[str, _Session] = {}
+        self._roles: dict[frozenset[Role], frozenset[Role]] = {}
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="smsdesk-passwords")
 
-    @staticmethod
-    def _principal(who: User | Principal, session_id: str | None) -> Principal:
+    def _principal(self, who: User | Principal, session_id: str | None) -> Principal:
+        roles = self._roles.setdefault(who.roles, who.roles)
         if isinstance(who, User):
-            return Principal(who.id, who.user_name, who.roles, session_id)
-        return Principal(who.user_id, who.user_name, who.roles, session_id)
+            return Principal(who.id, who.user_name, roles, session_id)
+        return Principal(who.user_id, who.user_name, roles, session_id)
 
     async def _verify_basic(self, header: str, creds: tuple[str, str]) -> tuple[Principal, str | None]:
         digest = hashlib.sha256(header.encode()).digest()
         hit = self._basic.get(digest)
-        if hit and hit[2] > time.monotonic():
-            return hit[0], hit[1] or None
+        if hit and hit.until > time.monotonic():
+            return hit.principal, hit.session_id
         user = await self.rt.store.get_user_by_name(creds[0])
-        if user is None or not user.enabled or not self.rt.passwords.verify(user.password_hash, creds[1]):
+        if user is None or not user.enabled or not await self._verify(user.password_hash, creds[1]):
             raise NotAuthenticated("Invalid user name or password")
         if len(self._basic) >= _CACHE_MAX:
             self._basic.clear()
         who = self._principal(user, None)
-        self._basic[digest] = (who, "", time.monotonic() + BASIC_TTL_S)
+        self._basic[digest] = _Credentials(who, None, time.monotonic() + BASIC_TTL_S)
         return who, None
 
-    def _remember_basic_session(self, header: str, session_id: str) -> None:
-        digest = hashlib.sha256(header.encode()).digest()
-        hit = self._basic.get(digest)
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._hasher, self.rt.passwords.verify, password_hash, password)
+
+    def _remember_basic_session(self, header: str, principal: Principal) -> None:
+        hit = self._basic.get(hashlib.sha256(header.encode()).digest())
         if hit:
-            self._basic[digest] = (hit[0], session_id, hit[2])
+            hit.principal, hit.session_id = principal, principal.http_session_id
 
     async def _user(self, user_id: str) -> User | None:
         user = await self.rt.store.get_user(user_id)
         return user if user is not None and user.enabled else None
 
-    async def _session(self, session_id: str) -> tuple[HttpSession, Principal] | None:
+    async def _session(self, session_id: str) -> _Session | None:
         now = time.monotonic()
         hit = self._sessions.get(session_id)
-        if hit and hit[2] > now:
-            return hit[0], hit[1]
+        if hit and hit.until > now:
+            return hit
         session = await self.rt.store.get_http_session(session_id)
         if session is None or session.expires_ms <= self.rt.clock.now_ms():
             self._sessions.pop(session_id, None)
@@ -139,26 +174,27 @@ class Authenticator:
         user = await self._user(session.user_id)
         if user is None:
             return None
-        who = self._principal(user, session_id)
-        self._cache_session(session, who)
-        return session, who
+        return self._cache_session(self._principal(user, session.id), session.csrf_token)
 
-    def _cache_session(self, session: HttpSession, who: Principal) -> None:
+    def _cache_session(self, principal: Principal, csrf_token: str) -> _Session:
         if len(self._sessions) >= _CACHE_MAX:
             self._sessions.clear()
-        self._sessions[session.id] = (session, who, time.monotonic() + SESSION_TTL_S)
+        sid = principal.http_session_id or ""
+        entry = _Session(principal, csrf_token, time.monotonic() + SESSION_TTL_S)
+        self._sessions[sid] = entry
+        return entry
 
     def forget_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
-        for k, v in list(self._basic.items()):
-            if v[1] == session_id:
-                self._basic[k] = (v[0], "", v[2])
+        for v in self._basic.values():
+            if v.session_id == session_id:
+                v.session_id = None
 
     def forget_user(self, user_id: str) -> None:
         """Drop every cached credential and session of ``user_id`` (after disabling, deleting or editing it)."""
-        for sid in [sid for sid, v in self._sessions.items() if v[1].user_id == user_id]:
+        for sid in [sid for sid, v in self._sessions.items() if v.principal.user_id == user_id]:
             del self._sessions[sid]
-        for digest in [d for d, v in self._basic.items() if v[0].user_id == user_id]:
+        for digest in [d for d, v in self._basic.items() if v.principal.user_id == user_id]:
             del self._basic[digest]
 
     async def _new_session(self, user_id: str) -> HttpSession:
@@ -182,19 +218,18 @@ class Authenticator:
         found = await self._session(sid) if sid else None
         if creds is not None and header is not None:
             who, remembered = await self._verify_basic(header, creds)
-            if found and found[1].user_id == who.user_id:
-                return AuthResult(found[1], found[0], False)
+            if found and found.principal.user_id == who.user_id:
+                return AuthResult(found.principal, found.csrf_token, False)
             if remembered:
                 again = await self._session(remembered)
-                if again and again[1].user_id == who.user_id:
-                    return AuthResult(again[1], again[0], True)
+                if again and again.principal.user_id == who.user_id:
+                    return AuthResult(again.principal, again.csrf_token, True)
             session = await self._new_session(who.user_id)
-            self._remember_basic_session(header, session.id)
-            principal = self._principal(who, session.id)
-            self._cache_session(session, principal)
-            return AuthResult(principal, session, True)
+            entry = self._cache_session(self._principal(who, session.id), session.csrf_token)
+            self._remember_basic_session(header, entry.principal)
+            return AuthResult(entry.principal, entry.csrf_token, True)
         if found:
-            return AuthResult(found[1], found[0], False)
+            return AuthResult(found.principal, found.csrf_token, False)
         raise NotAuthenticated("Authentication required: send HTTP Basic credentials or a JSESSIONID cookie")
 
     async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
@@ -237,17 +272,17 @@ class AuthMiddleware:
             await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
             return
         method = scope["method"]
-        if self.csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.session.csrf_token:
+        if self.csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.csrf_token:
             await error_response(3, "Missing or invalid Csrf token")(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = result.principal
         extra: list[tuple[bytes, bytes]] = []
         if result.new_session:
-            cookie = f"{COOKIE}={result.session.id}; Path=/; HttpOnly; SameSite=Lax"
+            cookie = f"{COOKIE}={result.principal.http_session_id}; Path=/; HttpOnly; SameSite=Lax"
             extra.append((b"set-cookie", cookie.encode()))
         if method in ("GET", "HEAD"):
             extra.append((b"x-csrf-header", CSRF_HEADER.encode()))
-            extra.append((b"x-csrf-token", result.session.csrf_token.encode()))
+            extra.append((b"x-csrf-token", result.csrf_token.encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:

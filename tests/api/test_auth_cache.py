@@ -40,3 +40,45 @@ async def test_cached_basic_keeps_the_session_it_created(api: Api) -> None:
     second = await api.client.get("/api/v2/me", headers=basic("agent3"))
     assert first.cookies["JSESSIONID"] == second.cookies["JSESSIONID"]
     assert second.json()["user"]["userName"] == "agent3"
+
+
+async def test_a_basic_login_is_cached_once_per_session_and_credentials_sharing_one_principal(
+    api: Api,
+) -> None:
+    auth = api.app.state.authenticator
+    for name in ("agent1", "agent2"):
+        r = await api.client.get("/api/v2/me", headers=basic(name))
+        assert r.status_code == 200
+        api.client.cookies.clear()
+    sessions = list(auth._sessions.values())
+    credentials = list(auth._basic.values())
+    assert len(sessions) == 2 and len(credentials) == 2
+    for c in credentials:
+        s = auth._sessions[c.session_id]
+        assert c.principal is s.principal and s.principal.http_session_id == c.session_id
+    assert sessions[0].principal.roles is sessions[1].principal.roles  # same roles: one shared set
+
+
+async def test_passwords_are_verified_off_the_event_loop_thread(api: Api) -> None:
+    import threading
+
+    threads: list[str] = []
+    passwords = api.rt.passwords
+    verify = passwords.verify
+
+    def recording_verify(password_hash: str, password: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return verify(password_hash, password)
+
+    passwords.verify = recording_verify  # type: ignore[method-assign]
+    r = await api.client.get("/api/v2/me", headers=basic("supervisor1"))
+    assert r.status_code == 200
+    assert threads and threads[0] != threading.current_thread().name
+
+
+def test_the_malloc_mmap_threshold_is_fixed_on_linux() -> None:
+    import sys
+
+    from smsdesk.app import _fixed_mmap_threshold
+
+    assert _fixed_mmap_threshold() is sys.platform.startswith("linux")
