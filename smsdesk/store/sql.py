@@ -303,8 +303,12 @@ def _session(db: Db, r: Sequence[Any], members: set[str], load: set[str]) -> Ses
     )
 
 
+_CHANNEL_STATES = {s.value: s for s in ChannelState}
+
+
 def _agent(r: Sequence[Any]) -> AgentState:
-    return AgentState(user_id=r[0], state=ChannelState(r[1]), reason=r[2], since_ms=r[3], idle_since_ms=r[4])
+    # table order: user_id, state, reason, since_ms, idle_since_ms
+    return AgentState(r[0], _CHANNEL_STATES[r[1]], r[2], r[3], r[4])
 
 
 def _outbox(r: Sequence[Any]) -> OutboxRow:
