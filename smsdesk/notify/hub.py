@@ -203,8 +203,9 @@ class NotificationHub:
             sink = self._sinks.get(client_id)
             if sink is not None:
                 encoded = self.bayeux.take_immediate(client_id)
-                if encoded:
+                if encoded:  # woken by a push: its held connect (if any) stays held
                     sink.deliver(join_frame(encoded))
+                    continue
             held = self._ws_holds.get(client_id)
             if held is not None:
                 hold, holder = held

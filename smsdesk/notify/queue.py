@@ -84,9 +84,13 @@ class ClientQueue:
 
     def take_encoded(self) -> list[bytes]:
         """Hand out every unsent message as JSON and forget it (a client without the ack extension)."""
-        out = [e if e is not None else encode_message(m) for _, m, e in self._unsent()]
-        if self._entries:
-            self._entries.clear()
+        entries = self._entries
+        if not entries:
+            return []
+        unsent = entries if entries[0][0] > self._sent_upto else self._unsent()
+        out = [e if e is not None else encode_message(m) for _, m, e in unsent]
+        self._sent_upto = max(self._sent_upto, entries[-1][0])
+        entries.clear()
         return out
 
     def ack(self, batch: int) -> None:
