@@ -153,6 +153,7 @@ def build_app(
     rt.wake_outbox = outbox.wake
     router = RouterLoop(Router(rt))
     rt.wake_router = router.wake
+    rt.agents_committed = router.router.roster.apply
     cleanup = SessionCleanupLoop(rt)
 
     @asynccontextmanager

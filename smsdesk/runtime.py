@@ -62,9 +62,12 @@ class Runtime:
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
+    agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written
 
     async def commit(self, change: Change) -> int:
         last = await self.store.commit(change)
+        if change.agents or change.agents_idle:
+            self.agents_committed(change)
         if change.notifications:
             users = {n.user_id for n in change.notifications}
             await self.publisher.notify_committed(last, users)

@@ -5,21 +5,24 @@ load is below capacity; the agent saved with ``saveLAR`` first when available; a
 offer time out in this round are skipped. Every agent serves every queue [INF, docs/sessions.md]. Each offer is
 one engine run, so the version check stops two nodes from offering one session twice.
 
-Cost: one pass reads the waiting sessions, the agents and their loads once, and keeps the Ready agents with
-free capacity in a heap ordered like ``choose_agent`` (idle the longest, then user id). Choosing an agent for
-a session pops past the agents excluded for that session and puts them back, so a pass is
-O((waiting + agents) log agents), not O(waiting x agents). ``CandidatePool.choose`` must agree with
-``choose_agent``; ``tests/actions/test_routing_pool.py`` checks it against random inputs.
+Cost: one pass reads the waiting sessions and the loads (one grouped count over session members). The agents'
+channel states come from the ``AgentRoster``: read whole from the store at most once a second, and updated in
+memory by this node's own commits of channel states and idle times (``Runtime.agents_committed``). So a change
+made on another node (Ready, NotReady) reaches this node's router within ``AgentRoster.REFRESH_S``; on this
+node at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id);
+a pass walks that order and skips the agents excluded for the session or full, so it costs
+O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree with ``choose_agent``;
+``tests/actions/test_routing_pool.py`` checks it against random inputs.
 """
 
 from __future__ import annotations
 
-import heapq
+import dataclasses
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from smsdesk.actions.engine import apply_command, run_on_session
-from smsdesk.domain.agents import ChannelState
+from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import UserState
@@ -28,59 +31,127 @@ from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import Offer, WithdrawOffer
 from smsdesk.domain.users import Role, User
 from smsdesk.runtime import Runtime
-from smsdesk.store.base import SessionRecord
+from smsdesk.store.base import Change, SessionRecord
 
-__all__ = ["CandidatePool", "Router"]
+__all__ = ["AgentRoster", "CandidatePool", "Router"]
 
 _USERS_TTL_S = 5.0
 
 
 class CandidatePool:
-    """The available candidates of one routing pass, with loads kept up to date as offers are made."""
+    """The available candidates of one routing pass, with loads kept up to date as offers are made.
 
-    def __init__(self, candidates: Iterable[Candidate]) -> None:
-        self._free: dict[str, Candidate] = {c.user_id: c for c in candidates if c.available}
-        self._heap = [(c.idle_since_ms, c.user_id) for c in self._free.values()]
-        heapq.heapify(self._heap)
+    ``order`` is the Ready agents as ``(idle_since_ms, user_id)``, sorted; ``room(user_id)`` how many more
+    sessions the agent may take at the start of the pass (asked once per agent, when first needed)."""
+
+    def __init__(
+        self, order: Sequence[tuple[int, str]], ready: Collection[str], room: Callable[[str], int]
+    ) -> None:
+        self._order = order
+        self._ready = ready
+        self._room_of = room
+        self._room: dict[str, int] = {}
+        self._start = 0  # every agent before it is full for the rest of the pass
+
+    @classmethod
+    def of(cls, candidates: Iterable[Candidate]) -> CandidatePool:
+        free = {c.user_id: c for c in candidates if c.available}
+        order = sorted((c.idle_since_ms, c.user_id) for c in free.values())
+        return cls(order, free, lambda uid: free[uid].capacity - free[uid].load)
+
+    def _left(self, user_id: str) -> int:
+        left = self._room.get(user_id)
+        if left is None:
+            left = self._room[user_id] = self._room_of(user_id)
+        return left
 
     def __len__(self) -> int:
-        return len(self._free)
+        """How many agents can still take a session (O(agents): for tests and logs, not for a pass)."""
+        return sum(1 for _, user_id in self._order[self._start :] if self._left(user_id) > 0)
+
+    def __bool__(self) -> bool:
+        while self._start < len(self._order) and self._left(self._order[self._start][1]) <= 0:
+            self._start += 1
+        return self._start < len(self._order)
 
     def choose(self, *, lar_agent_id: str | None = None, excluded: Collection[str] = ()) -> str | None:
         """Same answer as ``choose_agent`` over the pool's candidates (the agents still available)."""
-        if lar_agent_id is not None and lar_agent_id in self._free and lar_agent_id not in excluded:
+        if (
+            lar_agent_id is not None
+            and lar_agent_id in self._ready
+            and lar_agent_id not in excluded
+            and self._left(lar_agent_id) > 0
+        ):
             return lar_agent_id
-        skipped: list[tuple[int, str]] = []
-        chosen: str | None = None
-        while self._heap:
-            entry = self._heap[0]
-            if entry[1] not in self._free:  # became full: drop it for good
-                heapq.heappop(self._heap)
-            elif entry[1] in excluded:
-                skipped.append(heapq.heappop(self._heap))
-            else:
-                chosen = entry[1]
-                break
-        for entry in skipped:
-            heapq.heappush(self._heap, entry)
-        return chosen
+        if not self:
+            return None
+        for i in range(self._start, len(self._order)):
+            user_id = self._order[i][1]
+            if user_id not in excluded and self._left(user_id) > 0:
+                return user_id
+        return None
 
     def offered(self, user_id: str) -> None:
         """One more session counts toward ``user_id``'s capacity."""
-        c = self._free.get(user_id)
-        if c is None:
+        self._room[user_id] = self._left(user_id) - 1
+
+
+class AgentRoster:
+    """The agents' channel states as this node's router knows them (see the module docstring)."""
+
+    REFRESH_S = 1.0
+
+    def __init__(self) -> None:
+        self._agents: dict[str, AgentState] | None = None
+        self._loaded_at = 0.0
+        self._order: list[tuple[int, str]] | None = None
+        self._ready: set[str] = set()
+        self._users: dict[str, User] | None = None
+
+    def stale(self, now: float) -> bool:
+        return self._agents is None or now - self._loaded_at >= self.REFRESH_S
+
+    def load(self, agents: Iterable[AgentState], now: float) -> None:
+        self._agents = {a.user_id: a for a in agents}
+        self._loaded_at = now
+        self._order = None
+
+    def forget(self) -> None:
+        self._agents = None
+
+    def apply(self, change: Change) -> None:
+        """This node committed channel states or idle times: the roster follows at once."""
+        agents = self._agents
+        if agents is None:
             return
-        load = c.load + 1
-        if load < c.capacity:
-            self._free[user_id] = Candidate(c.user_id, c.ready, load, c.capacity, c.idle_since_ms)
-        else:
-            del self._free[user_id]
+        for a in change.agents:
+            agents[a.user_id] = a
+        for user_id, idle_ms in change.agents_idle:
+            held = agents.get(user_id)
+            if held is not None:
+                agents[user_id] = dataclasses.replace(held, idle_since_ms=idle_ms)
+        if change.agents or change.agents_idle:
+            self._order = None
+
+    def ready(self, users: dict[str, User]) -> tuple[list[tuple[int, str]], set[str]]:
+        """The Ready agents among ``users``, sorted like ``choose_agent``, and as a set."""
+        if self._order is None or users is not self._users:
+            ready = [
+                a
+                for a in (self._agents or {}).values()
+                if a.state is ChannelState.READY and a.user_id in users
+            ]
+            self._order = sorted((a.idle_since_ms, a.user_id) for a in ready)
+            self._ready = {a.user_id for a in ready}
+            self._users = users
+        return self._order, self._ready
 
 
 class Router:
     def __init__(self, rt: Runtime, *, batch: int = 200) -> None:
         self.rt = rt
         self.batch = batch
+        self.roster = AgentRoster()
         self._users: dict[str, User] = {}
         self._users_at = -_USERS_TTL_S
         self.more_waiting = False  # the last pass took a full batch and made offers: run another
@@ -95,6 +166,7 @@ class Router:
 
     def forget_users(self) -> None:
         self._users_at = -_USERS_TTL_S
+        self.roster.forget()
 
     async def route_waiting(self) -> int:
         """Offer as many waiting sessions as agents allow; returns the number of offers made."""
@@ -103,25 +175,19 @@ class Router:
         if not waiting:
             return 0
         users = await self._agents()
-        agents = [
-            a
-            for a in await self.rt.store.list_agents()
-            if a.state is ChannelState.READY and a.user_id in users
-        ]
-        if not agents:
+        now = self.rt.clock.monotonic()
+        if self.roster.stale(now):
+            self.roster.load(await self.rt.store.list_agents(), now)
+        order, ready = self.roster.ready(users)
+        if not order:
             return 0
         loads = await self.rt.store.agent_loads()
         default_capacity = self.rt.settings.default_capacity
-        pool = CandidatePool(
-            Candidate(
-                a.user_id,
-                True,
-                loads.get(a.user_id, 0),
-                users[a.user_id].capacity or default_capacity,
-                a.idle_since_ms,
-            )
-            for a in agents
-        )
+
+        def room(user_id: str) -> int:
+            return (users[user_id].capacity or default_capacity) - loads.get(user_id, 0)
+
+        pool = CandidatePool(order, ready, room)
         offers = 0
         for rec in waiting:
             if not pool:

@@ -29,7 +29,7 @@ session_st = st.tuples(st.none() | st.sampled_from(_IDS), st.frozensets(st.sampl
 def test_pool_agrees_with_choose_agent_across_a_pass(
     candidates: list[Candidate], sessions: list[tuple[str | None, frozenset[str]]]
 ) -> None:
-    pool = CandidatePool(candidates)
+    pool = CandidatePool.of(candidates)
     current = {c.user_id: c for c in candidates}
     for lar, excluded in sessions:
         expected = choose_agent(current.values(), lar_agent_id=lar, excluded=excluded)
@@ -42,7 +42,7 @@ def test_pool_agrees_with_choose_agent_across_a_pass(
 
 
 def test_a_full_agent_is_skipped_and_the_next_idlest_chosen() -> None:
-    pool = CandidatePool([Candidate("a", True, 0, 1, 1), Candidate("b", True, 0, 2, 2)])
+    pool = CandidatePool.of([Candidate("a", True, 0, 1, 1), Candidate("b", True, 0, 2, 2)])
     assert pool.choose() == "a"
     pool.offered("a")
     assert pool.choose() == "b"
