@@ -144,6 +144,7 @@ class CometdClient:
         self.on_event = on_event or (lambda _d, _c, _t: None)
         self.errors: list[str] = []
         self.events = 0
+        self.event_frames = 0  # frames (websocket) or responses (long-polling) that carried events
         self._ws: ClientConnection | None = None
         self._http: HttpConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -165,6 +166,7 @@ class CometdClient:
     def _digest(self, messages: object) -> Received:
         got = self.session.receive(messages)
         if got.events:
+            self.event_frames += 1
             now = time.perf_counter()
             for m in got.events:
                 self.events += 1

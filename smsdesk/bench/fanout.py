@@ -73,6 +73,11 @@ class FanoutTarget:
     def key(self, publisher: int) -> str:
         raise NotImplementedError
 
+    def event_frames(self) -> int:
+        """Frames with at least one event received so far by the subscribers."""
+        clients: list[CometdClient] = getattr(self, "clients", [])
+        return sum(c.event_frames for c in clients)
+
     async def close(self) -> None:
         raise NotImplementedError
 
@@ -238,6 +243,7 @@ async def _phase(
     sampler = ProcSampler(target.pid) if target.pid else None
     me = ProcSampler(os.getpid())
     s0, m0 = (sampler.sample() if sampler else None), me.sample()
+    frames0, delivered0 = target.event_frames(), rec.delivered
     await asyncio.gather(*(run(i) for i in range(len(pubs))))
     published = sum(seq) - first
     await asyncio.sleep(1.0)  # drain
@@ -253,9 +259,13 @@ async def _phase(
         "load_cpu_percent": round(cpu_percent(m0, m1), 1),
         "loadavg_1min_after": round(os.getloadavg()[0], 2),
     }
+    frames = target.event_frames() - frames0
+    out["events_per_frame"] = round((rec.delivered - delivered0) / frames, 2) if frames else 0.0
     if s0 and s1:
         out["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)
         out["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
+        if rec.delivered:
+            out["server_cpu_us_per_delivery"] = round((s1.cpu_s - s0.cpu_s) / rec.delivered * 1e6, 1)
     return out
 
 

@@ -92,6 +92,7 @@ async def test_the_same_fanout_against_faye() -> None:
         await faye.stop()
     assert fan["paced"]["delivered"] == 2 * fan["paced"]["published"] > 0
     assert fan["max"]["lost"] == 0 and fan["paced"]["server_cpu_percent"] >= 0
+    assert fan["paced"]["events_per_frame"] >= 1 and fan["paced"]["server_cpu_us_per_delivery"] > 0
 
 
 @pytest.mark.parametrize(
