@@ -15,7 +15,8 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
   thread, on a connection of its own, with no hop: a read is one or two indexed statements, cheaper than
   the hop itself, and in WAL mode a reader never waits for a writer. Each thread keeps one connection for
   its whole life and frames transactions itself (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` …
-  ``ROLLBACK`` for reads). An in-memory database is one shared connection: its reads run on the writer.
+  ``ROLLBACK`` for reads of several statements; a one-statement read, ``read_one``, runs in autocommit mode,
+  its own snapshot). An in-memory database is one shared connection: its reads run on the writer.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class Runner(Protocol):
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(db, *args)`` in a read-only transaction."""
+        ...
+
+    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like ``read`` for a body that runs ONE statement (its own consistent snapshot, no framing needed)."""
         ...
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -74,6 +79,9 @@ class AsyncRunner:
             result = await conn.run_sync(self._call, fn, args)
             await conn.rollback()
             return result
+
+    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.read(fn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         async with self.engine.connect() as conn, conn.begin():
@@ -131,6 +139,11 @@ class ThreadRunner:
         if self._reads_on_writer:
             return await self._writer.call(self._read_sync, fn, args)  # type: ignore[no-any-return]
         return self._read_sync(fn, args)  # on the event loop's own connection: see the module docstring
+
+    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._reads_on_writer:
+            return await self._writer.call(self._read_sync, fn, args)  # type: ignore[no-any-return]
+        return fn(self._db(), *args)  # autocommit mode: the statement is its own read transaction
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._writer.write(fn, args)  # type: ignore[no-any-return]

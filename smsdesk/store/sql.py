@@ -350,6 +350,10 @@ class SqlStore:
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.runner.read(fn, *args)
 
+    async def _read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        """For a body that runs exactly one statement (every read below does)."""
+        return await self.runner.read_one(fn, *args)
+
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.runner.write(fn, *args)
 
@@ -384,20 +388,20 @@ class SqlStore:
             row = db.first(_USER_BY_ID, {"id": user_id})
             return _user(db, row) if row else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def get_user_by_name(self, user_name: str) -> User | None:
         def txn(db: Db) -> User | None:
             row = db.first(_USER_BY_NAME, {"user_name": user_name})
             return _user(db, row) if row else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def list_users(self) -> list[User]:
         def txn(db: Db) -> list[User]:
             return [_user(db, r) for r in db.all(_USERS)]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def delete_user(self, user_id: str) -> bool:
         def txn(db: Db) -> bool:
@@ -431,7 +435,7 @@ class SqlStore:
             r = db.first(_HTTP_GET, {"id": session_id})
             return HttpSession(r[0], r[1], r[2], r[3], r[4]) if r else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def delete_http_session(self, session_id: str) -> None:
         def txn(db: Db) -> None:
@@ -451,19 +455,19 @@ class SqlStore:
             r = db.first(_AGENT_GET, {"user_id": user_id})
             return _agent(r) if r else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def list_agents(self) -> list[AgentState]:
         def txn(db: Db) -> list[AgentState]:
             return [_agent(r) for r in db.all(_AGENTS)]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def agent_loads(self) -> dict[str, int]:
         def txn(db: Db) -> dict[str, int]:
             return {uid: int(n) for uid, n in db.all(_LOADS)}
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     # ---- sessions ----
     async def _one_session(self, q: Query, params: Mapping[str, Any]) -> SessionRecord | None:
@@ -471,13 +475,13 @@ class SqlStore:
             found = _sessions(db, db.all(q, params))
             return found[0] if found else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def _session_list(self, q: Query, params: Mapping[str, Any]) -> list[SessionRecord]:
         def txn(db: Db) -> list[SessionRecord]:
             return _sessions(db, db.all(q, params))
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         return await self._one_session(_SESSION_BY_ID, {"id": session_id})
@@ -507,7 +511,7 @@ class SqlStore:
             rows = db.all(_MESSAGES if count is None else _MESSAGES_SLICE, params)
             return [db.load_json(r[0]) for r in rows]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     # ---- events ----
     async def read_events(self, user_ids: Collection[str], after: int, limit: int) -> list[StoredEvent]:
@@ -522,7 +526,7 @@ class SqlStore:
         def txn(db: Db) -> list[StoredEvent]:
             return [_event(db, r) for r in db.all(q, params)]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def read_all_events(self, after: int, limit: int) -> list[StoredEvent]:
         """Every user's events with ``id > after``: one primary-key range read (the hub filters in memory)."""
@@ -530,14 +534,14 @@ class SqlStore:
         def txn(db: Db) -> list[StoredEvent]:
             return [_event(db, r) for r in db.all(_EVENTS_ALL, {"after": after, "limit": limit})]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def last_event_id(self) -> int:
         def txn(db: Db) -> int:
             row = db.first(_EVENT_LAST)
             return int(row[0]) if row else 0
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     # ---- inbound and opt-outs ----
     async def get_inbound(self, provider: str, provider_message_id: str) -> tuple[str | None] | None:
@@ -545,14 +549,14 @@ class SqlStore:
             r = db.first(_INBOUND_GET, {"provider": provider, "msg_id": provider_message_id})
             return (r[0],) if r else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def is_opted_out(self, number: str) -> bool:
         def txn(db: Db) -> bool:
             r = db.first(_OPTED_OUT, {"number": number})
             return bool(r and r[0])
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     # ---- outbox ----
     async def claim_outbound(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
@@ -574,14 +578,14 @@ class SqlStore:
             r = db.first(_OUTBOX_GET, {"id": outbox_id})
             return _outbox(r) if r else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def find_outbound_by_provider_id(self, provider: str, provider_message_id: str) -> OutboxRow | None:
         def txn(db: Db) -> OutboxRow | None:
             r = db.first(_OUTBOX_BY_PROVIDER_ID, {"provider": provider, "msg_id": provider_message_id})
             return _outbox(r) if r else None
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def mark_outbound_sent(self, outbox_id: int, provider_message_id: str, now_ms: int) -> None:
         await self._update_outbox(_OUTBOX_SENT, {"b_id": outbox_id, "pmid": provider_message_id})
@@ -615,7 +619,7 @@ class SqlStore:
         def txn(db: Db) -> list[SubscriptionRow]:
             return [SubscriptionRow(r[0], r[1], db.load_json(r[2])) for r in db.all(q, params)]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     async def list_audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
         def txn(db: Db) -> list[AuditEntry]:
@@ -624,7 +628,7 @@ class SqlStore:
             # table order: id, actor_id, action, target_id, details, created_ms
             return [AuditEntry(r[1], r[2], r[3], db.load_json(r[4]), r[5], r[0]) for r in rows]
 
-        return await self._read(txn)
+        return await self._read_one(txn)
 
     # ---- leases ----
     async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:

@@ -46,3 +46,29 @@ async def test_file_store_reads_on_the_loop_thread_and_sees_every_acknowledged_w
         assert seen == [threading.current_thread().name]
     finally:
         await store.close()
+
+
+async def test_a_read_of_several_statements_sees_one_snapshot(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from smsdesk.store.statements import Db, Query
+
+    store = create_store(f"sqlite:///{tmp_path / 's.db'}")
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    count = Query(text("SELECT count(*) FROM opt_outs"))
+    try:
+        await store.create_all()
+
+        def twice(db: Db) -> tuple[int, int]:
+            first = db.all(count)[0][0]
+            other.execute("INSERT INTO opt_outs VALUES (?, 1, 0)", (f"+{first}",))  # another process commits
+            return first, db.all(count)[0][0]
+
+        assert await store.runner.read(twice) == (0, 0)  # a transaction: one snapshot
+        assert await store.runner.read_one(twice) == (1, 2)  # autocommit: each statement its own snapshot
+        assert await store.is_opted_out("+1") is True
+    finally:
+        other.close()
+        await store.close()

@@ -79,7 +79,10 @@ class SqliteDb:
 
     def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
         sql, args = q.bind(self.dialect, params)
-        return self.raw.execute(sql, args).fetchone()
+        cur = self.raw.execute(sql, args)
+        row = cur.fetchone()
+        cur.close()  # resets the statement at once: in autocommit mode it would hold its read snapshot
+        return row
 
     def run(self, q: Query, params: Mapping[str, Any] | None = None) -> int:
         sql, args = q.bind(self.dialect, params)
