@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
@@ -101,7 +101,20 @@ _SESSION_UPDATE = Query(
     .values({c.name: _p(c.name) for c in _S.c if c.name != "id"})
 )
 _MEMBERS_DELETE = Query(delete(_M).where(_M.c.session_id == _p("session_id")))
-_MEMBER_INSERT = Query(insert(_M).values({c.name: _p(c.name) for c in _M.c}))
+# a session's members are pruned and upserted, so that an unchanged member's row is not written again (most
+# session writes leave the members as they were): the same SQL on SQLite and PostgreSQL
+_MEMBERS_PRUNE = QueryFamily(
+    lambda n: delete(_M).where(
+        _M.c.session_id == _p("session_id"), _M.c.user_id.not_in([_p(f"u{i}") for i in range(n)])
+    )
+)
+_MEMBER_UPSERT = Query(
+    text(
+        "INSERT INTO session_members (session_id, user_id, counts) VALUES (:session_id, :user_id, :counts)"
+        " ON CONFLICT (session_id, user_id) DO UPDATE SET counts = excluded.counts"
+        " WHERE session_members.counts <> excluded.counts"
+    )
+)
 
 
 def _sessions_query(
@@ -773,12 +786,16 @@ def _write_session(db: Db, r: SessionRecord, expected_version: int | None) -> No
         values["b_version"] = expected_version
         if db.run(_SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
-    db.run(_MEMBERS_DELETE, {"session_id": r.id})
-    if r.members:
-        db.run_many(
-            _MEMBER_INSERT,
-            [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in sorted(r.members)],
-        )
+    if not r.members:
+        db.run(_MEMBERS_DELETE, {"session_id": r.id})
+        return
+    members = sorted(r.members)
+    keep: dict[str, Any] = {f"u{i}": u for i, u in enumerate(members)}
+    keep["session_id"] = r.id
+    db.run(_MEMBERS_PRUNE.sized(len(members)), keep)
+    db.run_many(
+        _MEMBER_UPSERT, [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in members]
+    )
 
 
 def _upsert_agent(db: Db, agent: AgentState) -> None:

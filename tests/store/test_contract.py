@@ -352,3 +352,23 @@ async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
 
     assert await store.run_write(read_back) == [data, {"index": 1, **data}]
     assert await store.read_messages("NEW") == [{"index": 1, **data}]
+
+
+async def test_session_members_join_leave_and_change_load(store: SqlStore) -> None:
+    r = replace(record(members=frozenset({"ag", "sup"})), load_members=frozenset({"ag"}))
+    await store.commit(Change(sessions=[SessionWrite(r, None)]))
+    steps = [
+        (frozenset({"ag", "sup"}), frozenset({"ag"})),  # unchanged
+        (frozenset({"ag", "sup"}), frozenset()),  # the agent's load no longer counts it
+        (frozenset({"ag", "ag2"}), frozenset({"ag", "ag2"})),  # sup leaves, ag2 joins, both count
+        (frozenset(), frozenset()),  # everyone leaves
+        (frozenset({"sup"}), frozenset()),
+    ]
+    for version, (members, load) in enumerate(steps, start=2):
+        r2 = replace(r, version=version, members=members, load_members=load)
+        await store.commit(Change(sessions=[SessionWrite(r2, version - 1)]))
+        got = await store.get_session("S1")
+        assert got is not None and got.members == members and got.load_members == load
+        assert await store.agent_loads() == {u: 1 for u in load}
+    assert [s.id for s in await store.list_member_sessions("sup")] == ["S1"]
+    assert await store.list_member_sessions("ag") == []
