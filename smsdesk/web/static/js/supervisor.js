@@ -1,6 +1,9 @@
 // The supervisor console (`/supervisor`): the team's agents with channel state and current sessions;
 // Monitor / Coach / BargeIn (NextChat or AllChats), cancel, Intrude; the supervised sessions live with
 // SwitchToMonitor / SwitchToCoach / SwitchToBargeIn, coaching or barge-in messages, and Leave (spec §7).
+// A row's channel state follows the team events (/v2/users); its current sessions are read with one request
+// per agent, and only for the rows on screen (when a row scrolls into view, then every REFRESH_MS while it
+// stays there): with a team of a thousand agents the console stays at a few requests per second.
 import {Gws} from "./gws.js";
 import {$, h, flash} from "./dom.js";
 import {signIn} from "./login.js";
@@ -17,6 +20,24 @@ const status = $("#status");
 const team = new Map(); // agent id -> {user, channel, sessions, row}
 let monitoring = {};    // agent id -> {operation, mode}: from GET /api/v2/me/supervision, else what this tab started
 let storageKey = "";
+const onScreen = new Set();      // agent ids whose row is visible
+const readAt = new Map();        // agent id -> when its sessions were last read (ms)
+const reading = new Set();       // agent ids being read now
+const rowWatcher = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const id = entry.target.dataset.agentId;
+    if (!entry.isIntersecting) {
+      onScreen.delete(id);
+    } else {
+      onScreen.add(id);
+      if (Date.now() - (readAt.get(id) || 0) >= REFRESH_MS) refreshAgent(team.get(id));
+    }
+  }
+});
+
+function refreshOnScreen() {
+  return Promise.all([...onScreen].map((id) => refreshAgent(team.get(id))));
+}
 
 function connection(text, kind) {
   const el = $("#connection");
@@ -55,7 +76,7 @@ function buildRow(agent) {
     current: h("span", {class: "supervising"}),
     cancel,
   };
-  agent.row = h("tr", {dataset: {agent: agent.user.userName}},
+  agent.row = h("tr", {dataset: {agent: agent.user.userName, agentId: agent.user.id}},
     h("th", {scope: "row"}, name),
     agent.cells.state, agent.cells.sessions,
     h("td", {class: "agent-supervision"}, h("div", {class: "op-form"}, mode, scope, start, cancel, agent.cells.current)));
@@ -67,7 +88,9 @@ function renderRow(agent) {
   agent.cells.state.textContent = stateText(agent.channel);
   agent.cells.state.dataset.state = s ? s.state : "";
   const sessions = agent.sessions || [];
-  agent.cells.sessions.replaceChildren(...(sessions.length ? sessions.map((sess) => {
+  if (agent.sessions === null) { // not read yet: it is read once the row is on screen
+    agent.cells.sessions.replaceChildren(h("span", {class: "muted", title: "read when shown"}, "…"));
+  } else agent.cells.sessions.replaceChildren(...(sessions.length ? sessions.map((sess) => {
     const mode = select("visibility", MODES, `Intrude mode for session ${sess.id}`);
     return h("div", {class: "agent-session"},
       h("code", {}, sess.id), mode,
@@ -79,6 +102,9 @@ function renderRow(agent) {
 }
 
 async function refreshAgent(agent) {
+  if (!agent || reading.has(agent.user.id)) return;
+  reading.add(agent.user.id);
+  readAt.set(agent.user.id, Date.now());
   try {
     const detail = await gws.userDetail(agent.user.id);
     agent.channel = (detail.channels || [])[0] || agent.channel;
@@ -86,6 +112,8 @@ async function refreshAgent(agent) {
     renderRow(agent);
   } catch (err) {
     flash(status, `Could not read ${agent.user.userName}: ${err.message}`, "error");
+  } finally {
+    reading.delete(agent.user.id);
   }
 }
 
@@ -94,9 +122,10 @@ async function loadTeam() {
   const body = $("#team-table tbody");
   for (const user of users.filter((u) => (u.roles || []).includes("ROLE_AGENT"))) {
     if (!team.has(user.id)) {
-      const agent = {user, channel: null, sessions: []};
+      const agent = {user, channel: null, sessions: null};
       team.set(user.id, agent);
       body.append(buildRow(agent));
+      rowWatcher.observe(agent.row); // its sessions are read once it is on screen
     }
   }
   const subscriptions = await gws.subscriptions();
@@ -104,7 +133,8 @@ async function loadTeam() {
     monitoring = Object.fromEntries(subscriptions.map((sub) => [sub.agentId,
       {operation: sub.operationName, mode: sub.supervisorMonitoringMode}]));
   }
-  await Promise.all([...team.values()].map(refreshAgent));
+  for (const agent of team.values()) renderRow(agent);
+  await refreshOnScreen();
   saveMonitoring();
 }
 
@@ -147,7 +177,8 @@ function onTeamEvent(data) {
   if (!agent) return;
   if (data.channels && data.channels.length) agent.channel = data.channels[0];
   renderRow(agent);
-  refreshAgent(agent);
+  if (onScreen.has(agent.user.id)) refreshAgent(agent);
+  else readAt.delete(agent.user.id); // read when it scrolls into view
 }
 
 const ACTIONS = {
@@ -194,7 +225,7 @@ async function main() {
     location.reload();
   });
   setInterval(() => {
-    if (notifications.connected && !document.hidden) [...team.values()].forEach(refreshAgent);
+    if (notifications.connected && !document.hidden) refreshOnScreen();
   }, REFRESH_MS);
   notifications.start();
 }
