@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from smsdesk.domain.users import Principal
 from smsdesk.notify.channels import is_valid_channel, matches, may_receive, subscribe_refusal
 from smsdesk.notify.queue import ClientQueue, QueueOverflow
 from smsdesk.notify.settings import NotifySettings
-from smsdesk.notify.wire import encode_message
+from smsdesk.notify.wire import encode_message, event_message
 
 __all__ = ["Bayeux", "ClientSession", "Hold", "IllegalTransition", "Outcome", "SessionState", "Transport"]
 
@@ -128,8 +128,9 @@ class Bayeux:
         self._settings = settings
         self._make_client_id = make_client_id
         self._sessions: dict[str, ClientSession] = {}
+        # recipient -> its clientIds here, kept as clients come and go: a user id, or ``SUPERVISORS`` -> every
+        # supervisor's and admin's clients. Its keys are the audience (``audience`` is a view, never a copy).
         self._by_user: dict[str, set[str]] = defaultdict(set)
-        self._supervisors: set[str] = set()  # clientIds of supervisors and admins
         self._tokens = 0
         self._subscription_sets: dict[frozenset[str], frozenset[str]] = {}
         self._types = ["long-polling", "websocket"] if settings.websocket else ["long-polling"]
@@ -145,12 +146,11 @@ class Bayeux:
     def sessions(self) -> list[ClientSession]:
         return list(self._sessions.values())
 
-    def audience(self) -> set[str]:
-        """Recipients the hub must read events for: users with clients here, plus ``SUPERVISORS``."""
-        users = set(self._by_user)
-        if self._supervisors:
-            users.add(SUPERVISORS)
-        return users
+    def audience(self) -> KeysView[str]:
+        """Recipients the hub must read events for: users with clients here, plus ``SUPERVISORS`` when a
+        supervisor has one. A live view, kept up to date as clients come and go (nothing is built per call):
+        ``user in audience`` costs O(1)."""
+        return self._by_user.keys()
 
     def advice(self, reconnect: str = "retry", *, timeout_ms: int | None = None) -> dict[str, Any]:
         timeout = self._settings.timeout_ms if timeout_ms is None else timeout_ms
@@ -231,7 +231,7 @@ class Bayeux:
         self._sessions[client_id] = session
         self._by_user[principal.user_id].add(client_id)
         if session.supervisor:
-            self._supervisors.add(client_id)
+            self._by_user[SUPERVISORS].add(client_id)
         out.handshake = client_id
         reply = _reply(
             message,
@@ -392,23 +392,29 @@ class Bayeux:
             woken.append(session.client_id)
         session.leave(reason)
         self._sessions.pop(session.client_id, None)
-        self._supervisors.discard(session.client_id)
-        mine = self._by_user.get(session.principal.user_id)
+        self._forget(session.principal.user_id, session.client_id)
+        if session.supervisor:
+            self._forget(SUPERVISORS, session.client_id)
+
+    def _forget(self, recipient: str, client_id: str) -> None:
+        mine = self._by_user.get(recipient)
         if mine is not None:
-            mine.discard(session.client_id)
+            mine.discard(client_id)
             if not mine:
-                del self._by_user[session.principal.user_id]
+                del self._by_user[recipient]
 
     # --- driven by the hub ---------------------------------------------------------------------------
 
     def push(self, events: Iterable[StoredEvent]) -> list[str]:
         """Queue committed events for the clients that may see them; returns the clients to wake."""
         woken: dict[str, None] = {}
+        by_user = self._by_user
+        sessions = self._sessions
         for event in events:
-            if event.user_id == SUPERVISORS:
-                targets = [self._sessions[c] for c in self._supervisors]
-            else:
-                targets = [self._sessions[c] for c in self._by_user.get(event.user_id, ())]
+            clients = by_user.get(event.user_id)
+            if not clients:
+                continue
+            targets = [sessions[c] for c in clients]
             # One message, encoded once, shared by every recipient's queue (never mutated); the filter is
             # decided once per kind of recipient (its subscriptions, supervisor or not).
             message: dict[str, Any] | None = None
@@ -425,7 +431,7 @@ class Bayeux:
                 if not wanted:
                     continue
                 if message is None:
-                    message = {"channel": channel, "data": dict(event.data), "id": str(event.id)}
+                    message = event_message(event)
                     encoded = encode_message(message)
                 try:
                     if session.queue.push(event.id, message, encoded):

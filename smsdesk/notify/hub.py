@@ -142,7 +142,8 @@ class NotificationHub:
         if isinstance(message, EventsAdvanced):
             if message.last_event_id <= self._cursor:
                 return
-            if message.user_ids and not (set(message.user_ids) & self.bayeux.audience()):
+            audience = self.bayeux.audience()  # a live view: O(len(user_ids)), not O(connected users)
+            if message.user_ids and not any(u in audience for u in message.user_ids):
                 return
         self._hint.set()
 

@@ -2,7 +2,9 @@
 response is a JSON array. Decoding errors are ``WireError`` with a message fit to show the client.
 
 ``join_frame`` builds a response from messages that are already encoded (an event is encoded once for all
-of its recipients), so a frame costs a byte join, not a second encoding."""
+of its recipients), so a frame costs a byte join, not a second encoding. ``event_message`` puts an event's data
+in the message as the store's JSON text when the store gave it (``StoredEvent.json``): it goes to the wire
+as it is, never decoded and encoded again."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["WireError", "decode_batch", "encode_batch", "encode_message", "join_frame"]
+from smsdesk.domain.events import StoredEvent
+
+__all__ = ["WireError", "decode_batch", "encode_batch", "encode_message", "event_message", "join_frame"]
 
 MAX_BATCH = 256
 
@@ -50,3 +54,12 @@ def encode_message(message: dict[str, Any]) -> bytes:
 def join_frame(encoded: Iterable[bytes]) -> bytes:
     """A JSON array of messages that are each already encoded."""
     return b"[" + b",".join(encoded) + b"]"
+
+
+def event_message(event: StoredEvent) -> dict[str, Any]:
+    """The Bayeux message of a stored event. With the store's JSON text at hand, ``data`` is that text as an
+    ``orjson.Fragment``: ``encode_message`` and ``encode_batch`` copy it into the output as it is. Such a
+    message is for encoding only (its ``data`` is not a dict)."""
+    text = event.json
+    data: Any = orjson.Fragment(text) if text is not None else dict(event.data)
+    return {"channel": event.channel, "data": data, "id": str(event.id)}

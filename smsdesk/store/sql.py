@@ -345,7 +345,12 @@ def _outbox(r: Sequence[Any]) -> OutboxRow:
 
 
 def _event(db: Db, r: Sequence[Any]) -> StoredEvent:
-    return StoredEvent(r[0], r[1], r[2], db.load_json(r[3]))
+    data = r[3]
+    # An event's data is a JSON object: text here is the stored JSON (SQLite), handed over undecoded for the
+    # hub to write to the wire as it is, unless it may hold the stdlib's NaN / Infinity (not JSON for a client).
+    if isinstance(data, str) and "NaN" not in data and "Infinity" not in data:
+        return StoredEvent(r[0], r[1], r[2], json=data)
+    return StoredEvent(r[0], r[1], r[2], db.load_json(data))
 
 
 class SqlStore:

@@ -465,3 +465,36 @@ def test_clients_with_the_same_subscriptions_share_one_set() -> None:
     assert s1.subscriptions is s2.subscriptions
     subscribe(b, two, "/v2/users/x")  # refused for an agent: nothing changes
     assert sorted(b.push([StoredEvent(1, "u1", "/v2/me/channels", {})])) == [one, two]
+
+
+def test_the_audience_is_kept_as_clients_come_and_go() -> None:
+    b = make()
+    audience = b.audience()  # a live view: later handshakes and removals show in it
+    one = ready_client(b, SUPERVISOR, "/v2/users")
+    two = ready_client(b, SUPERVISOR, "/v2/users")
+    agent = ready_client(b, AGENT, "/**")
+    assert audience == {"u1", "u2", SUPERVISORS}
+    b.handle([{"channel": "/meta/disconnect", "clientId": one}], principal=None, now=0.0, transport=LP)
+    assert audience == {"u1", "u2", SUPERVISORS}  # the other supervisor client is still here
+    b.handle([{"channel": "/meta/disconnect", "clientId": two}], principal=None, now=0.0, transport=LP)
+    assert audience == {"u1"}
+    assert b.push([StoredEvent(1, SUPERVISORS, "/v2/users", {})]) == []
+    b.drop_user("u1")
+    assert audience == set() and b.session(agent) is None
+
+
+def test_an_event_given_as_stored_json_goes_to_the_wire_as_it_is() -> None:
+    b = make()
+    ws = ready_client(b)
+    ws_connect(b, ws)
+    ack = ready_client(b, ext={"ack": True})
+    hold = connect(b, ack, now=1.0, ext={"ack": 0}).hold
+    stored = '{"n": 1, "text": "caf\\u00e9"}'  # not as orjson would write it: proves it was not re-encoded
+    b.push([StoredEvent(1, "u1", "/v2/me/channels", json=stored)])
+    [encoded] = b.take_immediate(ws)
+    assert encoded == b'{"channel":"/v2/me/channels","data":' + stored.encode() + b',"id":"1"}'
+    assert hold is not None and b.ready(hold, 1.0)
+    replies = b.complete(hold, 1.0)  # long-polling and ack: the same text in the connect reply, kept
+    assert orjson.dumps(replies[0]) == encoded
+    again = connect(b, ack, now=2.0, ext={"ack": 0})  # not acknowledged: sent again
+    assert orjson.dumps(again.replies[0]) == encoded

@@ -354,6 +354,40 @@ async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
     assert await store.read_messages("NEW") == [{"index": 1, **data}]
 
 
+async def test_event_data_reads_back_as_data_and_as_wire_ready_json(store: SqlStore) -> None:
+    """An event's JSON text, when the store hands it over (``StoredEvent.json``), is strict JSON of the same
+    data, whichever encoder wrote the row; a row the stdlib wrote with ``NaN`` is handed over decoded."""
+    import math
+
+    import orjson
+    from sqlalchemy import insert
+
+    from smsdesk.store import tables as t
+
+    data: dict[str, object] = {"text": 'café ✓ \u2028 "q"', "n": [1, 2.5, -3, None, True], "deep": {"a": []}}
+    await store.commit(Change(notifications=[Notification("u1", "/v2/me/channels", data)]))
+    rows: list[dict[str, object]] = [{"user_id": "u1", "channel": "/v2/old", "data": data, "created_ms": 1}]
+    if store.dialect == "sqlite":  # PostgreSQL's json type refuses NaN
+        rows.append(
+            {"user_id": "u1", "channel": "/v2/nan", "data": {"x": math.nan, "big": 2**70}, "created_ms": 1}
+        )
+
+    def write_old(conn: Connection) -> None:  # SQLAlchemy's JSON type: the stdlib encoder
+        for row in rows:
+            conn.execute(insert(t.events).values(row))
+
+    await store.run_write(write_old)
+    events = await store.read_all_events(0, 10)
+    assert [e.data for e in events[:2]] == [data, data]
+    for event in events:
+        if event.json is not None:
+            assert orjson.loads(event.json) == event.data
+    if store.dialect == "sqlite":
+        assert events[0].json is not None  # ours: handed over as stored
+        nan = events[2]
+        assert nan.json is None and math.isnan(nan.data["x"]) and nan.data["big"] == 2**70
+
+
 async def test_session_members_join_leave_and_change_load(store: SqlStore) -> None:
     r = replace(record(members=frozenset({"ag", "sup"})), load_members=frozenset({"ag"}))
     await store.commit(Change(sessions=[SessionWrite(r, None)]))
