@@ -94,10 +94,12 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     ringing.wait_for(timeout=WAIT)
     agent.wait_for_selector(".session-item.state-invited", timeout=WAIT)
     agent.wait_for_selector("#ring:has-text('Incoming SMS session from')", timeout=WAIT)
+    agent.wait_for_selector("body[data-ringing='yes']", timeout=WAIT)  # the ring sounds while offered
     screens.shot(agent, "agent-ringing")
     ringing.get_by_role("button", name="Accept").click()
     pane = agent.locator(".pane[data-state='Chatting']").first
     pane.wait_for(timeout=WAIT)
+    agent.wait_for_selector("body[data-ringing='no']", timeout=WAIT)  # and stops once accepted
     pane.locator(f".msg-customer:has-text('{FIRST_TEXT}')").wait_for(timeout=WAIT)
     pane.locator("textarea").fill(REPLY)
     pane.locator("textarea").press("Enter")

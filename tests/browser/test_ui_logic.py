@@ -264,3 +264,35 @@ def test_a_stale_read_does_not_undo_a_newer_notification(page: Any) -> None:
     feed(page, state_change("Completed", None, []))
     page.evaluate("async () => { window.t.gws.release(); await window.restoring; }")
     assert page.get_attribute(".pane", "data-state") == "Completed"
+
+
+def test_ringer_chimes_while_offered_and_remembers_mute(page: Any) -> None:
+    page.click("#elsewhere")  # a user gesture, as signing in is: browsers start audio only after one
+    result = page.evaluate(
+        """async () => {
+             const {Ringer} = await import("/static/js/ringer.js");
+             const store = new Map();
+             const storage = {getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v)};
+             const r = new Ringer({storage});
+             const out = {};
+             r.update(true);
+             out.first = [r.ringing, r.rings];
+             r.update(true);  // still offered: no second chime at once
+             out.again = r.rings;
+             r.update(false);
+             out.stopped = r.ringing;
+             r.setMuted(true);
+             r.update(true);
+             out.muted = [r.ringing, r.rings, store.get("smsdesk.ringer.muted")];
+             r.update(false);
+             out.remembered = new Ringer({storage}).muted;
+             return out;
+           }"""
+    )
+    assert result == {
+        "first": [True, 1],
+        "again": 1,
+        "stopped": False,
+        "muted": [True, 1, "1"],
+        "remembered": True,
+    }

@@ -1,5 +1,6 @@
 // The agent desktop (`/`): sign in, Ready/NotReady with reasons, incoming sessions ring with Accept/Reject,
 // sessions side by side, and per-session operations. Built only on the public GWS API (see docs/ui.md).
+import {Ringer} from "./ringer.js";
 import {Gws} from "./gws.js";
 import {$, h, flash} from "./dom.js";
 import {signIn} from "./login.js";
@@ -71,8 +72,13 @@ async function main() {
     gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
     actions: agentActions(() => colleagues), emptyText: "No sessions. Set Ready to receive SMS sessions.",
   });
+  const ringer = new Ringer();
+  $("#mute").checked = ringer.muted;
+  $("#mute").addEventListener("change", (e) => ringer.setMuted(e.target.checked));
   board.onPaneChange = () => {
     const ringing = [...board.panes.values()].filter((p) => p.state === "Invited");
+    ringer.update(ringing.length > 0);
+    document.body.dataset.ringing = ringer.ringing ? "yes" : "no";
     if (ringing.length === 0) flash($("#ring"), "");
     for (const pane of ringing.filter((p) => !p.announced)) {
       pane.announced = true;
