@@ -40,7 +40,6 @@ __all__ = [
     "to_record",
 ]
 
-OPEN_PHASES = frozenset({Phase.QUEUED, Phase.OFFERED, Phase.ACTIVE})
 _RETRIES = 8
 
 Decide = Callable[[Session], Awaitable[Outcome]]
@@ -130,12 +129,25 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
         queued_ms = now_ms
     else:
         queued_ms = prev.queued_ms if prev is not None else now_ms
-    holders = [p for p in s.users() if not p.terminal and p.user_id is not None]
-    invited = [p.since_ms for p in holders if p.state is UserState.INVITED and not p.is_supervisor]
+    members: set[str] = set()  # users holding the session (not Completed/Revoked)
+    load: set[str] = set()  # the agents among them
+    first_invited: int | None = None  # the oldest offer to an agent still Invited
+    for p in s.participants:
+        user_id = p.user_id
+        if user_id is None or p.terminal:
+            continue
+        if user_id:
+            members.add(user_id)
+        if not p.is_supervisor:
+            if user_id:
+                load.add(user_id)
+            if p.state is UserState.INVITED and (first_invited is None or p.since_ms < first_invited):
+                first_invited = p.since_ms
+    phase = s.phase
     return SessionRecord(
         id=s.id,
         version=(prev.version + 1) if prev else 1,
-        is_open=s.phase in OPEN_PHASES,
+        is_open=phase is Phase.QUEUED or phase is Phase.OFFERED or phase is Phase.ACTIVE,
         waiting=waiting,
         queue=s.queue,
         customer=s.customer_number,
@@ -144,9 +156,9 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
         updated_ms=now_ms,
         queued_ms=queued_ms,
         data=s.to_json(),
-        members=frozenset(p.user_id for p in holders if p.user_id),
-        deadline_ms=min(invited) + offer_timeout_ms if invited else None,
-        load_members=frozenset(p.user_id for p in holders if p.user_id and not p.is_supervisor),
+        members=frozenset(members),
+        deadline_ms=None if first_invited is None else first_invited + offer_timeout_ms,
+        load_members=frozenset(load),
     )
 
 

@@ -47,7 +47,7 @@ class Change:
         self, before: Session, *, now_ms: int, ctx: Context, actor: Participant | None = None
     ) -> None:
         self.before = before
-        self.session = replace(before, updated_ms=now_ms)
+        self.session = before.evolve(updated_ms=now_ms)
         self.now_ms = now_ms
         self.ctx = ctx
         self.actor_id = None if actor is None else actor.participant_id
@@ -140,7 +140,7 @@ class Change:
             url=url,
             notice_text=notice_text,
         )
-        self.session = replace(self.session, next_index=index + 1)
+        self.session = self.session.evolve(next_index=index + 1)
         self.messages.append(msg)
         from_customer = isinstance(sender, Participant) and sender.kind is Kind.CUSTOMER
         reachable = self.session.customer.state is UserState.CHATTING
@@ -159,7 +159,7 @@ class Change:
             invitee = self.get(pend.participant_id)
             if invitee.state is UserState.INVITED:
                 self.set_state(invitee, UserState.REVOKED)
-        self.session = replace(self.session, pending=None)
+        self.session = self.session.evolve(pending=None)
 
     def request_route(self) -> None:
         s = self.session
@@ -172,7 +172,7 @@ class Change:
                 "The customer has left this SMS session: it cannot be queued again; Complete it"
             )
         self._revoke_everyone()
-        self.session = replace(self.session, queue=queue, phase=Phase.QUEUED, excluded=())
+        self.session = self.session.evolve(queue=queue, phase=Phase.QUEUED, excluded=())
         self.request_route()
 
     def _revoke_everyone(self) -> None:
@@ -184,7 +184,7 @@ class Change:
     def end_for_customer(self) -> None:
         """The sole agent left: the customer's side is over; holders wrap up (phase Ended)."""
         self.withdraw_pending()
-        self.session = replace(self.session, phase=Phase.ENDED)
+        self.session = self.session.evolve(phase=Phase.ENDED)
 
     def close_if_no_agent(self) -> None:
         """Once no agent holds the session it is completed: supervisors Revoked, phase Closed."""
@@ -194,7 +194,7 @@ class Change:
         customer = self.session.customer
         if customer.state is UserState.CHATTING:
             self.set_state(customer, UserState.COMPLETED)
-        self.session = replace(self.session, phase=Phase.CLOSED)
+        self.session = self.session.evolve(phase=Phase.CLOSED)
 
     def decline(self, p: Participant, state: UserState) -> None:
         """An Invited user said no (Reject) or lost the offer (timeout/withdrawal): find someone else."""
@@ -204,24 +204,22 @@ class Change:
             return
         if pend is not None and pend.participant_id == p.participant_id:
             if pend.target_queue is None:
-                self.session = replace(self.session, pending=None)
+                self.session = self.session.evolve(pending=None)
                 return
             assert p.user_id is not None
             excluded = (*self.session.excluded, p.user_id)
-            self.session = replace(
-                self.session, pending=replace(pend, participant_id=None), excluded=excluded
-            )
+            self.session = self.session.evolve(pending=replace(pend, participant_id=None), excluded=excluded)
             self.route = RouteRequest(pend.target_queue, pend.kind, excluded)
         elif self.session.phase is Phase.OFFERED:
             assert p.user_id is not None
-            self.session = replace(
-                self.session, phase=Phase.QUEUED, excluded=(*self.session.excluded, p.user_id)
+            self.session = self.session.evolve(
+                phase=Phase.QUEUED, excluded=(*self.session.excluded, p.user_id)
             )
             self.request_route()
 
     def new_reference(self) -> int:
         ref = self.session.next_reference_id
-        self.session = replace(self.session, next_reference_id=ref + 1)
+        self.session = self.session.evolve(next_reference_id=ref + 1)
         self.reference_id = ref
         self.response["referenceId"] = ref
         return ref
@@ -263,7 +261,7 @@ class Change:
         was_holding = prev is not None and prev.holding
         if not was_holding:
             out.append(state_change("ParticipantsUpdated", after, p, caps, base, ref))
-        elif not state_changed and prev is not None:
+        elif not state_changed and prev is not None and not _same_cast(before, after):
             seen_before = (participants_view(before, prev, base), capabilities(before, prev))
             if seen_before != (participants_view(after, p, base), caps):
                 out.append(state_change("ParticipantsUpdated", after, p, caps, base, ref))
@@ -273,3 +271,9 @@ class Change:
         if shown:
             out.append(message_log_updated(after, shown, base))
         return out
+
+
+def _same_cast(before: Session, after: Session) -> bool:
+    """The same participants and pending invitation (the very same values): nobody's participant list or
+    capabilities can differ, as both depend on nothing else (a text, a delivery status, userData)."""
+    return before.participants is after.participants and before.pending is after.pending

@@ -47,10 +47,8 @@ class Operation(enum.Enum):
     @property
     def capability(self) -> str:
         """The name printed in ``capabilities`` arrays."""
-        return _CAPABILITY_SPELLING.get(self, self.value)
+        return "SwitchBargeIn" if self is Operation.SWITCH_TO_BARGE_IN else self._value_
 
-
-_CAPABILITY_SPELLING = {Operation.SWITCH_TO_BARGE_IN: "SwitchBargeIn"}
 
 # Lower-cased spelling -> operation. Aliases from spec §10 item 2 and §6.11.
 _ALIASES: dict[str, Operation] = {op.value.lower(): op for op in Operation}

@@ -84,10 +84,6 @@ _MODE_VISIBILITY = {
     SupervisionMode.BARGE_IN: Visibility.ALL,
 }
 
-PRESENT = frozenset({UserState.INVITED, UserState.CHATTING})
-HOLDING = frozenset({UserState.CHATTING, UserState.LEFT_CHAT})
-TERMINAL = frozenset({UserState.COMPLETED, UserState.REVOKED})
-
 
 def mode_visibility(mode: SupervisionMode) -> Visibility:
     return _MODE_VISIBILITY[mode]
@@ -120,17 +116,23 @@ class Participant:
         """A user that is not a supervisor: owner, conference member or consultant."""
         return self.is_user and not self.is_supervisor
 
+    # present: Invited or Chatting; holding: Chatting or LeftChat; terminal: Completed or Revoked. Identity
+    # tests, not set membership: an enum member's hash is a Python-level call
+
     @property
     def present(self) -> bool:
-        return self.state in PRESENT
+        state = self.state
+        return state is UserState.CHATTING or state is UserState.INVITED
 
     @property
     def holding(self) -> bool:
-        return self.state in HOLDING
+        state = self.state
+        return state is UserState.CHATTING or state is UserState.LEFT_CHAT
 
     @property
     def terminal(self) -> bool:
-        return self.state in TERMINAL
+        state = self.state
+        return state is UserState.COMPLETED or state is UserState.REVOKED
 
     def can_see(self, visibility: Visibility) -> bool:
         """Whether this participant, as a viewer, may see something of the given visibility."""
@@ -139,15 +141,16 @@ class Participant:
         return visibility is Visibility.AGENTS and self.is_user
 
     def to_json(self) -> dict[str, Any]:
+        # ``_value_``: the member's value as a plain attribute (``.value`` is a Python-level descriptor)
         return {
             "participantId": self.participant_id,
-            "type": self.kind.value,
+            "type": self.kind._value_,
             "userId": self.user_id,
             "nickname": self.nickname,
-            "visibility": self.visibility.value,
-            "state": self.state.value,
-            "role": self.role.value,
-            "mode": None if self.mode is None else self.mode.value,
+            "visibility": self.visibility._value_,
+            "state": self.state._value_,
+            "role": self.role._value_,
+            "mode": None if self.mode is None else self.mode._value_,
             "invitedBy": self.invited_by,
             "sinceMs": self.since_ms,
         }

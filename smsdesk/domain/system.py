@@ -220,7 +220,7 @@ def _offer(ch: Change, cmd: Offer) -> None:
             state=UserState.INVITED,
             role=ParticipantRole.OWNER,
         )
-        ch.session = replace(ch.session, phase=Phase.OFFERED)
+        ch.session = ch.session.evolve(phase=Phase.OFFERED)
     elif pend is not None and pend.target_queue is not None and pend.participant_id is None:
         vis = Visibility.AGENTS if pend.kind.role is ParticipantRole.CONSULTANT else Visibility.ALL
         p = _new_user(
@@ -232,7 +232,7 @@ def _offer(ch: Change, cmd: Offer) -> None:
             role=pend.kind.role,
             invited_by=pend.by_participant_id,
         )
-        ch.session = replace(ch.session, pending=replace(pend, participant_id=p.participant_id))
+        ch.session = ch.session.evolve(pending=replace(pend, participant_id=p.participant_id))
     else:
         raise InvalidState(f"SMS session {s.id} is {s.phase.value} and waits for no agent: nothing to offer")
 
@@ -255,7 +255,7 @@ def _close(ch: Change, cmd: CloseSession) -> None:
             ch.set_state(p, UserState.REVOKED)
         elif p.is_agent and p.state is UserState.CHATTING:
             ch.set_state(p, UserState.LEFT_CHAT)
-    ch.session = replace(ch.session, phase=Phase.ENDED)
+    ch.session = ch.session.evolve(phase=Phase.ENDED)
     ch.close_if_no_agent()
 
 

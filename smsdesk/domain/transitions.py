@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from smsdesk.domain import system
@@ -148,7 +148,7 @@ def _accept(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     ch.replays[p.participant_id] = cmd.transcript
     pend = ch.session.pending
     if pend is not None and pend.participant_id == p.participant_id:
-        ch.session = replace(ch.session, pending=None, excluded=())
+        ch.session = ch.session.evolve(pending=None, excluded=())
         if pend.kind is InviteKind.TRANSFER:
             source = ch.get(pend.by_participant_id)
             if not source.terminal:
@@ -156,9 +156,9 @@ def _accept(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     ch.post("ParticipantJoined", p, p.visibility)
     if p.is_agent:
         if ch.session.phase is not Phase.ACTIVE:
-            ch.session = replace(ch.session, phase=Phase.ACTIVE, excluded=())
+            ch.session = ch.session.evolve(phase=Phase.ACTIVE, excluded=())
         if save_lar:
-            ch.session = replace(ch.session, lar_agent_id=p.user_id)
+            ch.session = ch.session.evolve(lar_agent_id=p.user_id)
         ch.accepted_by = p.user_id
 
 
@@ -181,7 +181,7 @@ def _finish_agent(ch: Change, actor: Participant, state: UserState) -> None:
 def _complete(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     queue = get_str(cmd.params, "queueName") if cmd.params.get("queueName") is not None else None
     if get_bool(cmd.params, "saveLAR") and actor.is_agent:
-        ch.session = replace(ch.session, lar_agent_id=actor.user_id)
+        ch.session = ch.session.evolve(lar_agent_id=actor.user_id)
     if queue is not None:
         ch.depart(actor, UserState.COMPLETED)
         ch.requeue(queue)
@@ -218,7 +218,7 @@ def _sender(kind: str, key: str | None, fixed: Visibility | None = None) -> Hand
 
 def _attach(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     data = _check_user_data(get_mapping(cmd.params, "userData"))
-    ch.session = replace(ch.session, user_data={**ch.session.user_data, **data})
+    ch.session = ch.session.evolve(user_data={**ch.session.user_data, **data})
     ch.properties_touched = True
 
 
@@ -226,9 +226,7 @@ def _delete(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     keys = get_list(cmd.params, "keys")
     if not keys or not all(isinstance(k, str) and k for k in keys):
         raise Validation("'keys' must be a non-empty array of key names")
-    ch.session = replace(
-        ch.session, user_data={k: v for k, v in ch.session.user_data.items() if k not in keys}
-    )
+    ch.session = ch.session.evolve(user_data={k: v for k, v in ch.session.user_data.items() if k not in keys})
     ch.properties_touched = True
 
 
@@ -236,7 +234,7 @@ def _disposition(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     value = get_str(cmd.params, "disposition")
     key = get_opt_str(cmd.params, "dispositionKey")
     key = key.strip() if key and key.strip() else ch.ctx.disposition_key
-    ch.session = replace(ch.session, user_data={**ch.session.user_data, key: value})
+    ch.session = ch.session.evolve(user_data={**ch.session.user_data, key: value})
     ch.properties_touched = True
 
 
@@ -256,13 +254,13 @@ def _invite_user(ch: Change, actor: Participant, kind: InviteKind, user_id: str,
         invited_by=actor.participant_id,
     )
     pend = PendingInvite(kind, actor.participant_id, user_id, None, p.participant_id, ch.reference_id)
-    ch.session = replace(ch.session, pending=pend)
+    ch.session = ch.session.evolve(pending=pend)
 
 
 def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str) -> None:
     present = tuple(p.user_id for p in ch.session.users() if p.present and p.user_id is not None)
     pend = PendingInvite(kind, actor.participant_id, None, queue, None, ch.reference_id)
-    ch.session = replace(ch.session, pending=pend, excluded=present)
+    ch.session = ch.session.evolve(pending=pend, excluded=present)
     ch.route = RouteRequest(queue, kind, present)
 
 

@@ -7,6 +7,7 @@ what an agent is sent, and ``Agents`` messages never in what the customer is sen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,8 +34,18 @@ STATE_CHANGE = "SMSsessionStateChangeMessage"
 
 def format_timestamp(ms: int) -> str:
     """``yyyy-MM-dd HH:mm:ss.SSS+0000`` in UTC (spec §4.5)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}+0000"
+    seconds, milli = divmod(ms, 1000)
+    return _second(seconds) + _MILLI[milli]
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """The text of one UTC second, remembered: an operation prints the same few seconds many times (every
+    notification's ``receivedDate``, its messages' ``timestamp``), and the text never changes."""
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.")
+
+
+_MILLI = tuple(f"{i:03d}+0000" for i in range(1000))
 
 
 def session_uri(base_uri: str, session_id: str) -> str:
@@ -49,9 +60,9 @@ def participant_wire(p: Participant, base_uri: str) -> dict[str, Any]:
     """A participant as GWS prints it in ``participants`` and in a message's ``from``."""
     out: dict[str, Any] = {
         "nickname": p.nickname,
-        "type": p.kind.value,
+        "type": p.kind._value_,  # ``_value_``: ``.value`` without its Python-level descriptor
         "participantId": p.participant_id,
-        "visibility": p.visibility.value,
+        "visibility": p.visibility._value_,
     }
     if p.user_id is not None:
         out["uri"] = f"{base_uri.rstrip('/')}/api/v2/users/{p.user_id}"
@@ -89,14 +100,17 @@ def message(
         out["url"] = url
     if notice_text is not None:
         out["noticeText"] = notice_text
-    out["visibility"] = visibility.value
+    out["visibility"] = visibility._value_
     out["timestamp"] = format_timestamp(now_ms)
     out["timestampSeconds"] = now_ms
     return out
 
 
 def visible_messages(messages: Iterable[Mapping[str, Any]], viewer: Participant) -> list[dict[str, Any]]:
-    return [dict(m) for m in messages if viewer.can_see(Visibility(m["visibility"]))]
+    return [dict(m) for m in messages if viewer.can_see(_VISIBILITY[m["visibility"]])]
+
+
+_VISIBILITY = {v.value: v for v in Visibility}  # Visibility(value) without the enum call
 
 
 def state_change(
@@ -112,7 +126,7 @@ def state_change(
         "id": session.id,
         "uri": session_uri(base_uri, session.id),
         "path": session_path(session.id),
-        "state": viewer.state.value,
+        "state": viewer.state._value_,
     }
     if not viewer.terminal:
         obj["capabilities"] = [op.capability for op in capabilities]
