@@ -17,13 +17,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from smsdesk import __version__
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
 from smsdesk.api.auth import Authenticator, AuthMiddleware
-from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error
+from smsdesk.api.dispatch import App, HotPaths
+from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
 from smsdesk.api.rest import features, me, smssessions, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
@@ -87,22 +89,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 404:
-            return error_response(6, "Not found: no such resource")
-        if exc.status_code == 405:
-            return GwsJSONResponse(
-                {"statusCode": 3, "statusMessage": "Method not allowed on this resource"}, status_code=405
-            )
-        return GwsJSONResponse(
-            {"statusCode": 10, "statusMessage": str(exc.detail)}, status_code=exc.status_code
-        )
+        return http_error(exc)
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         return error_response(10, f"Invalid request: {exc}")
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return error_response(4, "Internal error; the request did not change anything")
+        return internal_error()
 
     app.add_exception_handler(GwsError, on_gws)
     app.add_exception_handler(HTTPException, on_http)
@@ -182,9 +176,7 @@ def build_app(
             await bus.close()
             await rt.store.close()
 
-    app = FastAPI(
-        title="smsdesk", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None
-    )
+    app = App(title="smsdesk", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.rt = rt
     app.state.authenticator = authenticator
     app.state.hub = hub
@@ -216,4 +208,9 @@ def build_app(
         return GwsJSONResponse({"statusCode": 0, "version": __version__})
 
     app.add_middleware(AuthMiddleware, authenticator=authenticator, csrf_enabled=settings.csrf_enabled)
+    # the hottest calls are answered ahead of the whole stack, as it would (smsdesk.api.dispatch)
+    app.hot = HotPaths(authenticator, csrf_enabled=settings.csrf_enabled)
+    for route in [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]:
+        if isinstance(route, Route) and route.methods == {"POST"}:
+            app.hot.add_route(route)
     return app

@@ -35,7 +35,15 @@ from smsdesk.domain.users import Principal, Role, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import HttpSession
 
-__all__ = ["COOKIE", "AuthMiddleware", "Authenticator", "cookie_value", "parse_cookies"]
+__all__ = [
+    "COOKIE",
+    "AuthMiddleware",
+    "Authenticator",
+    "authorize",
+    "cookie_value",
+    "guarded",
+    "parse_cookies",
+]
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -240,8 +248,49 @@ class Authenticator:
             return None
 
 
+def guarded(path: str) -> bool:
+    """Whether ``path`` needs authentication here: ``/api/v2/*`` but CometD (which authenticates itself)."""
+    return path.startswith("/api/v2/") and not path.startswith("/api/v2/notifications")
+
+
+async def authorize(
+    auth: Authenticator, csrf: bool, scope: Scope, receive: Receive, send: Send
+) -> list[tuple[bytes, bytes]] | None:
+    """Authenticate the request of ``scope`` (and check its CSRF token): its principal goes to
+    ``scope["state"]["principal"]`` and the headers its answer must carry (a new ``Set-Cookie``, the CSRF
+    token on GET/HEAD) are returned; ``None`` when the refusal was answered already."""
+    headers: dict[str, str] = {}
+    for k, v in scope["headers"]:  # only the four headers authentication reads (names are lower case)
+        if k in _READ_HEADERS:
+            headers[k.decode("latin-1")] = v.decode("latin-1")
+    sid = cookie_value(headers.get("cookie", ""), COOKIE)
+    cookies = {COOKIE: sid} if sid is not None else {}
+    try:
+        result = await auth.authenticate_request(headers, cookies)
+    except GwsError as exc:
+        # Scripts (X-Requested-With: XMLHttpRequest) get no challenge, so browsers show no password dialog.
+        scripted = headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+        hdrs = None if scripted else {"WWW-Authenticate": 'Basic realm="smsdesk"'}
+        await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
+        return None
+    method = scope["method"]
+    if csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.csrf_token:
+        await error_response(3, "Missing or invalid Csrf token")(scope, receive, send)
+        return None
+    scope.setdefault("state", {})["principal"] = result.principal
+    extra: list[tuple[bytes, bytes]] = []
+    if result.new_session:
+        cookie = f"{COOKIE}={result.principal.http_session_id}; Path=/; HttpOnly; SameSite=Lax"
+        extra.append((b"set-cookie", cookie.encode()))
+    if method in ("GET", "HEAD"):
+        extra.append((b"x-csrf-header", CSRF_HEADER.encode()))
+        extra.append((b"x-csrf-token", result.csrf_token.encode()))
+    return extra
+
+
 class AuthMiddleware:
-    """Pure ASGI middleware guarding ``/api/v2/*`` (CometD authenticates itself with the same Authenticator)."""
+    """Pure ASGI middleware guarding ``/api/v2/*`` (CometD authenticates itself with the same Authenticator).
+    The hot paths get the same check from ``smsdesk.api.dispatch`` ahead of it."""
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator, *, csrf_enabled: bool) -> None:
         self.app = app
@@ -249,43 +298,18 @@ class AuthMiddleware:
         self.csrf = csrf_enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if (
-            scope["type"] != "http"
-            or not path.startswith("/api/v2/")
-            or path.startswith("/api/v2/notifications")
-        ):
+        if scope["type"] != "http" or not guarded(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        headers: dict[str, str] = {}
-        for k, v in scope["headers"]:  # only the four headers authentication reads (names are lower case)
-            if k in _READ_HEADERS:
-                headers[k.decode("latin-1")] = v.decode("latin-1")
-        sid = cookie_value(headers.get("cookie", ""), COOKIE)
-        cookies = {COOKIE: sid} if sid is not None else {}
-        try:
-            result = await self.auth.authenticate_request(headers, cookies)
-        except GwsError as exc:
-            # Scripts (X-Requested-With: XMLHttpRequest) get no challenge, so browsers show no password dialog.
-            scripted = headers.get("x-requested-with", "").lower() == "xmlhttprequest"
-            hdrs = None if scripted else {"WWW-Authenticate": 'Basic realm="smsdesk"'}
-            await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
+        extra = await authorize(self.auth, self.csrf, scope, receive, send)
+        if extra is None:
             return
-        method = scope["method"]
-        if self.csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.csrf_token:
-            await error_response(3, "Missing or invalid Csrf token")(scope, receive, send)
+        if not extra:
+            await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = result.principal
-        extra: list[tuple[bytes, bytes]] = []
-        if result.new_session:
-            cookie = f"{COOKIE}={result.principal.http_session_id}; Path=/; HttpOnly; SameSite=Lax"
-            extra.append((b"set-cookie", cookie.encode()))
-        if method in ("GET", "HEAD"):
-            extra.append((b"x-csrf-header", CSRF_HEADER.encode()))
-            extra.append((b"x-csrf-token", result.csrf_token.encode()))
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra:
+            if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from smsdesk.domain.errors import GwsError
 
-__all__ = ["HTTP_STATUS", "GwsJSONResponse", "error_response", "gws_error"]
+__all__ = ["HTTP_STATUS", "GwsJSONResponse", "error_response", "gws_error", "http_error", "internal_error"]
 
 HTTP_STATUS: dict[int, int] = {
     0: 200,
@@ -50,3 +51,19 @@ def error_response(code: int, message: str, headers: dict[str, str] | None = Non
 def gws_error(exc: GwsError) -> GwsJSONResponse:
     headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
     return error_response(exc.code, exc.message, headers)
+
+
+def http_error(exc: HTTPException) -> GwsJSONResponse:
+    """The envelope of an HTTP-level refusal: unknown URL (6, HTTP 404), wrong method (3, HTTP 405)."""
+    if exc.status_code == 404:
+        return error_response(6, "Not found: no such resource")
+    if exc.status_code == 405:
+        return GwsJSONResponse(
+            {"statusCode": 3, "statusMessage": "Method not allowed on this resource"}, status_code=405
+        )
+    return GwsJSONResponse({"statusCode": 10, "statusMessage": str(exc.detail)}, status_code=exc.status_code)
+
+
+def internal_error() -> GwsJSONResponse:
+    """The answer to an unexpected exception (logged by whoever caught it)."""
+    return error_response(4, "Internal error; the request did not change anything")

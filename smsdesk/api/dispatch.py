@@ -1,0 +1,124 @@
+"""The hot paths, answered ahead of FastAPI's middleware stack and router.
+
+``App`` is the FastAPI application with one lookup in front: a request whose method and path a ``HotPaths``
+table holds (an exact path, or a path whose last segment is its one parameter: one dict lookup either way,
+never a scan of the ~100 routes) is answered here, with what the stack behind would do for it:
+
+- ``/api/v2/*`` paths are authenticated by ``authorize`` (the ``AuthMiddleware`` check: 401/403 envelopes,
+  CSRF, ``Set-Cookie`` and the CSRF headers on GET/HEAD);
+- a ``GwsError`` is its envelope (``gws_error``), an ``HTTPException`` the envelope ``http_error`` gives, any
+  other exception is logged and answered HTTP 500 ``statusCode`` 4 (the app's handler for ``Exception``);
+- body limits and malformed JSON are the handlers' own (``read_json_object``: HTTP 400 ``statusCode`` 10).
+
+Anything else (another method on a hot path, other paths, websockets, lifespan, a ``root_path``) goes to
+FastAPI unchanged. Native OpenTelemetry of FastAPI, when configured, does not see the hot paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from smsdesk.api.auth import Authenticator, authorize, guarded
+from smsdesk.api.errors import gws_error, http_error, internal_error
+from smsdesk.domain.errors import GwsError
+
+__all__ = ["App", "HotPaths"]
+
+log = logging.getLogger("smsdesk")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _Hot:
+    __slots__ = ("endpoint", "guarded", "methods", "param")
+
+    def __init__(self, endpoint: Endpoint, methods: Collection[str], param: str, is_guarded: bool) -> None:
+        self.endpoint = endpoint
+        self.methods = frozenset(methods)
+        self.param = param  # the name of the last segment's parameter; "" for an exact path
+        self.guarded = is_guarded
+
+
+class HotPaths:
+    """A table of hot routes and how to answer them (see the module's doc)."""
+
+    def __init__(self, authenticator: Authenticator, *, csrf_enabled: bool) -> None:
+        self._auth = authenticator
+        self._csrf = csrf_enabled
+        self._exact: dict[str, _Hot] = {}
+        self._param: dict[str, _Hot] = {}  # the path up to its last "/" -> route
+
+    def add(self, path: str, methods: Collection[str], endpoint: Endpoint) -> None:
+        """``path`` is exact (``/sms/simulator/inbound``) or ends with its one parameter
+        (``/api/v2/me/smssessions/{session_id}``), which ``request.path_params`` holds."""
+        head, _, last = path.rpartition("/")
+        if "{" not in path:
+            self._exact[path] = _Hot(endpoint, methods, "", guarded(path))
+        elif "{" not in head and last.startswith("{") and last.endswith("}") and ":" not in last:
+            self._param[head] = _Hot(endpoint, methods, last[1:-1], guarded(path))
+        else:
+            raise ValueError(f"not a hot path pattern: {path}")
+
+    def add_route(self, route: Route) -> None:
+        """A plain Starlette route's path, methods and endpoint (a function of the request)."""
+        self.add(route.path, route.methods or (), route.endpoint)
+
+    def match(self, scope: Scope) -> _Hot | None:
+        """The hot route of this HTTP request, its parameter set in ``scope["path_params"]``; else None."""
+        if scope.get("root_path"):
+            return None
+        path: str = scope["path"]
+        hot = self._exact.get(path)
+        if hot is None:
+            head, _, last = path.rpartition("/")
+            hot = self._param.get(head)
+            if hot is None or not last:
+                return None
+            if scope["method"] not in hot.methods:
+                return None
+            scope["path_params"] = {hot.param: last}
+            return hot
+        return hot if scope["method"] in hot.methods else None
+
+    async def serve(self, hot: _Hot, scope: Scope, receive: Receive, send: Send) -> None:
+        extra: list[tuple[bytes, bytes]] | None = None
+        try:
+            if hot.guarded:
+                extra = await authorize(self._auth, self._csrf, scope, receive, send)
+                if extra is None:  # refused, and answered
+                    return
+            response = await hot.endpoint(Request(scope, receive))
+        except GwsError as exc:
+            response = gws_error(exc)
+        except HTTPException as exc:
+            response = http_error(exc)
+        except Exception as exc:
+            log.exception("unexpected error", exc_info=exc)
+            response = internal_error()
+        if extra:
+            response.raw_headers.extend(extra)
+        await response(scope, receive, send)
+
+
+class App(FastAPI):
+    """FastAPI with ``hot`` (when set) looked up first for every HTTP request."""
+
+    hot: HotPaths | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot
+        if hot is not None and scope["type"] == "http":
+            route = hot.match(scope)
+            if route is not None:
+                scope["app"] = self
+                await hot.serve(route, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
