@@ -181,6 +181,11 @@ class Store(Protocol):
 
     async def list_agents(self) -> list[AgentState]: ...
 
+    async def list_agents_changed(self, since_ms: int) -> list[AgentState]:
+        """The agents whose channel state or idle time was set at ``since_ms`` or later (their ``since_ms`` or
+        ``idle_since_ms``), in no particular order: what the router's roster reads between whole reads."""
+        ...
+
     async def agent_loads(self) -> dict[str, int]:
         """user id -> number of SMS sessions counting toward that agent's capacity."""
         ...

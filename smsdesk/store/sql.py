@@ -83,6 +83,9 @@ _HTTP_EXPIRE = Query(delete(_H).where(_H.c.expires_ms <= _p("now")))
 
 _AGENT_GET = Query(select(_A).where(_A.c.user_id == _p("user_id")))
 _AGENTS = Query(select(_A).order_by(_A.c.idle_since_ms, _A.c.user_id))
+_AGENTS_CHANGED = Query(
+    select(_A).where(or_(_A.c.since_ms >= _p("since"), _A.c.idle_since_ms >= _p("idle_since")))
+)
 _AGENT_UPDATE = Query(
     update(_A)
     .where(_A.c.user_id == _p("b_user_id"))
@@ -478,6 +481,12 @@ class SqlStore:
     async def list_agents(self) -> list[AgentState]:
         def txn(db: Db) -> list[AgentState]:
             return [_agent(r) for r in db.all(_AGENTS)]
+
+        return await self._read_one(txn)
+
+    async def list_agents_changed(self, since_ms: int) -> list[AgentState]:
+        def txn(db: Db) -> list[AgentState]:
+            return [_agent(r) for r in db.all(_AGENTS_CHANGED, {"since": since_ms, "idle_since": since_ms})]
 
         return await self._read_one(txn)
 

@@ -97,6 +97,23 @@ async def test_agents_upsert_and_order_by_idle(store: SqlStore) -> None:
     assert await store.get_agent("nobody") is None
 
 
+async def test_agents_changed_since_a_time(store: SqlStore) -> None:
+    a = AgentState("u1", ChannelState.READY, None, 100, 100)
+    b = AgentState("u2", ChannelState.NOT_READY, "Lunch", 200, 50)
+    c = AgentState("u3", ChannelState.LOGGED_OUT, None, 10, 10)
+    await store.commit(Change(agents=[a, b, c]))
+
+    async def changed(since_ms: int) -> list[AgentState]:
+        return sorted(await store.list_agents_changed(since_ms), key=lambda x: x.user_id)
+
+    assert await changed(0) == [a, b, c]
+    assert await changed(100) == [a, b]  # the bound is included
+    assert await changed(101) == [b]  # channel state set at 200
+    assert await changed(201) == []
+    await store.commit(Change(agents_idle=[("u3", 300)]))  # an idle time counts as a change too
+    assert await changed(201) == [replace(c, idle_since_ms=300)]
+
+
 async def test_agent_loads_count_only_load_members(store: SqlStore) -> None:
     change = Change(
         sessions=[
