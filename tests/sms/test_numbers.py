@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from smsdesk.domain.errors import Validation
-from smsdesk.sms.numbers import InvalidNumber, normalize_e164, try_normalize_e164
+from smsdesk.sms.numbers import CACHE_SIZE, InvalidNumber, normalize_e164, try_normalize_e164
 
 
 @pytest.mark.parametrize(
@@ -33,3 +35,16 @@ def test_non_string_and_try_variant() -> None:
         normalize_e164(15551230001)
     assert try_normalize_e164("nope") is None
     assert try_normalize_e164("+15551230001") == "+15551230001"
+
+
+def test_a_repeated_number_is_not_parsed_again_and_answers_the_same() -> None:
+    from smsdesk.sms.numbers import _e164
+
+    first = normalize_e164(" +44 7700 900123 ")
+    hits = _e164.cache_info().hits
+    assert normalize_e164("+44 7700 900123") == first == "+447700900123"
+    assert _e164.cache_info().hits == hits + 1
+    for _ in range(2):  # a refusal is remembered too, and still names the input as written
+        with pytest.raises(InvalidNumber, match=re.escape("'  +1 55 ': not a possible number")):
+            normalize_e164("  +1 55 ")
+    assert _e164.cache_info().maxsize == CACHE_SIZE
