@@ -6,10 +6,13 @@ offer time out in this round are skipped. Every agent serves every queue [INF, d
 one engine run, so the version check stops two nodes from offering one session twice.
 
 Cost: one pass reads the waiting sessions and the loads (one grouped count over session members). The agents'
-channel states come from the ``AgentRoster``: read whole from the store at most once a second, and updated in
-memory by this node's own commits of channel states and idle times (``Runtime.agents_committed``). So a change
-made on another node (Ready, NotReady) reaches this node's router within ``AgentRoster.REFRESH_S``; on this
-node at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id);
+channel states come from the ``AgentRoster``, updated in memory by this node's own commits of channel states and
+idle times (``Runtime.agents_committed``) and refreshed from the store at most once a second
+(``AgentRoster.REFRESH_S``): a read of only the agents whose channel state or idle time was set since the
+previous read began, less ``MARGIN_MS`` (the time of a write is taken before its commit, and by its node's
+clock), and a whole read every ``WHOLE_REFRESH_S`` in case a write took longer than the margin to commit. So a
+change made on another node (Ready, NotReady) reaches this node's router within ``REFRESH_S``; on this node
+at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id);
 a pass walks that order and skips the agents excluded for the session or full, so it costs
 O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree with ``choose_agent``;
 ``tests/actions/test_routing_pool.py`` checks it against random inputs.
@@ -99,11 +102,15 @@ class CandidatePool:
 class AgentRoster:
     """The agents' channel states as this node's router knows them (see the module docstring)."""
 
-    REFRESH_S = 1.0
+    REFRESH_S = 1.0  # another node's change reaches the router within this
+    WHOLE_REFRESH_S = 30.0  # a whole read this often; in between, only the agents changed lately are read
+    MARGIN_MS = 5_000  # a read of changes goes back this far before the previous read began
 
     def __init__(self) -> None:
         self._agents: dict[str, AgentState] | None = None
-        self._loaded_at = 0.0
+        self._loaded_at = 0.0  # monotonic seconds of the last read (whole or of changes)
+        self._whole_at = 0.0  # ... of the last whole read
+        self._read_ms = 0  # wall-clock ms when the last read began
         self._order: list[tuple[int, str]] | None = None
         self._ready: set[str] = set()
         self._users: dict[str, User] | None = None
@@ -111,10 +118,34 @@ class AgentRoster:
     def stale(self, now: float) -> bool:
         return self._agents is None or now - self._loaded_at >= self.REFRESH_S
 
-    def load(self, agents: Iterable[AgentState], now: float) -> None:
+    def whole_due(self, now: float) -> bool:
+        return self._agents is None or now - self._whole_at >= self.WHOLE_REFRESH_S
+
+    @property
+    def changed_since_ms(self) -> int:
+        """Where the next read of changes starts: a write's time is taken before its commit (and by another
+        node's clock), so a write that committed after the last read began may carry a slightly older time."""
+        return self._read_ms - self.MARGIN_MS
+
+    def load(self, agents: Iterable[AgentState], now: float, now_ms: int = 0) -> None:
+        """A whole read, begun at ``now_ms``."""
         self._agents = {a.user_id: a for a in agents}
-        self._loaded_at = now
+        self._loaded_at = self._whole_at = now
+        self._read_ms = now_ms
         self._order = None
+
+    def merge(self, changed: Iterable[AgentState], now: float, now_ms: int) -> None:
+        """A read of the agents changed since ``changed_since_ms``, begun at ``now_ms``. Most of them are
+        already known as they are (this node's own commits, or read last time): they leave the order as it is."""
+        agents = self._agents
+        if agents is None:
+            raise RuntimeError("merge before a whole load")
+        for a in changed:
+            if agents.get(a.user_id) != a:
+                agents[a.user_id] = a
+                self._order = None
+        self._loaded_at = now
+        self._read_ms = now_ms
 
     def forget(self) -> None:
         self._agents = None
@@ -168,6 +199,14 @@ class Router:
         self._users_at = -_USERS_TTL_S
         self.roster.forget()
 
+    async def _refresh_roster(self, now: float) -> None:
+        now_ms = self.rt.clock.now_ms()  # before the read: a commit after it is caught by the next one
+        if self.roster.whole_due(now):
+            self.roster.load(await self.rt.store.list_agents(), now, now_ms)
+        else:
+            changed = await self.rt.store.list_agents_changed(self.roster.changed_since_ms)
+            self.roster.merge(changed, now, now_ms)
+
     async def route_waiting(self) -> int:
         """Offer as many waiting sessions as agents allow; returns the number of offers made."""
         self.more_waiting = False
@@ -177,7 +216,7 @@ class Router:
         users = await self._agents()
         now = self.rt.clock.monotonic()
         if self.roster.stale(now):
-            self.roster.load(await self.rt.store.list_agents(), now)
+            await self._refresh_roster(now)
         order, ready = self.roster.ready(users)
         if not order:
             return 0

@@ -1,15 +1,20 @@
 """The router's roster of agents: this node's channel-state commits reach it at once, without reading every
-agent again; another node's reach it once the roster is refreshed (``AgentRoster.REFRESH_S``)."""
+agent again; another node's reach it once the roster is refreshed (``AgentRoster.REFRESH_S``), by a read of the
+agents changed lately (a whole read every ``AgentRoster.WHOLE_REFRESH_S``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from smsdesk.actions.routing import AgentRoster
 from smsdesk.clock import FakeClock
+from smsdesk.domain.agents import AgentState, ChannelState
+from smsdesk.domain.users import Role, User
+from smsdesk.store.base import Change
 from tests.api.conftest import Api, make_api
 
 
@@ -73,3 +78,77 @@ async def test_another_nodes_channel_changes_reach_the_router_on_refresh(
         await a.text("two", customer="+15551230002")
         assert await a.route() == 1
         assert await holders(a, "agent1", "agent2") == {"agent1": 1, "agent2": 1}
+
+
+async def test_between_whole_reads_only_the_agents_changed_lately_are_read(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with node(tmp_path, clock) as a, node(tmp_path, clock) as b:
+        whole = count_calls(a.rt.store, "list_agents")
+        changes = count_calls(a.rt.store, "list_agents_changed")
+        await channel(a, "agent1", "Ready")
+        await a.text("one", customer="+15551230001")
+        assert await a.route() == 1
+        assert (len(whole), len(changes)) == (1, 0)
+        read_ms = clock.now_ms()
+
+        clock.advance(AgentRoster.REFRESH_S)
+        await channel(b, "agent1", "NotReady")
+        await channel(b, "agent2", "Ready")
+        await a.text("two", customer="+15551230002")
+        assert await a.route() == 1
+        assert (len(whole), len(changes)) == (1, 1)
+        assert changes[0] == (read_ms - AgentRoster.MARGIN_MS,)
+        assert await holders(a, "agent1", "agent2") == {"agent1": 1, "agent2": 1}
+
+        clock.advance(AgentRoster.WHOLE_REFRESH_S)
+        await a.route()
+        assert (len(whole), len(changes)) == (2, 1)
+
+
+async def test_a_write_stamped_before_the_last_read_is_caught_within_the_margin(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with node(tmp_path, clock) as a:
+        await a.text("one", customer="+15551230001")
+        assert await a.route() == 0  # nobody Ready: the roster was read now
+        clock.advance(AgentRoster.REFRESH_S)
+        # another node decided Ready for agent1 a while ago and commits only now (a slow write)
+        late = int(clock.now_ms() - AgentRoster.REFRESH_S * 1000 - AgentRoster.MARGIN_MS)  # at the bound
+        agent1 = await a.user_id("agent1")
+        await a.rt.store.commit(Change(agents=[AgentState(agent1, ChannelState.READY, None, late, late)]))
+        assert await a.route() == 1
+        assert await holders(a, "agent1") == {"agent1": 1}
+
+
+async def test_a_write_older_than_the_margin_waits_for_the_whole_read(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with node(tmp_path, clock) as a:
+        await a.text("one", customer="+15551230001")
+        assert await a.route() == 0
+        clock.advance(AgentRoster.REFRESH_S)
+        too_late = int(clock.now_ms() - AgentRoster.REFRESH_S * 1000 - AgentRoster.MARGIN_MS - 1)
+        agent1 = await a.user_id("agent1")
+        await a.rt.store.commit(
+            Change(agents=[AgentState(agent1, ChannelState.READY, None, too_late, too_late)])
+        )
+        assert await a.route() == 0
+        clock.advance(AgentRoster.WHOLE_REFRESH_S)
+        assert await a.route() == 1
+
+
+def test_agents_read_again_as_they_are_keep_the_order() -> None:
+    users = {u: User(id=u, user_name=u, password_hash="h", roles=frozenset({Role.AGENT})) for u in "abc"}
+    a, b, c = (
+        AgentState(u, ChannelState.READY, None, 1, idle) for u, idle in zip("abc", (30, 10, 20), strict=True)
+    )
+    roster = AgentRoster()
+    roster.load([a, b, c], 0.0, 1_000)
+    order, ready = roster.ready(users)
+    assert order == [(10, "b"), (20, "c"), (30, "a")] and ready == {"a", "b", "c"}
+    roster.merge([a, c], 1.0, 2_000)
+    assert roster.ready(users)[0] is order  # nothing new: not sorted again
+    assert roster.changed_since_ms == 2_000 - AgentRoster.MARGIN_MS
+    roster.merge([replace(a, idle_since_ms=5), replace(c, state=ChannelState.NOT_READY)], 2.0, 3_000)
+    assert roster.ready(users) == ([(5, "a"), (10, "b")], {"a", "b"})
