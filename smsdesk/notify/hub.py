@@ -26,11 +26,14 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from smsdesk.bus.base import Bus
 from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, parse_message
@@ -41,9 +44,19 @@ from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.notify.wire import encode_batch, join_frame
 
-__all__ = ["NotificationHub", "Processed", "Sink"]
+__all__ = ["HotMount", "NotificationHub", "Processed", "Sink"]
 
 log = logging.getLogger(__name__)
+
+
+class HotMount(Protocol):
+    """An outer dispatcher that answers some paths ahead of the web framework (``smsdesk.api.dispatch``)."""
+
+    def add(
+        self, path: str, methods: Collection[str], endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> None: ...
+
+    def add_websocket(self, prefix: str, app: ASGIApp) -> None: ...
 
 
 class Sink(Protocol):
@@ -311,6 +324,18 @@ class NotificationHub:
                 slept.cancel()
             if not done:
                 self.bayeux.abandon(hold, self.clock.monotonic())
+
+    def mount(self, hot: HotMount) -> None:
+        """Mount CometD on an outer dispatcher, ahead of the web framework's middleware and routes: the
+        websocket on ``/api/v2/notifications``, and long-polling on the path and one segment below it. The
+        other paths below it are left to ``routes``, which serve them alike."""
+        from smsdesk.notify.longpoll import PATH, longpoll_endpoint
+        from smsdesk.notify.websocket import websocket_app
+
+        hot.add_websocket(PATH, websocket_app(self))
+        endpoint = longpoll_endpoint(self)
+        hot.add(PATH, {"POST"}, endpoint)
+        hot.add(PATH + "/{tail}", {"POST"}, endpoint)
 
     def routes(self) -> list[BaseRoute]:
         """Plain Starlette routes for ``/api/v2/notifications`` and ``/api/v2/notifications/{tail}``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -23,7 +24,7 @@ from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 if TYPE_CHECKING:
     from smsdesk.notify.hub import NotificationHub
 
-__all__ = ["BROWSER_COOKIE", "longpoll_routes"]
+__all__ = ["BROWSER_COOKIE", "PATH", "longpoll_endpoint", "longpoll_routes"]
 
 BROWSER_COOKIE = "BAYEUX_BROWSER"
 PATH = "/api/v2/notifications"
@@ -43,6 +44,15 @@ async def _wait_disconnect(receive: Receive) -> None:
 
 
 def longpoll_routes(hub: NotificationHub) -> list[BaseRoute]:
+    endpoint = longpoll_endpoint(hub)
+    return [
+        Route(PATH, endpoint, methods=["POST"], name="notifications"),
+        Route(PATH + "/{tail:path}", endpoint, methods=["POST"], name="notifications_tail"),
+    ]
+
+
+def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Response]]:
+    """The request handler of ``POST PATH`` and ``POST PATH/{tail}`` (the tail is not read)."""
     settings = hub.settings
 
     async def endpoint(request: Request) -> Response:
@@ -78,7 +88,4 @@ def longpoll_routes(hub: NotificationHub) -> list[BaseRoute]:
             )
         return response
 
-    return [
-        Route(PATH, endpoint, methods=["POST"], name="notifications"),
-        Route(PATH + "/{tail:path}", endpoint, methods=["POST"], name="notifications_tail"),
-    ]
+    return endpoint

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsdesk.domain.users import Principal
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
@@ -33,7 +33,7 @@ from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 if TYPE_CHECKING:
     from smsdesk.notify.hub import NotificationHub
 
-__all__ = ["websocket_routes"]
+__all__ = ["PATH", "websocket_app", "websocket_routes"]
 
 log = logging.getLogger(__name__)
 PATH = "/api/v2/notifications"
@@ -226,8 +226,13 @@ class _Endpoint:
             await conn.finish()
 
 
+def websocket_app(hub: NotificationHub) -> ASGIApp:
+    """The ASGI app of a notifications websocket, to mount on ``PATH`` and below it (any tail)."""
+    return _Endpoint(hub)
+
+
 def websocket_routes(hub: NotificationHub) -> list[BaseRoute]:
-    endpoint = _Endpoint(hub)
+    endpoint = websocket_app(hub)
     return [
         WebSocketRoute(PATH, endpoint, name="notifications_ws"),
         WebSocketRoute(PATH + "/{tail:path}", endpoint, name="notifications_ws_tail"),
