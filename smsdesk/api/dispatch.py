@@ -10,8 +10,10 @@ never a scan of the ~100 routes) is answered here, with what the stack behind wo
   other exception is logged and answered HTTP 500 ``statusCode`` 4 (the app's handler for ``Exception``);
 - body limits and malformed JSON are the handlers' own (``read_json_object``: HTTP 400 ``statusCode`` 10).
 
-Anything else (another method on a hot path, other paths, websockets, lifespan, a ``root_path``) goes to
-FastAPI unchanged. Native OpenTelemetry of FastAPI, when configured, does not see the hot paths.
+A websocket endpoint added with ``add_websocket`` (CometD's, an ASGI app answering everything itself) is
+called directly for its exact path: no middleware frames held per open socket. Anything else (another method
+on a hot path, other paths and websockets, lifespan, a ``root_path``) goes to FastAPI unchanged. FastAPI's
+native OpenTelemetry, when configured, does not see what is answered here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsdesk.api.auth import Authenticator, authorize, guarded
 from smsdesk.api.errors import gws_error, http_error, internal_error
@@ -55,6 +57,7 @@ class HotPaths:
         self._csrf = csrf_enabled
         self._exact: dict[str, _Hot] = {}
         self._param: dict[str, _Hot] = {}  # the path up to its last "/" -> route
+        self._websockets: dict[str, ASGIApp] = {}
 
     def add(self, path: str, methods: Collection[str], endpoint: Endpoint) -> None:
         """``path`` is exact (``/sms/simulator/inbound``) or ends with its one parameter
@@ -70,6 +73,13 @@ class HotPaths:
     def add_route(self, route: Route) -> None:
         """A plain Starlette route's path, methods and endpoint (a function of the request)."""
         self.add(route.path, route.methods or (), route.endpoint)
+
+    def add_websocket(self, path: str, app: ASGIApp) -> None:
+        """A websocket endpoint (an ASGI app that authenticates and answers everything itself) at ``path``."""
+        self._websockets[path] = app
+
+    def websocket(self, scope: Scope) -> ASGIApp | None:
+        return None if scope.get("root_path") else self._websockets.get(scope["path"])
 
     def match(self, scope: Scope) -> _Hot | None:
         """The hot route of this HTTP request, its parameter set in ``scope["path_params"]``; else None."""
@@ -109,7 +119,7 @@ class HotPaths:
 
 
 class App(FastAPI):
-    """FastAPI with ``hot`` (when set) looked up first for every HTTP request."""
+    """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket."""
 
     hot: HotPaths | None = None
 
@@ -120,5 +130,11 @@ class App(FastAPI):
             if route is not None:
                 scope["app"] = self
                 await hot.serve(route, scope, receive, send)
+                return
+        elif hot is not None and scope["type"] == "websocket":
+            app = hot.websocket(scope)
+            if app is not None:
+                scope["app"] = self
+                await app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

@@ -142,3 +142,26 @@ async def test_a_success_carries_the_same_headers(api: Api) -> None:
     api.app.hot = hot
     assert fast == slow
     assert fast[0] == 200 and any(k == "set-cookie" for k, _ in fast[1])
+
+
+async def test_a_websocket_endpoint_is_called_directly_for_its_exact_path(api: Api) -> None:
+    hot = api.app.hot
+    assert hot is not None
+    seen: list[Any] = []
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["app"])
+
+    hot.add_websocket("/ws-test", endpoint)
+
+    async def nothing() -> Any:
+        return {"type": "websocket.disconnect"}
+
+    async def ignore(message: Any) -> None:
+        return None
+
+    scope = {"type": "websocket", "path": "/ws-test", "root_path": "", "headers": [], "query_string": b""}
+    await api.app(scope, nothing, ignore)
+    assert seen == [api.app]
+    assert hot.websocket({**scope, "path": "/ws-test/x"}) is None
+    assert hot.websocket({**scope, "root_path": "/x"}) is None
