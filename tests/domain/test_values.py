@@ -31,17 +31,18 @@ def test_format_timestamp_examples() -> None:
     assert format_timestamp(1_700_000_000_123) == "2023-11-14 22:13:20.123+0000"
 
 
+_NAMES = st.text(alphabet="abcxyz_0123", min_size=1, max_size=5)
 _CHANGES = st.fixed_dictionaries(
     {},
     optional={
-        "queue": st.text(min_size=1, max_size=5),
+        "queue": _NAMES,
         "phase": st.sampled_from(Phase),
         "next_index": st.integers(0, 99),
         "updated_ms": st.integers(0, 10**13),
         "user_data": st.dictionaries(st.text(max_size=3), st.integers()),
-        "lar_agent_id": st.none() | st.text(max_size=5),
+        "lar_agent_id": st.none() | _NAMES,
         "pending": st.none(),
-        "excluded": st.lists(st.text(max_size=3)).map(tuple),
+        "excluded": st.lists(_NAMES).map(tuple),
     },
 )
 
