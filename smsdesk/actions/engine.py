@@ -52,7 +52,8 @@ class SessionLocks:
     _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
 
     async def __call__(self, session_id: str, body: Callable[[], Awaitable[Outcome]]) -> Outcome:
-        lock, users = self._locks.get(session_id, (asyncio.Lock(), 0))
+        held = self._locks.get(session_id)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[session_id] = (lock, users + 1)
         try:
             async with lock:
