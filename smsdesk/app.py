@@ -213,4 +213,5 @@ def build_app(
     for route in [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]:
         if isinstance(route, Route) and route.methods == {"POST"}:
             app.hot.add_route(route)
+    hub.mount(app.hot)  # CometD: its websocket and long-polling too (its routes above serve other tails)
     return app
