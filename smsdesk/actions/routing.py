@@ -20,6 +20,7 @@ O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -227,7 +228,7 @@ class Router:
             return (users[user_id].capacity or default_capacity) - loads.get(user_id, 0)
 
         pool = CandidatePool(order, ready, room)
-        offers = 0
+        planned: list[tuple[SessionRecord, str]] = []
         for rec in waiting:
             if not pool:
                 break
@@ -236,9 +237,16 @@ class Router:
             agent_id = pool.choose(lar_agent_id=session.lar_agent_id, excluded={*session.excluded, *holders})
             if agent_id is None:
                 continue
-            if await self._offer(rec, agent_id, users[agent_id].display_name):
-                pool.offered(agent_id)
-                offers += 1
+            pool.offered(
+                agent_id
+            )  # the slot is the session's from now on (a failed offer frees it next pass)
+            planned.append((rec, agent_id))
+        # The offers of a pass touch different sessions: made at once, their writes share a group commit
+        # instead of each waiting for the previous one's (a pass of 100 offers was ~100 commits in a row).
+        made = await asyncio.gather(
+            *(self._offer(rec, agent_id, users[agent_id].display_name) for rec, agent_id in planned)
+        )
+        offers = sum(made)
         self.more_waiting = offers > 0 and len(waiting) >= self.batch
         return offers
 

@@ -79,3 +79,36 @@ async def test_a_pass_that_took_a_full_batch_asks_for_another(api: Api) -> None:
     assert loop.router.more_waiting
     assert await loop.run_once() == 1
     assert not loop.router.more_waiting
+
+
+async def test_the_offers_of_a_pass_are_committed_together(api: Api) -> None:
+    """A pass's offers go to the store at once (they touch different sessions), so they can share a group
+    commit instead of each waiting for the previous one's commit."""
+    loop: RouterLoop = api.app.state.router
+    for name in ("agent1", "agent2", "agent3"):
+        r = await api.post("/api/v2/me/channels/sms", {"operationName": "Ready"}, user=name)
+        assert r.json() == {"statusCode": 0}
+    for i in range(3):
+        await api.text("Hi", customer=f"+1555124000{i}")
+    store = api.rt.store
+    original = store.commit
+    in_flight = 0
+    most = 0
+
+    async def commit(change: Any) -> Any:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await original(change)
+        finally:
+            in_flight -= 1
+
+    store.commit = commit  # type: ignore[method-assign]
+    assert await loop.run_once() == 3
+    assert most == 3
+    states = []
+    for name in ("agent1", "agent2", "agent3"):
+        r = await api.get("/api/v2/me/smssessions?fields=*", user=name)
+        states += [s["state"] for s in r.json()["smssessions"]]
+    assert states == ["Invited"] * 3
