@@ -4,39 +4,15 @@ agents changed lately (a whole read every ``AgentRoster.WHOLE_REFRESH_S``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from smsdesk.actions.routing import AgentRoster
 from smsdesk.clock import FakeClock
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.users import Role, User
 from smsdesk.store.base import Change
-from tests.api.conftest import Api, make_api
-
-
-@asynccontextmanager
-async def node(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
-    gen = make_api(tmp_path, clock)
-    try:
-        yield await gen.__anext__()
-    finally:
-        await gen.aclose()
-
-
-def count_calls(obj: Any, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original = getattr(obj, name)
-
-    async def counting(*args: Any) -> Any:
-        calls.append(args)
-        return await original(*args)
-
-    setattr(obj, name, counting)
-    return calls
+from tests.api.conftest import Api, count_calls, node
 
 
 async def channel(api: Api, user: str, op: str) -> None:

@@ -11,25 +11,13 @@ import pytest
 
 from smsdesk.clock import FakeClock
 from smsdesk.workers import RouterLoop
-from tests.api.conftest import Api, make_api
+from tests.api.conftest import Api, count_calls, make_api
 
 
 @pytest.fixture
 async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
     async for a in make_api(tmp_path, clock):
         yield a
-
-
-def count_calls(obj: Any, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original = getattr(obj, name)
-
-    async def counting(*args: Any) -> Any:
-        calls.append(args)
-        return await original(*args)
-
-    setattr(obj, name, counting)
-    return calls
 
 
 async def test_the_lease_is_renewed_once_half_of_it_ran_out(api: Api) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,26 @@ async def make_api(tmp_path: Path, clock: FakeClock, **settings: Any) -> AsyncIt
 async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
     async for a in make_api(tmp_path, clock):
         yield a
+
+
+@asynccontextmanager
+async def node(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
+    """One more node (an app with its own caches) on the database under ``tmp_path``."""
+    gen = make_api(tmp_path, clock)
+    try:
+        yield await gen.__anext__()
+    finally:
+        await gen.aclose()
+
+
+def count_calls(obj: Any, name: str) -> list[Any]:
+    """Record the arguments of every call of the async method ``obj.name`` (which still runs)."""
+    calls: list[Any] = []
+    original = getattr(obj, name)
+
+    async def counting(*args: Any) -> Any:
+        calls.append(args)
+        return await original(*args)
+
+    setattr(obj, name, counting)
+    return calls

@@ -8,24 +8,13 @@ the first reuse the session the node wrote, instead of reading it from the store
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from smsdesk.clock import FakeClock
-from tests.api.conftest import Api, make_api
+from tests.api.conftest import Api, node
 
 BIZ = "+15550000000"
-
-
-@asynccontextmanager
-async def node(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
-    gen = make_api(tmp_path, clock)
-    try:
-        yield await gen.__anext__()
-    finally:
-        await gen.aclose()
 
 
 async def session_id(api: Api, agent: str = "agent1") -> str:
