@@ -148,9 +148,6 @@ class AgentRoster:
         self._loaded_at = now
         self._read_ms = now_ms
 
-    def forget(self) -> None:
-        self._agents = None
-
     def apply(self, change: Change) -> None:
         """This node committed channel states or idle times: the roster follows at once."""
         agents = self._agents
@@ -195,10 +192,6 @@ class Router:
             self._users = {u.id: u for u in users if u.enabled and u.has(Role.AGENT)}
             self._users_at = now
         return self._users
-
-    def forget_users(self) -> None:
-        self._users_at = -_USERS_TTL_S
-        self.roster.forget()
 
     async def _refresh_roster(self, now: float) -> None:
         now_ms = self.rt.clock.now_ms()  # before the read: a commit after it is caught by the next one
