@@ -21,13 +21,12 @@ import httpx
 import pytest
 from aiocometd_ng.client import Client
 from aiocometd_ng.constants import ConnectionType
-from aiocometd_ng.extensions import AuthExtension
 from fastapi import FastAPI
 
 from smsdesk.app import build_app
 from smsdesk.config import Settings
 from smsdesk.sms.config import SmsSettings
-from tests.notify.helpers import serve
+from tests.notify.helpers import BasicAuth, serve
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -36,17 +35,6 @@ pytestmark = [
 ]
 TOPIC = "/v2/me/smssessions"
 CUST = "+15551230001"
-
-
-class BasicAuth(AuthExtension):
-    def __init__(self, user: str) -> None:
-        self.header = "Basic " + base64.b64encode(f"{user}:password".encode()).decode()
-
-    async def outgoing(self, payload: Any, headers: Any) -> None:
-        headers["Authorization"] = self.header
-
-    async def incoming(self, payload: Any, headers: Any = None) -> None:
-        return None
 
 
 @dataclass

@@ -5,16 +5,14 @@ re-handshake, unsubscribe, disconnect."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 import pytest
 from aiocometd_ng.client import Client
 from aiocometd_ng.constants import ConnectionType
-from aiocometd_ng.extensions import AuthExtension
 
 from tests.interop.conftest import SmsdeskServer
-from tests.notify.helpers import AGENT, PASSWORD
+from tests.notify.helpers import AGENT, PASSWORD, BasicAuth
 
 pytestmark = [
     pytest.mark.interop,
@@ -24,17 +22,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 CHANNEL = "/v2/me/smssessions"
-
-
-class BasicAuth(AuthExtension):
-    def __init__(self, user: str, password: str) -> None:
-        self.header = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-    async def outgoing(self, payload: Any, headers: Any) -> None:
-        headers["Authorization"] = self.header
-
-    async def incoming(self, payload: Any, headers: Any = None) -> None:
-        return None
 
 
 async def receive(client: Client) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+from aiocometd_ng.extensions import AuthExtension
 from starlette.applications import Starlette
 
 from smsdesk.bus.base import Bus
@@ -76,3 +78,16 @@ async def serve(app: Starlette) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+class BasicAuth(AuthExtension):
+    """aiocometd's auth extension sending HTTP Basic credentials with every request (handshake included)."""
+
+    def __init__(self, user: str, password: str = "password") -> None:
+        self.header = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    async def outgoing(self, payload: Any, headers: Any) -> None:
+        headers["Authorization"] = self.header
+
+    async def incoming(self, payload: Any, headers: Any = None) -> None:
+        return None
