@@ -192,13 +192,8 @@ def build_app(
     )
     # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
     # routes stay registered for the OpenAPI schema, behind these)
-    app.router.routes[:0] = [
-        *hub.routes(),
-        *smssessions.plain_routes(),
-        *me.plain_routes(),
-        *sms_routes,
-        *build_web_routes(),
-    ]
+    plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
+    app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
     for module in (me, users, features, smssessions, supervision):
         app.include_router(module.router)
@@ -210,7 +205,7 @@ def build_app(
     app.add_middleware(AuthMiddleware, authenticator=authenticator, csrf_enabled=settings.csrf_enabled)
     # the hottest calls are answered ahead of the whole stack, as it would (smsdesk.api.dispatch)
     app.hot = HotPaths(authenticator, csrf_enabled=settings.csrf_enabled)
-    for route in [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]:
+    for route in plain:
         if isinstance(route, Route) and route.methods == {"POST"}:
             app.hot.add_route(route)
     hub.mount(app.hot)  # CometD: its websocket and long-polling too (its routes above serve other tails)
