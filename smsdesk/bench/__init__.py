@@ -2,7 +2,8 @@
 
 Modules: ``cli`` (commands), ``server`` (the ``smsdesk serve`` child and its users), ``contact_center``
 (agents, supervisors, customers), ``fanout`` (smsdesk vs Faye), ``idle`` (memory per idle agent),
-``bayeux`` and ``http`` (the load generator's clients), ``stats`` and ``procstat`` (the numbers).
+``bayeux`` and ``http`` (the load generator's clients), ``stats`` and ``procstat`` (the numbers: CPU and RSS
+of the server's whole process tree), ``listeners`` (which of its processes serve the port).
 Method and measured figures: ``docs/performance.md``.
 """
 

@@ -1,7 +1,7 @@
 """``python -m smsdesk.bench`` / ``smsdesk bench``: run | sweep | scale | fanout | idle.
 
-Each command starts its own ``smsdesk serve`` child on a temporary SQLite file (or ``--database``),
-drives it from this process (asyncio, uvloop when installed), prints a summary and writes the full
+Each command starts its own ``smsdesk serve`` child on a temporary SQLite file (or ``--database``), with
+``--workers N`` worker processes when N > 1, drives it from this process (asyncio, uvloop when installed), prints a summary and writes the full
 results as JSON (default ``bench-results/<time>-<command>.json``). What is measured and why:
 ``docs/performance.md``.
 """
@@ -51,6 +51,12 @@ def _positive_ints(text: str) -> list[int]:
 
 def _server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", help="database URL for the server (default: a temporary SQLite file)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the server (`smsdesk serve --workers N`); CPU and RSS cover them all",
+    )
     p.add_argument("--redis", help="redis://... : run the server with the Redis bus")
     p.add_argument("--transport", choices=TRANSPORTS, default="websocket", help="CometD transport of clients")
     p.add_argument("--json", type=Path, help="where to write the results (default bench-results/...)")
@@ -108,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> None:
-    for name in ("agents", "supervisors", "subscribers", "publishers", "clients", "texts_per_session"):
+    names = ("agents", "supervisors", "subscribers", "publishers", "clients", "texts_per_session", "workers")
+    for name in names:
         value = getattr(args, name, None)
         if isinstance(value, int) and value < (0 if name == "supervisors" else 1):
             raise ValueError(f"--{name} must be >= {0 if name == 'supervisors' else 1}, got {value}")
@@ -125,10 +132,14 @@ async def _with_server(
     body: Callable[[ServerProcess, Any], Awaitable[Any]],
 ) -> Any:
     with tempfile.TemporaryDirectory(prefix="smsdesk-bench-") as tmp:
-        server = ServerProcess(Path(tmp), database_url=args.database, redis_url=args.redis)
+        server = ServerProcess(
+            Path(tmp), database_url=args.database, redis_url=args.redis, workers=args.workers
+        )
         print(f"seeding {agents} agents and {supervisors} supervisors ...", flush=True)
         population = await seed_users(server.database_url, agents=agents, supervisors=supervisors)
         await server.start()
+        if server.workers > 1:
+            print(f"server: {server.workers} workers serving on port {server.port}", flush=True)
         try:
             return await body(server, population)
         finally:
@@ -155,7 +166,7 @@ async def _steps(
             )
             steps: list[dict[str, Any]] = []
             profile = getattr(args, "profile", None)
-            profiler = Profiler(server.pid, profile) if profile else None
+            profiler = Profiler(server.pid, profile, subprocesses=server.workers > 1) if profile else None
             if profiler is not None:
                 await profiler.start()
             for rate in rates:
@@ -165,7 +176,7 @@ async def _steps(
                     )
                 ).to_json()
                 steps.append(step)
-                print(format_step(step), flush=True)
+                print(format_step(step, args.workers), flush=True)
                 if (
                     step["inbound_to_invited_ms"]["count"] == 0
                     or (step["inbound_to_invited_ms"]["p99"] or 0) > 5000
@@ -183,6 +194,7 @@ async def _steps(
         return {
             "agents": agents,
             "supervisors": supervisors,
+            "workers": args.workers,
             "steps": steps,
             "highest_rate_p99_under_100ms": best,
         }
@@ -228,7 +240,8 @@ async def _fanout(args: argparse.Namespace) -> dict[str, Any]:
             await target.close()
 
     out: dict[str, Any] = {"smsdesk": await _with_server(args, args.publishers, args.subscribers, body)}
-    print(format_fanout(out["smsdesk"]), flush=True)
+    out["smsdesk"]["workers"] = args.workers
+    print(format_fanout(out["smsdesk"], args.workers), flush=True)
     if not args.no_faye:
         faye = FayeServer()
         await faye.start()
@@ -264,10 +277,14 @@ async def _idle(args: argparse.Namespace) -> dict[str, Any]:
         )
 
     result: dict[str, Any] = await _with_server(args, args.clients + 1, 0, body)
+    result["workers"] = args.workers
+    processes = len(result["server_processes"])
     print(
         f"{result['clients']} idle agents: {result['kb_per_agent_total']} KB each"
         f" (login {result['kb_per_agent_login']} KB + CometD {result['kb_per_agent_cometd']} KB);"
         f" RSS {result['rss_before_mb']} -> {result['rss_after_mb']} MB"
+        f" (server: {args.workers} worker{'s' if args.workers != 1 else ''},"
+        f" RSS summed over {processes} process{'es' if processes != 1 else ''})"
     )
     return result
 
@@ -306,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     record = {
         "command": args.command,
+        "workers": args.workers,
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     record |= {"environment": started, "result": result}

@@ -40,7 +40,14 @@ from urllib.parse import quote
 
 from smsdesk.bench.bayeux import CometdClient
 from smsdesk.bench.http import HttpError, HttpPool
-from smsdesk.bench.procstat import ProcSampler, cpu_percent
+from smsdesk.bench.procstat import (
+    ProcSampler,
+    ProcUnavailable,
+    TreeSample,
+    TreeSampler,
+    cpu_percent,
+    per_process,
+)
 from smsdesk.bench.server import BenchUser, Population
 from smsdesk.bench.stats import summarize
 
@@ -135,7 +142,7 @@ class ContactCenterLoad:
         self.transport = transport
         self.pool = HttpPool(host, port, pool_size)
         self.clients: list[CometdClient] = []
-        self.server = ProcSampler(server_pid) if server_pid else None
+        self.server = TreeSampler(server_pid) if server_pid else None
         self.me = ProcSampler(os.getpid())
         self.t = _Tracker()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -370,14 +377,20 @@ class ContactCenterLoad:
         if rate <= 0 or duration_s <= 0:
             raise ValueError("rate and duration must be > 0")
         self.t = t = _Tracker()
+        if self.server is not None:
+            self.server.reset_peak()
         s0, m0 = self._sample_server(), self.me.sample()
-        t0 = time.perf_counter()
-        await self._drive(rate, duration_s)
-        s1, m1 = self._sample_server(), self.me.sample()
-        elapsed = m1.wall - m0.wall
-        await self._drain(drain_s)
-        done = time.perf_counter()
-        s2 = self._sample_server()
+        watch = asyncio.ensure_future(self._watch_server())
+        try:
+            t0 = time.perf_counter()
+            await self._drive(rate, duration_s)
+            s1, m1 = self._sample_server(), self.me.sample()
+            elapsed = m1.wall - m0.wall
+            await self._drain(drain_s)
+            done = time.perf_counter()
+            s2 = self._sample_server()
+        finally:
+            watch.cancel()
         await self._read_phones(phone_sample, drain_s)
         await self._close_conversations()
         missing = t.opened - len(t.invited) - _count(t.errors, "inbound")
@@ -409,10 +422,11 @@ class ContactCenterLoad:
             "loadavg_1min_after": round(os.getloadavg()[0], 2),
             "client_errors": sum(len(c.errors) for c in self.clients),
         }
-        if s0 is not None and s1 is not None:
+        if s0 is not None and s1 is not None and s2 is not None:
             data["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)
             data["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
-            data["server_peak_rss_mb"] = round(s1.peak_rss_kb / 1024, 1)
+            data["server_peak_rss_mb"] = round(s2.peak_rss_kb / 1024, 1)
+            data["server_processes"] = per_process(s0, s1, self.server)
         if s0 is not None and s2 is not None and delivered:
             # the server's CPU from the first text until the last straggler, per inbound text that reached
             # its agent (an opener's whole session, Accept to Complete, is charged to the opener)
@@ -427,8 +441,17 @@ class ContactCenterLoad:
         t.open_paths.clear()
         await gather_limited([self._complete(who, path) for who, path in left], 32)
 
-    def _sample_server(self) -> Any:
+    def _sample_server(self) -> TreeSample | None:
         return self.server.sample() if self.server is not None else None
+
+    async def _watch_server(self, every_s: float = 0.5) -> None:
+        """Samples the server's tree during a step, for the peak of its summed RSS (sampled, not exact)."""
+        while self.server is not None:
+            await asyncio.sleep(every_s)
+            try:
+                self.server.sample()
+            except ProcUnavailable:
+                return  # the server is gone: the step's own samples will say so
 
     async def close(self) -> None:
         for task in list(self._tasks):

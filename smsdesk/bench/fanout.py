@@ -32,7 +32,7 @@ from typing import Any
 from smsdesk.bench.bayeux import BayeuxSession, CometdClient
 from smsdesk.bench.contact_center import NOTIFICATIONS, gather_limited, login
 from smsdesk.bench.http import HttpConnection, HttpError, HttpPool
-from smsdesk.bench.procstat import ProcSampler, cpu_percent
+from smsdesk.bench.procstat import ProcSampler, TreeSampler, cpu_percent, per_process
 from smsdesk.bench.server import Population
 from smsdesk.bench.stats import summarize
 
@@ -240,7 +240,7 @@ async def _phase(
                 errors += 1
             n += 1
 
-    sampler = ProcSampler(target.pid) if target.pid else None
+    sampler = TreeSampler(target.pid) if target.pid else None  # the server and its workers, if any
     me = ProcSampler(os.getpid())
     s0, m0 = (sampler.sample() if sampler else None), me.sample()
     frames0, delivered0 = target.event_frames(), rec.delivered
@@ -264,6 +264,7 @@ async def _phase(
     if s0 and s1:
         out["server_cpu_percent"] = round(cpu_percent(s0, s1), 1)
         out["server_rss_mb"] = round(s1.rss_kb / 1024, 1)
+        out["server_processes"] = per_process(s0, s1, sampler)
         if rec.delivered:
             out["server_cpu_us_per_delivery"] = round((s1.cpu_s - s0.cpu_s) / rec.delivered * 1e6, 1)
     return out

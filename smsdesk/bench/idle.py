@@ -7,6 +7,8 @@ again, the K agents connect over CometD (websocket, handshake, subscribe to ``/v
 ``/v2/me/channels``, a held ``/meta/connect``), and after a settle pause RSS is read a last time.
 Reported: the delta per agent for the login and for the CometD connection, and the total. RSS includes
 allocator slack, so this is the cost as the operating system sees it, not ``sys.getsizeof`` arithmetic.
+RSS is the sum over the server's process tree (``procstat.TreeSampler``): with ``--workers N`` the agents
+spread over the workers, and the delta is what the node as a whole grew by.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from smsdesk.bench.bayeux import CometdClient
 from smsdesk.bench.contact_center import NOTIFICATIONS, gather_limited, login
 from smsdesk.bench.http import HttpPool
-from smsdesk.bench.procstat import ProcSampler
+from smsdesk.bench.procstat import TreeSampler, per_process
 from smsdesk.bench.server import Population
 
 __all__ = ["measure_idle_clients"]
@@ -37,7 +39,7 @@ async def measure_idle_clients(
         raise ValueError("need at least 2 agents (one warm-up, one measured)")
     warm, measured = agents[0], agents[1:]
     pool = HttpPool(host, port, 16)
-    sampler = ProcSampler(pid)
+    sampler = TreeSampler(pid)
     clients: list[CometdClient] = []
 
     async def connect(who: Any) -> None:
@@ -71,4 +73,5 @@ async def measure_idle_clients(
         "kb_per_agent_cometd": round(connect_kb, 1),
         "kb_per_agent_total": round(login_kb + connect_kb, 1),
         "client_errors": errors,
+        "server_processes": per_process(base, after_connect, sampler),
     }

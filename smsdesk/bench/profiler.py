@@ -1,7 +1,8 @@
 """Sampling profile of the server under load: ``py-spy record`` attached to the ``smsdesk serve`` child.
 
 ``Profiler(pid, path)`` starts py-spy (``--format raw``: one collapsed stack and its sample count per line,
-``--gil``: only samples where a thread holds the GIL, i.e. where Python CPU goes) and ``stop()`` makes it
+``--gil``: only samples where a thread holds the GIL, i.e. where Python CPU goes; ``--subprocesses`` with
+``smsdesk serve --workers N``, whose work is done in the supervisor's children) and ``stop()`` makes it
 write the file. ``hottest(path)`` summarises a collapsed-stack file: the frames with the most samples on
 top of the stack (self) and anywhere in the stack (inclusive). py-spy is optional: install it in the
 virtualenv (``uv pip install py-spy``); without it ``--profile`` is refused with a clear message.
@@ -20,12 +21,14 @@ __all__ = ["Profiler", "hottest"]
 
 
 class Profiler:
-    def __init__(self, pid: int, path: Path, *, rate: int = 200) -> None:
+    def __init__(self, pid: int, path: Path, *, rate: int = 200, subprocesses: bool = False) -> None:
         exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if not Path(exe).exists():
             raise FileNotFoundError("py-spy is not installed: `uv pip install py-spy` to use --profile")
         self.command = [exe, "record", "--pid", str(pid), "--rate", str(rate), "--gil", "--nonblocking"]
         self.command += ["--format", "raw", "-o", str(path)]
+        if subprocesses:
+            self.command.append("--subprocesses")
         self.path = path
         self._proc: asyncio.subprocess.Process | None = None
 

@@ -6,6 +6,7 @@ Verdicts against the issue-5 targets are computed here (``targets``), from the m
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from smsdesk.bench.stats import Summary
 
-__all__ = ["environment", "format_fanout", "format_step", "ratio", "write_json"]
+__all__ = ["environment", "format_fanout", "format_server", "format_step", "ratio", "write_json"]
 
 LAT_KEYS = (
     ("inbound_to_invited_ms", "inbound -> Invited"),
@@ -27,7 +28,20 @@ def _brief(summary: dict[str, Any]) -> str:
     return Summary(**summary).brief()
 
 
-def format_step(step: dict[str, Any]) -> str:
+def format_server(
+    workers: int, cpu_percent: float, processes: int | None = None, cpus: int | None = None
+) -> str:
+    """``server: 2 workers, CPU 143 % (of 200 %)``: the CPU of the whole process tree, out of what its workers
+    could use (one core each, at most the machine's cores). ``processes`` is said when it differs from the
+    worker count (a supervisor, a helper)."""
+    cores = min(workers, cpus or os.cpu_count() or 1)
+    count = f"{workers} worker{'s' if workers != 1 else ''}"
+    if processes is not None and processes != workers:
+        count += f" ({processes} processes)"
+    return f"server: {count}, CPU {cpu_percent:.1f} % (of {100 * cores} %)"
+
+
+def format_step(step: dict[str, Any], workers: int = 1) -> str:
     lines = [
         f"rate {step['rate']:>6} SMS/s for {step['duration_s']} s: sent {step['sent']}"
         f" ({step['achieved_inbound_per_s']}/s), Invited {step['invited']},"
@@ -43,10 +57,11 @@ def format_step(step: dict[str, Any]) -> str:
             lines.append(f"    {label:<22}{_brief(step[key])}")
     cpu = step.get("server_cpu_percent")
     if cpu is not None:
+        processes = len(step.get("server_processes") or ()) or None
         lines.append(
-            f"    server CPU {cpu}% of a core, RSS {step['server_rss_mb']} MB (peak {step['server_peak_rss_mb']} MB);"
-            f" load generator CPU {step['load_cpu_percent']}%, lag p99 {step['generator_lag_ms']['p99']} ms;"
-            f" machine load average {step.get('loadavg_1min_after')}"
+            f"    {format_server(workers, cpu, processes)}, RSS {step['server_rss_mb']} MB"
+            f" (peak {step['server_peak_rss_mb']} MB); load generator CPU {step['load_cpu_percent']}%,"
+            f" lag p99 {step['generator_lag_ms']['p99']} ms; machine load average {step.get('loadavg_1min_after')}"
         )
     if step.get("server_cpu_ms_per_inbound") is not None:
         lines.append(f"    server CPU per inbound text delivered: {step['server_cpu_ms_per_inbound']} ms")
@@ -55,14 +70,22 @@ def format_step(step: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_fanout(result: dict[str, Any]) -> str:
+def format_fanout(result: dict[str, Any], workers: int | None = None) -> str:
+    """``workers``: smsdesk's worker count (None for the Faye peer, one node process)."""
     lines = [f"{result['server']}: {result['subscribers']} subscribers, {result['publishers']} publishers"]
     for phase in ("paced", "max"):
         p = result[phase]
+        cpu = p.get("server_cpu_percent")
+        if cpu is None:
+            server = "server CPU ?"
+        elif workers is None:
+            server = f"server CPU {cpu}%"
+        else:
+            server = format_server(workers, cpu, len(p.get("server_processes") or ()) or None)
         lines.append(
             f"    {phase:<6} {p['publish_per_s']:>8} publish/s -> {p['deliveries_per_s']:>9} deliveries/s"
             f"  latency {_brief(p['latency_ms'])}  errors {p['errors']}"
-            f"  server CPU {p.get('server_cpu_percent', '?')}%, load generator CPU {p.get('load_cpu_percent', '?')}%"
+            f"  {server}, load generator CPU {p.get('load_cpu_percent', '?')}%"
         )
     return "\n".join(lines)
 
@@ -74,8 +97,6 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def environment() -> dict[str, Any]:
-    import os
-
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": platform.python_version(),

@@ -7,8 +7,12 @@ hashes at their own (low) cost; with the production parameters, creating and log
 take about 15 minutes on 2 cores and measure nothing of interest. Authentication is a one-off per client
 (the load generator then uses the ``JSESSIONID`` cookie), so this does not change the measured hot path.
 
-The server process is exactly ``python -m smsdesk serve --database URL --port P [--redis URL]`` with
-``SMSDESK_LOG_LEVEL=warning`` (no per-request access log, as in a tuned deployment).
+The server process is exactly ``python -m smsdesk serve --database URL --port P [--redis URL] [--workers N]``
+with ``SMSDESK_LOG_LEVEL=warning`` (no per-request access log, as in a tuned deployment). ``--workers`` is
+passed only when N > 1, and ``SMSDESK_WORKERS`` is taken out of the child's environment, so the server runs
+exactly the number of workers the results record. With N > 1 the process is uvicorn's supervisor and the
+workers are its children: the server is ready when ``/health`` answers and N processes of its tree serve the
+port (``listeners.py``); ``stop`` ends whatever of the tree is left once the supervisor is gone.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pathlib import Path
 from typing import IO
 
 from smsdesk.bench.http import HttpConnection, HttpError
+from smsdesk.bench.listeners import serving_pids
+from smsdesk.bench.procstat import ProcInfo, ProcUnavailable, read_process, read_tree, tree_pids
 
 __all__ = ["BenchUser", "Population", "ServerError", "ServerProcess", "free_port", "seed_users"]
 
@@ -91,7 +97,11 @@ class ServerProcess:
         redis_url: str | None = None,
         port: int | None = None,
         wrapper: list[str] | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
         self.workdir = workdir
         self.database_url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         self.redis_url = redis_url
@@ -113,7 +123,13 @@ class ServerProcess:
         cmd += ["--host", self.host, "--port", str(self.port)]
         if self.redis_url:
             cmd += ["--redis", self.redis_url]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
         return [*self.wrapper, *cmd]
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "SMSDESK_WORKERS"}
+        return env | {"SMSDESK_LOG_LEVEL": "warning"}
 
     def log_tail(self, chars: int = 2000) -> str:
         with contextlib.suppress(OSError):
@@ -121,25 +137,43 @@ class ServerProcess:
         return ""
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
         self._log = self.log_path.open("wb")
         self._proc = await asyncio.create_subprocess_exec(
-            *self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, env=env
+            *self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, env=self.environment()
         )
         deadline = time.monotonic() + timeout_s
+        healthy, serving = False, 0
+        while True:
+            if self._proc.returncode is not None:
+                raise ServerError(f"server exited with {self._proc.returncode}:\n{self.log_tail()}")
+            healthy = healthy or await self._healthy()
+            if healthy:
+                serving = self._serving()
+                if serving >= self.workers:
+                    return
+            if time.monotonic() > deadline:
+                state = f"{serving} of {self.workers} workers serving" if healthy else "/health not answered"
+                raise ServerError(f"server not ready after {timeout_s:.0f} s ({state}):\n{self.log_tail()}")
+            await asyncio.sleep(0.1)
+
+    async def _healthy(self, timeout_s: float = 2.0) -> bool:
+        """One ``GET /health`` on a fresh connection. A supervisor's socket accepts connections before a
+        worker takes them: an answer that does not come in time counts as not ready yet."""
         conn = HttpConnection(self.host, self.port)
         try:
-            while True:
-                if self._proc.returncode is not None:
-                    raise ServerError(f"server exited with {self._proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(HttpError, OSError):
-                    if (await conn.request("GET", "/health")).status == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise ServerError(f"server not healthy after {timeout_s:.0f} s:\n{self.log_tail()}")
-                await asyncio.sleep(0.1)
+            return (await asyncio.wait_for(conn.request("GET", "/health"), timeout_s)).status == 200
+        except (HttpError, OSError, TimeoutError):
+            return False
         finally:
             await conn.close()
+
+    def _serving(self) -> int:
+        """How many processes of the server's tree serve the port (1 without workers: it answered)."""
+        if self.workers == 1:
+            return 1
+        with contextlib.suppress(ProcUnavailable):
+            return len(serving_pids(tree_pids(self.pid), self.port) or ())
+        return 0
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
@@ -147,12 +181,26 @@ class ServerProcess:
     async def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
+            descendants: tuple[ProcInfo, ...] = ()
+            with contextlib.suppress(ProcUnavailable):
+                descendants = read_tree(proc.pid)[1:]
+            proc.send_signal(signal.SIGINT)  # the supervisor passes it on to its workers and waits for them
             try:
                 await asyncio.wait_for(proc.wait(), 15)
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+            _kill_leftovers(descendants)
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _kill_leftovers(processes: tuple[ProcInfo, ...]) -> None:
+    """SIGKILL those of ``processes`` still alive (same pid and start time): workers orphaned when their
+    supervisor had to be killed would hold the port and a core."""
+    for p in processes:
+        now = read_process(p.pid)
+        if now is not None and now.start == p.start:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGKILL)
