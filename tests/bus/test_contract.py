@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ import redis.asyncio as aioredis
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import Resync
+from smsdesk.bus.peers import PeerBus
 from smsdesk.bus.redis import RedisBus
 from tests.services import REDIS_URL, require
 
@@ -48,10 +51,13 @@ class Recorder:
         return self.payloads()
 
 
-@pytest.fixture(params=["local", "redis"])
-def make_bus(request: pytest.FixtureRequest) -> BusFactory:
+@pytest.fixture(params=["local", "peer", "redis"])
+def make_bus(request: pytest.FixtureRequest, tmp_path: Path) -> BusFactory:
     if request.param == "local":
         return LocalBus
+    if request.param == "peer":  # the worker processes of one node: one directory, a name each
+        names = itertools.count(1)
+        return lambda: PeerBus(tmp_path, f"w{next(names)}")
     url = require_redis()
     return lambda: RedisBus(url)
 
@@ -157,7 +163,7 @@ async def test_publish_before_start_is_a_clear_error(make_bus: BusFactory, topic
 async def test_two_buses_reach_each_other_only_when_distributed(
     make_bus: BusFactory, buses: list[Bus], topic: str
 ) -> None:
-    """Two nodes: a RedisBus carries hints across; two LocalBus instances are isolated (one node each)."""
+    """Two nodes (or workers): RedisBus and PeerBus carry hints across; two LocalBus instances are isolated."""
     a, b = make_bus(), make_bus()
     buses.extend([a, b])
     got_a = Recorder()
@@ -165,7 +171,7 @@ async def test_two_buses_reach_each_other_only_when_distributed(
     await a.start()
     await b.start()
     await b.publish(topic, {"type": "from-b"})
-    if isinstance(a, RedisBus):
+    if isinstance(a, RedisBus | PeerBus):
         assert await got_a.wait_for(1) == [{"type": "from-b"}]
     else:
         await asyncio.sleep(0.05)
