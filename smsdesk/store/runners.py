@@ -9,14 +9,16 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
 - SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs each WRITE body whole on one writer thread
   (``store/writer.py``): one thread hop per transaction, where aiosqlite makes one per statement (a session
   operation is ~100 statements; docs/performance.md). The writer thread serialises this process's writers
-  in FIFO order, so they never sleep in SQLite's busy handler; other processes still meet ``busy_timeout``;
-  writes queued together share one transaction (a savepoint each) and one COMMIT, which happens there (with
-  any WAL checkpoint it triggers), off the event loop. READ bodies run on the event loop's
-  thread, on a connection of its own, with no hop: a read is one or two indexed statements, cheaper than
-  the hop itself, and in WAL mode a reader never waits for a writer. Each thread keeps one connection for
-  its whole life and frames transactions itself (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` …
-  ``ROLLBACK`` for reads of several statements; a one-statement read, ``read_one``, runs in autocommit mode,
-  its own snapshot). An in-memory database is one shared connection: its reads run on the writer.
+  in FIFO order, so they never sleep in SQLite's busy handler; the writer threads of other processes on the
+  same file take turns on a file lock (``engines/sqlite.py``, ``WriteLock``), with ``busy_timeout`` as the
+  fallback for writers that don't take it. Writes queued together share one transaction (a savepoint each)
+  and one COMMIT, which happens there (with any WAL checkpoint it triggers), off the event loop. READ
+  bodies run on the event loop's thread, on a connection of its own, with no hop: a read is one or two
+  indexed statements, cheaper than the hop itself, and in WAL mode a reader never waits for a writer. Each
+  thread keeps one connection for its whole life and frames transactions itself (``BEGIN IMMEDIATE`` …
+  ``COMMIT`` for writes, ``BEGIN`` … ``ROLLBACK`` for reads of several statements; a one-statement read,
+  ``read_one``, runs in autocommit mode, its own snapshot). An in-memory database is one shared
+  connection: its reads run on the writer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsdesk.store.engines.postgres import PostgresDb
 from smsdesk.store.engines.sqlite import SqliteDb, is_memory
+from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
 from smsdesk.store.writer import WriterThread
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
@@ -98,11 +102,13 @@ class AsyncRunner:
 
 
 class ThreadRunner:
-    def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
+    def __init__(self, engine: Engine, *, group_commit: bool = True, write_lock: bool = True) -> None:
+        """``write_lock=False`` leaves out the cross-process write lock (as a writer of an older version)."""
         self.engine = engine
         self._local = threading.local()
         self._held: list[Any] = []  # the pool connections the threads keep
-        self._writer = WriterThread(self._db, group_commit=group_commit)
+        self._lock = sqlite_write_lock(str(engine.url)) if write_lock else None
+        self._writer = WriterThread(self._db, group_commit=group_commit, lock=self._lock)
         # an in-memory database is one connection shared by all: its reads queue behind the writes
         self._reads_on_writer = is_memory(str(engine.url))
 
@@ -130,7 +136,7 @@ class ThreadRunner:
                 raw.execute("ROLLBACK")
 
     def _run_sa_sync(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
+        with self._lock or nullcontext(), self.engine.connect() as conn:
             conn = conn.execution_options(smsdesk_write=True)
             with conn.begin():
                 return fn(conn)
@@ -156,6 +162,8 @@ class ThreadRunner:
             pooled.close()
         self._held.clear()
         self.engine.dispose()
+        if self._lock is not None:
+            self._lock.close()
 
     async def close(self) -> None:
         await self._writer.call(self._close_sync)

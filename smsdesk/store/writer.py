@@ -11,6 +11,11 @@ transaction, as before.
 If SQLite abandons the whole transaction (an I/O error, a full disk), the failing job gets its error and the
 others of the group run again, each in a transaction of its own; if the COMMIT fails, nothing was written and
 every job of the group gets that error.
+
+Given a ``WriteLock`` (a file database), the thread holds it from before ``BEGIN IMMEDIATE`` to after the
+``COMMIT`` or ``ROLLBACK`` of each transaction (a group's retries included) and releases it before answering
+the callers: the writers of other processes wait for it in the kernel and start the moment it is released,
+where SQLite's busy handler would have them sleep in growing steps (docs/architecture.md, "Engines").
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from smsdesk.store.engines.sqlite import SqliteDb
+from smsdesk.store.engines.sqlite import SqliteDb, WriteLock
 
 __all__ = ["WriterThread"]
 
 _Outcome = tuple[bool, Any]  # (ok, result or exception)
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 
 @dataclass(slots=True)
@@ -51,9 +58,11 @@ class WriterThread:
         *,
         group_commit: bool = True,
         max_group: int = 64,
+        lock: WriteLock | None = None,
         name: str = "smsdesk-db-write",
     ) -> None:
         self._db = db
+        self._lock = lock
         self._group_commit = group_commit
         self._max_group = max_group
         self._jobs: deque[_Job] = deque()
@@ -98,15 +107,26 @@ class WriterThread:
                 while jobs and len(group) < self._max_group and jobs[0].write:
                     group.append(jobs.popleft())
                 if len(group) > 1 and self._group_commit:
-                    _deliver(group, self._run_group(group))
+                    _deliver(group, self._locked(self._run_group, group))
                 elif group:
                     for job in group:  # each acknowledged as soon as its own COMMIT returned
-                        _deliver([job], [self._alone(job)])
+                        _deliver([job], [self._locked(self._alone, job)])
                 else:
                     job = jobs.popleft()
                     _deliver([job], [_call(job.fn, job.args)])
             if self._stopped and not jobs:
                 return
+
+    def _locked(self, run: Callable[[_A], _R], arg: _A) -> _R:
+        """``run(arg)`` (one transaction, or a group and its retries) holding the cross-process write lock."""
+        lock = self._lock
+        if lock is None:
+            return run(arg)
+        lock.acquire()
+        try:
+            return run(arg)
+        finally:
+            lock.release()
 
     def _run_group(self, group: list[_Job]) -> list[_Outcome]:
         db = self._db()

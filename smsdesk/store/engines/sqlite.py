@@ -3,23 +3,49 @@ begun with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgr
 
 ``synchronous=NORMAL`` in WAL mode keeps every committed transaction across a ``kill -9`` of the process
 (only an operating-system crash or power loss may lose the last transactions).
+
+``WriteLock``: the writers of several processes on one file queue on an ``flock`` of ``<file>-writelock``
+around each write transaction, rather than in SQLite's busy handler, which polls in sleeps of 1, 2, 5, 10,
+15, 20, 25 … ms and so wakes a waiting writer late. The busy timeout stays the fallback for writers that do
+not take the lock (other tools, older versions).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 from collections.abc import Mapping, Sequence
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from smsdesk.store.statements import Db, Query, load_json
 
-__all__ = ["SqliteDb", "create_engine", "is_memory", "lock_for_events", "normalise_url"]
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; writers wait in SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "SqliteDb",
+    "WriteLock",
+    "create_engine",
+    "is_memory",
+    "lock_for_events",
+    "normalise_url",
+    "write_lock",
+]
+
+log = logging.getLogger(__name__)
+
+_UNOPENED = -1  # WriteLock._fd before the first acquire
+_OFF = -2  # the lock file could not be opened or locked
 
 
 def normalise_url(url: str) -> str:
@@ -62,6 +88,80 @@ def create_engine(url: str) -> Engine:
 
 def is_memory(url: str) -> bool:
     return normalise_url(url) in ("sqlite://", "sqlite:///:memory:")
+
+
+class WriteLock:
+    """An exclusive ``flock`` on the file ``path``, taken around every write transaction of one writer.
+
+    A blocked ``acquire`` sleeps in the kernel (without the GIL) and returns as soon as the holder releases:
+    no polling. The lock belongs to this object's open file, so two objects on one path exclude each other
+    even within one process, and the kernel drops it if the holding process dies. The file is created 0600
+    and left in place, like SQLite's ``-wal`` and ``-shm`` files (removing a lock file others may hold
+    would let two writers lock two different files). If the file cannot be opened or locked, the lock turns
+    itself off with a warning: it only saves waiting, SQLite's own locking keeps the writes correct.
+    Not thread-safe: one writer thread uses it.
+    """
+
+    __slots__ = ("_fd", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = _UNOPENED
+
+    def acquire(self) -> None:
+        fd = self._fd
+        if fd < 0:
+            fd = self._open() if fd == _UNOPENED else fd
+            if fd < 0:  # off
+                return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self._turn_off(exc)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # releases the lock too, were it still held
+        self._fd = _UNOPENED
+
+    def _open(self) -> int:
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            self._turn_off(exc)
+        return self._fd
+
+    def _turn_off(self, exc: OSError) -> None:
+        log.warning(
+            "write lock %s off (%s): writers of other processes wait in SQLite's busy handler", self.path, exc
+        )
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = _OFF
+
+    def __enter__(self) -> WriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def write_lock(url: str) -> WriteLock | None:
+    """The write lock of the database file at ``url``: ``None`` for an in-memory database, a URI filename
+    (``?uri=true``) or where there is no ``flock``."""
+    if fcntl is None or is_memory(url):
+        return None
+    parsed = make_url(normalise_url(url))
+    if not parsed.database or parsed.query.get("uri"):
+        return None
+    return WriteLock(parsed.database + "-writelock")
 
 
 class SqliteDb:
