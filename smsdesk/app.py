@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,11 +31,13 @@ from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_
 from smsdesk.api.rest import features, me, smssessions, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
+from smsdesk.bus.peers import PeerBus
 from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
 from smsdesk.notify.hub import NotificationHub
+from smsdesk.notify.relay import Relay
 from smsdesk.passwords import Passwords
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import InboundAck, InboundSms, SmsProvider, StatusUpdate
@@ -49,7 +53,7 @@ from smsdesk.store.sql import SqlStore, create_store
 from smsdesk.web.routes import build_web_routes
 from smsdesk.workers import RouterLoop, SessionCleanupLoop
 
-__all__ = ["build_app"]
+__all__ = ["Worker", "build_app"]
 
 log = logging.getLogger("smsdesk")
 
@@ -69,6 +73,23 @@ def _fixed_mmap_threshold(threshold: int = 128 * 1024) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """This process is one of the worker processes of a node (``smsdesk serve --workers N``): ``directory``
+    holds the workers' Unix sockets (the hint bus, the long-polling relay), ``name`` tells this one apart."""
+
+    directory: Path
+    name: str
+
+
+def _bus(settings: Settings, worker: Worker | None) -> Bus:
+    if settings.redis_url:
+        return RedisBus(settings.redis_url)
+    if worker is not None:
+        return PeerBus(worker.directory, worker.name)
+    return LocalBus()
 
 
 def build_runtime(
@@ -132,22 +153,28 @@ def build_app(
     seed_demo: bool = False,
     sms: SmsSettings | None = None,
     background: bool = True,
+    worker: Worker | None = None,
 ) -> FastAPI:
     """``background=False`` leaves the router and outbox loops stopped: tests drive them by hand with
-    ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``."""
+    ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``. ``worker``: this process is one of
+    several workers of the node (docs/deployment.md)."""
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
     authenticator = Authenticator(rt)
-    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock)  # subscribes to the bus: before bus.start()
+    bus = _bus(settings, worker)
+    relay = Relay(worker.directory, worker.name) if worker is not None else None
+    # subscribes to the bus: before bus.start()
+    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay)
     rt.publisher = hub
     sms_settings = sms or SmsSettings.from_env(os.environ)
     registry, simulator = _providers(rt, sms_settings)
     rt.provider_name_for = registry.provider_name_for
     outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
     rt.wake_outbox = outbox.wake
-    router = RouterLoop(Router(rt))
-    rt.wake_router = router.wake
-    rt.agents_committed = router.router.roster.apply
+    router = RouterLoop(Router(rt), bus=bus)
+    rt.wake_router = router.wanted
+    rt.agents_committed = router.agents_committed
+    if simulator is not None and worker is not None:
+        simulator.share(bus)  # every worker's simulated handsets show what any worker sent
     cleanup = SessionCleanupLoop(rt)
 
     @asynccontextmanager

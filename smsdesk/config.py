@@ -52,6 +52,9 @@ class Settings(BaseModel):
     disposition_key: str = "DispositionCode"
     password_min_length: int = Field(4, ge=1)
     log_level: str = "info"
+    workers: int = Field(
+        1, ge=1, le=64
+    )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """Background loops of one node: routing (and offer expiry), the SMS outbox, expired HTTP session cleanup.
 
 Each loop wakes on a hint (``wake()``) or a short tick, so a lost hint costs latency only. Several nodes may
-run them at once: every decision goes through the session engine's version check.
+run them at once: every decision goes through the session engine's version check. Routing runs on the node
+holding the ``router`` lease; the others send it their hints over the bus (``RouterLoop.wanted``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from smsdesk.actions.routing import Router
+from smsdesk.bus.base import Bus
 from smsdesk.runtime import Runtime
+from smsdesk.store.base import Change
 
 __all__ = ["RouterLoop", "SessionCleanupLoop"]
 
@@ -24,10 +28,16 @@ class RouterLoop:
     routers deciding at once."""
 
     LEASE_MS = 5000
+    HINT_TOPIC = "smsdesk.route"  # {"agents": bool}: routing is wanted; a channel state changed if "agents"
 
-    def __init__(self, router: Router, *, tick_s: float = 0.5) -> None:
+    def __init__(self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None) -> None:
         self.router = router
         self.tick_s = tick_s
+        self._bus = bus
+        self._hint_agents: bool | None = None  # a hint to send at the end of this loop turn
+        self._sending: set[asyncio.Task[None]] = set()
+        if bus is not None:
+            bus.subscribe(self.HINT_TOPIC, self._on_hint)
         self.node_id = router.rt.ids.token()
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -35,6 +45,45 @@ class RouterLoop:
         self._expiry_due_ms = 0  # the next check for offers that timed out
 
     def wake(self) -> None:
+        self._event.set()
+
+    def holds_lease(self) -> bool:
+        return self.router.rt.clock.now_ms() < self._lease_until_ms
+
+    def wanted(self) -> None:
+        """A session needs routing or an agent became free on this node. Its router may not be the one
+        routing: when it does not hold the lease, the holder hears it through the bus (one hint per loop
+        turn, however many sessions asked), instead of at its next tick."""
+        self._event.set()
+        self._hint(agents=False)
+
+    def agents_committed(self, change: Change) -> None:
+        """This node committed channel states or idle times: its roster follows at once, and the router
+        holding the lease reads the change within ``AgentRoster.HINTED_REFRESH_S`` when a channel state
+        changed (Ready, NotReady; idle times only reorder agents and wait for the regular refresh)."""
+        self.router.roster.apply(change)
+        if change.agents:
+            self._hint(agents=True)
+
+    def _hint(self, *, agents: bool) -> None:
+        if self._bus is None or self.holds_lease():
+            return
+        if self._hint_agents is None:
+            asyncio.get_running_loop().call_soon(self._send_hint)
+            self._hint_agents = agents
+        else:
+            self._hint_agents = self._hint_agents or agents
+
+    def _send_hint(self) -> None:
+        assert self._bus is not None
+        agents, self._hint_agents = bool(self._hint_agents), None
+        task = asyncio.create_task(self._bus.publish(self.HINT_TOPIC, {"agents": agents}))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _on_hint(self, message: dict[str, Any]) -> None:
+        if message.get("agents") is True:
+            self.router.roster.hinted()
         self._event.set()
 
     async def _hold_lease(self, now_ms: int) -> bool:

@@ -104,6 +104,7 @@ class AgentRoster:
     """The agents' channel states as this node's router knows them (see the module docstring)."""
 
     REFRESH_S = 1.0  # another node's change reaches the router within this
+    HINTED_REFRESH_S = 0.1  # ... or within this, when the other node said so (``RouterLoop.HINT_TOPIC``)
     WHOLE_REFRESH_S = 30.0  # a whole read this often; in between, only the agents changed lately are read
     MARGIN_MS = 5_000  # a read of changes goes back this far before the previous read began
 
@@ -115,9 +116,17 @@ class AgentRoster:
         self._order: list[tuple[int, str]] | None = None
         self._ready: set[str] = set()
         self._users: dict[str, User] | None = None
+        self._hinted = False  # another node changed a channel state since the last read
+
+    def hinted(self) -> None:
+        """Another node committed a channel state: read the changes sooner than ``REFRESH_S``."""
+        self._hinted = True
 
     def stale(self, now: float) -> bool:
-        return self._agents is None or now - self._loaded_at >= self.REFRESH_S
+        if self._agents is None:
+            return True
+        since = now - self._loaded_at
+        return since >= self.REFRESH_S or (self._hinted and since >= self.HINTED_REFRESH_S)
 
     def whole_due(self, now: float) -> bool:
         return self._agents is None or now - self._whole_at >= self.WHOLE_REFRESH_S
@@ -132,6 +141,7 @@ class AgentRoster:
         """A whole read, begun at ``now_ms``."""
         self._agents = {a.user_id: a for a in agents}
         self._loaded_at = self._whole_at = now
+        self._hinted = False
         self._read_ms = now_ms
         self._order = None
 
@@ -146,6 +156,7 @@ class AgentRoster:
                 agents[a.user_id] = a
                 self._order = None
         self._loaded_at = now
+        self._hinted = False
         self._read_ms = now_ms
 
     def apply(self, change: Change) -> None:

@@ -1,4 +1,5 @@
-"""The bus interface. Implementations: ``local.LocalBus`` (in-process, default) and ``redis.RedisBus``.
+"""The bus interface. Implementations: ``local.LocalBus`` (in-process, default), ``peers.PeerBus`` (the worker
+processes of one node) and ``redis.RedisBus`` (several nodes).
 
 Every message is a JSON object; even the in-process bus round-trips it through JSON so that a Redis
 deployment can never behave differently. Delivery is at most once: a lost message costs latency, not data,

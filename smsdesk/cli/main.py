@@ -32,6 +32,9 @@ def _server(p: argparse.ArgumentParser) -> None:
         "--redis", dest="redis_url", help="redis://host:port/db for several nodes (SMSDESK_REDIS_URL)"
     )
     p.add_argument("--public-url", dest="public_url", help="external base URL used in `uri` fields")
+    p.add_argument(
+        "--workers", type=int, help="worker processes on the one port, e.g. one per core (SMSDESK_WORKERS)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +64,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         redis_url=getattr(args, "redis_url", None),
         public_url=getattr(args, "public_url", None),
+        workers=getattr(args, "workers", None),
     )
 
 
@@ -71,17 +75,10 @@ def _describe_database(url: str) -> str:
     return "PostgreSQL " + url.split("@")[-1]
 
 
-def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) -> int:
-    import gc
-
-    import uvicorn
-
-    from smsdesk.app import build_app
-    from smsdesk.config import sms_environ
+def announce(settings: Settings, *, demo: bool) -> None:
+    """The banner: where the server is, and for the demo, its pages and logins."""
     from smsdesk.demo import DEMO_PASSWORD, DEMO_USERS
-    from smsdesk.sms.config import SmsSettings
 
-    app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
     base = settings.base_url
     print(f"smsdesk on {base}  (database: {_describe_database(settings.database_url)})", flush=True)
     if demo:
@@ -91,6 +88,26 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         print(f"  API docs           {base}/api/docs", flush=True)
         logins = ", ".join(name for name, _, _ in DEMO_USERS)
         print(f"  logins: {logins} (password '{DEMO_PASSWORD}')", flush=True)
+    if settings.workers > 1:
+        print(f"  {settings.workers} worker processes (docs/deployment.md)", flush=True)
+
+
+def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) -> int:
+    if settings.workers > 1:  # before importing the app: the supervisor process stays small
+        from smsdesk.cli.processes import serve_workers
+
+        return serve_workers(settings, demo=demo, config_file=config_file)
+
+    import gc
+
+    import uvicorn
+
+    from smsdesk.app import build_app
+    from smsdesk.config import sms_environ
+    from smsdesk.sms.config import SmsSettings
+
+    app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
+    announce(settings, demo=demo)
     # What exists now (modules, the app, its routes: about 130,000 objects) lives as long as the process:
     # frozen out of the garbage collector's reach, a full collection walks only what serving creates. With
     # 1,100 clients connected that cut the full collections' pauses from 90-170 ms to 10-60 ms, the largest

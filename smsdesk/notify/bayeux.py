@@ -32,7 +32,16 @@ from smsdesk.notify.queue import ClientQueue, QueueOverflow
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.notify.wire import encode_message, event_message
 
-__all__ = ["Bayeux", "ClientSession", "Hold", "IllegalTransition", "Outcome", "SessionState", "Transport"]
+__all__ = [
+    "Bayeux",
+    "ClientSession",
+    "Hold",
+    "IllegalTransition",
+    "Outcome",
+    "SessionState",
+    "Transport",
+    "new_client_id",
+]
 
 UNKNOWN_CLIENT = "402::Unknown client"
 SUBSCRIPTION_SETS_MAX = 1024
@@ -105,7 +114,7 @@ class Outcome:
     connected: list[str] = field(default_factory=list)  # clients whose /meta/connect this batch accepted
 
 
-def _new_client_id() -> str:
+def new_client_id() -> str:
     return secrets.token_hex(20)  # 160 random bits, alphanumeric
 
 
@@ -123,7 +132,7 @@ def _error(message: dict[str, Any], error: str, **fields: Any) -> dict[str, Any]
 
 class Bayeux:
     def __init__(
-        self, settings: NotifySettings, *, make_client_id: Callable[[], str] = _new_client_id
+        self, settings: NotifySettings, *, make_client_id: Callable[[], str] = new_client_id
     ) -> None:
         self._settings = settings
         self._make_client_id = make_client_id

@@ -39,8 +39,9 @@ from smsdesk.bus.base import Bus
 from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, parse_message
 from smsdesk.clock import Clock
 from smsdesk.domain.users import Principal
-from smsdesk.notify.bayeux import Bayeux, Hold, Transport
+from smsdesk.notify.bayeux import Bayeux, Hold, Transport, new_client_id
 from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
+from smsdesk.notify.relay import Relay
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.notify.wire import encode_batch, join_frame
 
@@ -89,6 +90,7 @@ class NotificationHub:
         settings: NotifySettings | None = None,
         *,
         topic: str = EVENTS_TOPIC,
+        relay: Relay | None = None,
     ) -> None:
         self.settings = settings or NotifySettings()
         self.source = source
@@ -96,7 +98,12 @@ class NotificationHub:
         self.bus = bus
         self.authenticator = authenticator
         self.clock = clock
-        self.bayeux = Bayeux(self.settings)
+        self.relay = relay  # worker processes of one node: client ids carry the worker's name (relay.py)
+        if relay is None:
+            self.bayeux = Bayeux(self.settings)
+        else:
+            prefix = relay.prefix
+            self.bayeux = Bayeux(self.settings, make_client_id=lambda: prefix + new_client_id())
         self._topic = topic
         self._cursor = 0
         self._hint = asyncio.Event()
@@ -124,9 +131,15 @@ class NotificationHub:
         self._spawn(self._every(self.settings.sweep_interval_ms, self._sweep), "sweep")
         if self.settings.poll_interval_ms:
             self._spawn(self._every(self.settings.poll_interval_ms, self._hint.set), "poll")
+        if self.relay is not None:
+            from smsdesk.notify.longpoll import relay_handler
+
+            await self.relay.start(relay_handler(self))
         await asyncio.sleep(0)  # let the tasks arm their timers before anyone advances a fake clock
 
     async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.close()
         self._wake(self.bayeux.shutdown())
         tasks, self._tasks = self._tasks, []
         for task in tasks:

@@ -2,7 +2,8 @@
 
 A thin driver: read and decode the body, authenticate, hand the batch to the hub, and race a held
 ``/meta/connect`` against the client going away. It sets the ``BAYEUX_BROWSER`` cookie at handshake.
-Policy lives in ``bayeux.py``.
+Policy lives in ``bayeux.py``. With several worker processes, a batch whose client another worker holds is
+passed to that worker (``relay.py``).
 """
 
 from __future__ import annotations
@@ -10,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, Request, cookie_parser
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive
 
 from smsdesk.notify.bayeux import Transport
+from smsdesk.notify.relay import RelayHandler
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
-    from smsdesk.notify.hub import NotificationHub
+    from smsdesk.notify.hub import NotificationHub, Processed
 
-__all__ = ["BROWSER_COOKIE", "PATH", "longpoll_endpoint", "longpoll_routes"]
+__all__ = ["BROWSER_COOKIE", "PATH", "longpoll_endpoint", "longpoll_routes", "relay_handler"]
+
+_T = TypeVar("_T")
 
 BROWSER_COOKIE = "BAYEUX_BROWSER"
 PATH = "/api/v2/notifications"
@@ -54,6 +58,7 @@ def longpoll_routes(hub: NotificationHub) -> list[BaseRoute]:
 def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Response]]:
     """The request handler of ``POST PATH`` and ``POST PATH/{tail}`` (the tail is not read)."""
     settings = hub.settings
+    relay = hub.relay
 
     async def endpoint(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
@@ -66,10 +71,17 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
             return _bad_request(str(exc))
         except ClientDisconnect:
             return Response(status_code=400)
-        principal = await hub.authenticator.authenticate(request.headers, request.cookies)
         gone: asyncio.Future[Any] = asyncio.ensure_future(_wait_disconnect(request.receive))
         try:
-            processed = await hub.process(messages, principal, Transport.LONG_POLLING, gone)
+            target = relay.target(messages) if relay is not None else None
+            if relay is not None and target is not None:  # another worker holds this client (relay.py)
+                answered = await _race(relay.forward(target, body, request.headers), gone)
+                if answered is not None:
+                    status, answer = answered
+                    return Response(answer, status, media_type="application/json")
+                if gone.done():
+                    return Response(status_code=204)
+            processed = await _process(hub, messages, request.headers, request.cookies, gone)
         finally:
             gone.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,3 +101,49 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
         return response
 
     return endpoint
+
+
+async def _process(
+    hub: NotificationHub,
+    messages: list[dict[str, Any]],
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    gone: asyncio.Future[Any],
+) -> Processed | None:
+    principal = await hub.authenticator.authenticate(headers, cookies)
+    return await hub.process(messages, principal, Transport.LONG_POLLING, gone)
+
+
+async def _race(work: Awaitable[_T], gone: asyncio.Future[Any]) -> _T | None:
+    """``work``'s result, or ``None`` (``work`` cancelled) when ``gone`` fires first."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+def relay_handler(hub: NotificationHub) -> RelayHandler:
+    """Answers the batches other workers relay here (``relay.py``): the same as ``endpoint`` but for the
+    browser cookie, which only a handshake sets and a handshake is never relayed."""
+    settings = hub.settings
+
+    async def handle(body: bytes, headers: Mapping[str, str], gone: asyncio.Future[Any]) -> tuple[int, bytes]:
+        try:
+            messages = decode_batch(body, max_bytes=settings.max_message_bytes)
+        except WireError as exc:
+            return 400, encode_batch([{"successful": False, "error": f"400::{exc}"}])
+        cookies = _cookies(headers.get("cookie", ""))
+        processed = await _process(hub, messages, headers, cookies, gone)
+        if processed is None:
+            return 204, b""
+        return 200, encode_batch(processed.replies)
+
+    return handle
+
+
+def _cookies(header: str) -> dict[str, str]:
+    return cookie_parser(header) if header else {}

@@ -8,6 +8,11 @@ Decision: the record of sent messages is **in memory and does not survive a rest
 restart the simulated phone starts empty, like a phone that was swapped, and the outbox re-sends
 nothing that was already accepted. Each process gets a random boot tag so ids never repeat across
 restarts. The history per phone is capped (``max_per_phone``) so a long demo cannot grow without bound.
+
+Worker processes of one node (``smsdesk serve --workers N``): each has its own simulator, and any of them may
+send a given message, while the phone page asks any of them. ``share(bus)`` makes every worker tell the others
+what it sent (topic ``SHARE_TOPIC``), so each handset shows the whole conversation. Like every hint, a lost one
+(a full socket buffer) costs that message on the simulated handset of the other workers, never in the store.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Any
 
+from smsdesk.bus.base import Bus
 from smsdesk.clock import Clock
 from smsdesk.sms.base import (
     InboundAck,
@@ -28,7 +35,9 @@ from smsdesk.sms.base import (
 from smsdesk.sms.numbers import normalize_e164
 from smsdesk.sms.segments import SegmentError, split_text
 
-__all__ = ["SimulatedSms", "SimulatorProvider"]
+__all__ = ["SHARE_TOPIC", "SimulatedSms", "SimulatorProvider"]
+
+SHARE_TOPIC = "smsdesk.simulator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,17 @@ class SimulatedSms:
             "segments": self.segments,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SimulatedSms:
+        """The inverse of ``to_json``; ``ValueError`` (or ``KeyError``/``TypeError``) when it is not one."""
+        fields = (data["messageId"], data["from"], data["to"], data["text"])
+        if not all(isinstance(f, str) for f in fields):
+            raise ValueError("a simulated SMS's text fields must be strings")
+        sent, segments = data["timestampSeconds"], data["segments"]
+        if not isinstance(sent, int) or not isinstance(segments, int):
+            raise ValueError("a simulated SMS's time and segments must be integers")
+        return cls(*fields, sent_ms=sent, segments=segments)
+
 
 class SimulatorProvider:
     name = "simulator"
@@ -62,6 +82,31 @@ class SimulatorProvider:
             lambda: deque(maxlen=max_per_phone)
         )
         self._by_outbox: dict[str, str] = {}
+        self._bus: Bus | None = None
+
+    def share(self, bus: Bus) -> None:
+        """Tell the other workers of this node what this one sends, and record what they send (before
+        ``bus.start``)."""
+        self._bus = bus
+        bus.subscribe(SHARE_TOPIC, self._on_shared)
+
+    async def _on_shared(self, message: dict[str, Any]) -> None:
+        try:
+            record = SimulatedSms.from_json(message)
+        except (KeyError, TypeError, ValueError):
+            return  # a Resync, or not a record: nothing to show
+        if record.message_id.startswith(f"SIMOUT-{self._boot}-"):
+            return  # this worker's own, recorded when sent
+        history = self._outbound[record.to_number]
+        at = len(history)
+        while at > 0 and history[at - 1].sent_ms > record.sent_ms:
+            at -= 1  # in the order sent: this worker may have recorded a later one first
+        if len(history) == history.maxlen:
+            if at == 0:
+                return  # older than everything kept
+            history.popleft()
+            at -= 1
+        history.insert(at, record)
 
     async def start(self) -> None:
         return None
@@ -92,6 +137,8 @@ class SimulatorProvider:
         )
         self._outbound[to].append(record)
         self._by_outbox[sms.outbox_id] = record.message_id
+        if self._bus is not None:
+            await self._bus.publish(SHARE_TOPIC, record.to_json())
         return SendResult(record.message_id, "delivered")
 
     def outbound_for(self, phone: str) -> list[SimulatedSms]:

@@ -1,8 +1,10 @@
 """The routing loop's pass: the lease is renewed when half of it has run out (not on every pass), offers
-that timed out are looked for at most once a tick, and a pass that took a full batch asks for another."""
+that timed out are looked for at most once a tick, and a pass that took a full batch asks for another; a
+node without the lease hints the holder through the bus."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import pytest
 
 from smsdesk.clock import FakeClock
+from smsdesk.domain.agents import AgentState, ChannelState
+from smsdesk.store.base import Change
 from smsdesk.workers import RouterLoop
 from tests.api.conftest import Api, count_calls, make_api
 
@@ -100,3 +104,66 @@ async def test_the_offers_of_a_pass_are_committed_together(api: Api) -> None:
         r = await api.get("/api/v2/me/smssessions?fields=*", user=name)
         states += [s["state"] for s in r.json()["smssessions"]]
     assert states == ["Invited"] * 3
+
+
+class Hints:
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "resync":
+            self.seen.append(message)
+
+
+async def settle() -> None:
+    for _ in range(5):  # the hint is sent at the end of the loop turn, delivered on the bus's task
+        await asyncio.sleep(0)
+
+
+async def test_a_node_without_the_lease_tells_the_holder_once_per_loop_turn(api: Api) -> None:
+    loop: RouterLoop = api.app.state.router
+    assert await api.rt.store.acquire_lease("router", "other-node", api.clock.now_ms(), loop.LEASE_MS)
+    await loop.run_once()
+    assert not loop.holds_lease()
+    hints = Hints()
+    api.app.state.hub.bus.subscribe(RouterLoop.HINT_TOPIC, hints)
+    for _ in range(3):
+        loop.wanted()
+    await settle()
+    assert hints.seen == [{"agents": False}]
+    loop.wanted()
+    loop.agents_committed(Change(agents_idle=[("u1", 1)]))  # idle times alone: no news for the roster
+    await settle()
+    assert hints.seen[1:] == [{"agents": False}]
+    loop.agents_committed(Change(agents=[AgentState("u1", ChannelState.READY)]))
+    loop.wanted()
+    await settle()
+    assert hints.seen[2:] == [{"agents": True}]
+
+
+async def test_the_lease_holder_sends_no_hint(api: Api) -> None:
+    loop: RouterLoop = api.app.state.router
+    await loop.run_once()
+    assert loop.holds_lease()
+    hints = Hints()
+    api.app.state.hub.bus.subscribe(RouterLoop.HINT_TOPIC, hints)
+    loop.wanted()
+    loop.agents_committed(Change(agents=[AgentState("u1", ChannelState.READY)]))
+    await settle()
+    assert hints.seen == []
+
+
+async def test_a_hint_about_agents_makes_the_roster_read_changes_sooner(api: Api) -> None:
+    loop: RouterLoop = api.app.state.router
+    roster = loop.router.roster
+    roster.load([], now=100.0)
+    soon = 100.0 + roster.HINTED_REFRESH_S + 0.01
+    assert not roster.stale(soon)
+    await api.app.state.hub.bus.publish(RouterLoop.HINT_TOPIC, {"agents": False})
+    await settle()
+    assert not roster.stale(soon)
+    await api.app.state.hub.bus.publish(RouterLoop.HINT_TOPIC, {"agents": True})
+    await settle()
+    assert roster.stale(soon) and not roster.stale(100.0 + roster.HINTED_REFRESH_S / 2)
+    roster.merge([], soon, 0)
+    assert not roster.stale(soon + roster.HINTED_REFRESH_S + 0.01)  # the hint was used up

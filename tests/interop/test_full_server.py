@@ -77,9 +77,11 @@ def database(tmp_path: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serve(database: str, log: Path, redis_url: str | None = None) -> AsyncIterator[str]:
+async def serve(
+    database: str, log: Path, redis_url: str | None = None, *, workers: int = 1
+) -> AsyncIterator[str]:
     port = free_port()
-    args = ["serve", "--database", database, "--port", str(port)]
+    args = ["serve", "--database", database, "--port", str(port), "--workers", str(workers)]
     if redis_url:
         args += ["--redis", redis_url]
     with log.open("wb") as out:

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from smsdesk.bus.local import LocalBus
 from smsdesk.clock import FakeClock
 from smsdesk.sms.base import OutboundSms, PermanentFailure
 from smsdesk.sms.routes import build_sms_routes
-from smsdesk.sms.simulator import SimulatorProvider
+from smsdesk.sms.simulator import SHARE_TOPIC, SimulatorProvider
 from tests.sms.sinks import MemoryInboundSink, MemoryStatusSink
 
 
@@ -118,3 +120,24 @@ async def test_phone_page_is_plain_html_wired_to_the_api(env: Env) -> None:
     for needle in ("/sms/simulator/inbound", "/sms/simulator/outbound?to=", '<label for="me">', "aria-live"):
         assert needle in page
     assert "<script src=" not in page  # no build step, no external assets
+
+
+async def test_workers_sharing_a_bus_show_each_others_sent_messages(clock: FakeClock) -> None:
+    bus = LocalBus()  # stands for the workers' bus: it delivers to the sender too, as PeerBus does
+    a, b = SimulatorProvider(clock), SimulatorProvider(clock)
+    a.share(bus)
+    b.share(bus)
+    await bus.start()
+    try:
+        await a.send(OutboundSms("ob-1", "+15550000000", "+15551230001", "from a"))
+        clock.advance(1)
+        await b.send(OutboundSms("ob-2", "+15550000000", "+1 555 123 0001", "from b"))
+        await bus.publish(SHARE_TOPIC, {"type": "resync"})  # not a record: ignored
+        await bus.publish(SHARE_TOPIC, {"messageId": 5, "from": "x", "to": "y", "text": "z"})  # malformed
+        for _ in range(5):
+            await asyncio.sleep(0)
+        for sim in (a, b):
+            assert [m.text for m in sim.outbound_for("+15551230001")] == ["from a", "from b"]
+        assert a.outbound_for("+15551230001") == b.outbound_for("+15551230001")
+    finally:
+        await bus.close()

@@ -1,0 +1,120 @@
+"""``smsdesk serve --workers 2`` (docs/deployment.md): two worker processes on one port and one SQLite file.
+
+Clients here open a new connection for every request, so the kernel spreads them over both workers: a
+long-polling client's batches reach the worker that does not hold it (and must be relayed), SMS arrive at the
+worker that does not route (and must wake the router through the bus), and the simulated handset is read from
+either worker (which must have heard what the other sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.interop.harness import require_node
+from tests.interop.test_full_server import PASSWORD, database, listen_then_ready, serve
+
+__all__ = ["database"]  # the fixture, shared with test_full_server.py
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+NOTIFY = "/api/v2/notifications"
+BUSINESS = "+15550000000"
+
+
+def fresh(base: str) -> httpx.AsyncClient:
+    """A client that opens a new connection for every request."""
+    return httpx.AsyncClient(
+        base_url=base, auth=("agent1", PASSWORD), limits=httpx.Limits(max_keepalive_connections=0), timeout=40
+    )
+
+
+async def bayeux(http: httpx.AsyncClient, *messages: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await http.post(NOTIFY, json=list(messages))
+    assert r.status_code == 200, r.text
+    replies: list[dict[str, Any]] = r.json()
+    return replies
+
+
+async def connect(
+    http: httpx.AsyncClient, client_id: str, hold_ms: int | None = None
+) -> list[dict[str, Any]]:
+    message: dict[str, Any] = {
+        "channel": "/meta/connect",
+        "clientId": client_id,
+        "connectionType": "long-polling",
+    }
+    if hold_ms is not None:
+        message["advice"] = {"timeout": hold_ms}
+    replies = await bayeux(http, message)
+    [meta] = [m for m in replies if m["channel"] == "/meta/connect"]
+    assert meta["successful"], replies  # a batch answered by the wrong worker would be 402::Unknown client
+    return [m for m in replies if m["channel"] != "/meta/connect"]
+
+
+@pytest.mark.parametrize("transport", ["long-polling", "websocket"])
+async def test_the_cometd_js_client_on_two_workers(database: str, tmp_path: Path, transport: str) -> None:
+    require_node()
+    async with serve(database, tmp_path / "node.log", workers=2) as base:
+        await listen_then_ready(base, base, transport)
+
+
+async def test_sms_to_offer_to_reply_with_every_request_on_a_new_connection(
+    database: str, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path / "node.log", workers=2) as base, fresh(base) as http:
+        [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
+        assert hello["successful"], hello
+        client_id = hello["clientId"]
+        assert client_id.split(".")[0].startswith("w")
+        [sub] = await bayeux(
+            http, {"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/smssessions"}
+        )
+        assert sub["successful"], sub
+        for _ in range(10):  # ten batches on ten connections: all reach the worker holding the client
+            await connect(http, client_id, hold_ms=0)
+        r = await http.post("/api/v2/me/channels/sms", json={"operationName": "Ready"})
+        assert r.status_code == 200, r.text
+
+        customers = [f"+1555010{i:04d}" for i in range(3)]  # the agent's capacity
+        for customer in customers:  # on new connections: some reach the worker that does not route
+            r = await http.post(
+                "/sms/simulator/inbound", json={"from": customer, "to": BUSINESS, "text": "hi"}
+            )
+            assert r.status_code == 200, r.text
+        invited: dict[str, str] = {}
+        async with asyncio.timeout(30):
+            while len(invited) < len(customers):
+                for m in await connect(http, client_id):
+                    session = m["data"].get("smssession") or {}
+                    if (
+                        m["data"].get("notificationType") == "StatusChange"
+                        and session.get("state") == "Invited"
+                    ):
+                        invited[session["userData"]["CustomerNumber"]] = session["id"]
+        assert sorted(invited) == customers
+
+        for customer, session_id in invited.items():
+            path = f"/api/v2/me/smssessions/{session_id}"
+            for op in (
+                {"operationName": "Accept"},
+                {"operationName": "SendMessage", "text": f"re {customer}"},
+            ):
+                r = await http.post(path, json=op)
+                assert r.status_code == 200, r.text
+        async with asyncio.timeout(30):  # each handset, asked on a new connection, shows the reply
+            for customer in customers:
+                while True:
+                    r = await http.get("/sms/simulator/outbound", params={"to": customer})
+                    assert r.status_code == 200, r.text
+                    if [m["text"] for m in r.json()["messages"]] == [f"re {customer}"]:
+                        break
+                    await asyncio.sleep(0.05)
+            for customer in customers:  # and again: every worker has it, not only the one that sent it
+                for _ in range(4):
+                    r = await http.get("/sms/simulator/outbound", params={"to": customer})
+                    assert [m["text"] for m in r.json()["messages"]] == [f"re {customer}"]
+        await bayeux(http, {"channel": "/meta/disconnect", "clientId": client_id})
