@@ -6,19 +6,17 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
 
 - PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``), the
   statements on the asyncpg DBAPI adapter of that connection.
-- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs each WRITE body whole on one writer thread
-  (``store/writer.py``): one thread hop per transaction, where aiosqlite makes one per statement (a session
-  operation is ~100 statements; docs/performance.md). The writer thread serialises this process's writers
-  in FIFO order, so they never sleep in SQLite's busy handler; the writer threads of other processes on the
-  same file take turns on a file lock (``engines/sqlite.py``, ``WriteLock``), with ``busy_timeout`` as the
-  fallback for writers that don't take it. Writes queued together share one transaction (a savepoint each)
-  and one COMMIT, which happens there (with any WAL checkpoint it triggers), off the event loop. READ
-  bodies run on the event loop's thread, on a connection of its own, with no hop: a read is one or two
-  indexed statements, cheaper than the hop itself, and in WAL mode a reader never waits for a writer. Each
-  thread keeps one connection for its whole life and frames transactions itself (``BEGIN IMMEDIATE`` …
-  ``COMMIT`` for writes, ``BEGIN`` … ``ROLLBACK`` for reads of several statements; a one-statement read,
-  ``read_one``, runs in autocommit mode, its own snapshot). An in-memory database is one shared
-  connection: its reads run on the writer.
+- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs everything on the event loop's thread, on one
+  connection of its own (the name is historical: writes ran on a thread until the writer moved to the loop,
+  ``store/writer.py`` says why). WRITE bodies go to the writer, which runs the writes of one loop turn in one
+  transaction (a savepoint each) and one COMMIT, with any WAL checkpoint it triggers; the writers of other
+  processes on the same file take turns on a file lock (``engines/sqlite.py``, ``WriteLock``), with
+  ``busy_timeout`` as the fallback for writers that don't take it. READ bodies run at once: a read is one or
+  two indexed statements, and in WAL mode a reader never waits for a writer. Transactions are framed here
+  (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` … ``ROLLBACK`` for reads of several statements; a
+  one-statement read, ``read_one``, runs in autocommit mode, its own snapshot). Nothing awaits inside a
+  transaction, so a read never lands inside a write's. An in-memory database is one shared connection: its
+  reads queue behind the writes.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from smsdesk.store.engines.postgres import PostgresDb
 from smsdesk.store.engines.sqlite import SqliteDb, is_memory
 from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
-from smsdesk.store.writer import WriterThread
+from smsdesk.store.writer import LoopWriter
 
 __all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
 
@@ -108,7 +106,7 @@ class ThreadRunner:
         self._local = threading.local()
         self._held: list[Any] = []  # the pool connections the threads keep
         self._lock = sqlite_write_lock(str(engine.url)) if write_lock else None
-        self._writer = WriterThread(self._db, group_commit=group_commit, lock=self._lock)
+        self._writer = LoopWriter(self._db, group_commit=group_commit, lock=self._lock)
         # an in-memory database is one connection shared by all: its reads queue behind the writes
         self._reads_on_writer = is_memory(str(engine.url))
 

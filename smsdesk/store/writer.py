@@ -1,27 +1,32 @@
-"""The SQLite writer thread: this process's write transactions in FIFO order, committed in groups.
+"""The SQLite writer: this process's write transactions in FIFO order, committed in groups, on the event loop.
 
-Callers on the event loop append a job to a queue and await a future. The thread takes every job queued at
-that moment (up to ``max_group``) and runs the writes among them in ONE transaction, each inside its own
+Callers append a job and await a future. At the end of the loop turn (``call_soon``) the writer takes every job
+queued (up to ``max_group``) and runs the writes among them in ONE transaction, each inside its own
 ``SAVEPOINT``: a body that raises rolls back to its savepoint, so its changes vanish and the others' stay,
 exactly as if each had had its own transaction. One ``COMMIT`` ends the group, and only then are the callers'
-futures resolved (one loop wake-up per group): a write is acknowledged once the COMMIT holding it returned.
-Under load this saves a transaction's framing and a thread hand-off per write; a lone write is one
-transaction, as before.
+futures resolved: a write is acknowledged once the COMMIT holding it returned. Under load this saves a
+transaction's framing per write; a lone write is one transaction, as before.
 
 If SQLite abandons the whole transaction (an I/O error, a full disk), the failing job gets its error and the
 others of the group run again, each in a transaction of its own; if the COMMIT fails, nothing was written and
 every job of the group gets that error.
 
-Given a ``WriteLock`` (a file database), the thread holds it from before ``BEGIN IMMEDIATE`` to after the
+Given a ``WriteLock`` (a file database), the writer holds it from before ``BEGIN IMMEDIATE`` to after the
 ``COMMIT`` or ``ROLLBACK`` of each transaction (a group's retries included) and releases it before answering
 the callers: the writers of other processes wait for it in the kernel and start the moment it is released,
 where SQLite's busy handler would have them sleep in growing steps (docs/architecture.md, "Engines").
+
+Why on the loop and not on a thread of its own (which it was): the sqlite3 module releases the GIL around every
+statement, and a writer thread then waits for the event loop's thread to hand the GIL back (up to the switch
+interval, 5 ms) before each statement. Measured with N = 1000 agents: 0.35-1 ms of write lock held per write
+whose statements take ~0.05 ms, so two worker processes saturated the lock between them; and in one process,
+5.6-7.1 ms of CPU per session with the thread against 4.8-5.0 ms on the loop (docs/performance.md). The price:
+the loop runs the statements itself (~0.05 ms per write) and waits while another process holds the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +34,7 @@ from typing import Any, TypeVar
 
 from smsdesk.store.engines.sqlite import SqliteDb, WriteLock
 
-__all__ = ["WriterThread"]
+__all__ = ["LoopWriter"]
 
 _Outcome = tuple[bool, Any]  # (ok, result or exception)
 _A = TypeVar("_A")
@@ -42,7 +47,6 @@ class _Job:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
 
 
 class _GroupLost(Exception):
@@ -51,32 +55,31 @@ class _GroupLost(Exception):
         self.error = error
 
 
-class WriterThread:
+class LoopWriter:
+    """The writer of one process: the writes submitted during one turn of the loop are one group, run at the
+    end of the turn (``call_soon``); ``call`` runs a plain function alone, in FIFO order with the writes. The
+    module docstring says why on the loop."""
+
     def __init__(
         self,
         db: Callable[[], SqliteDb],
         *,
         group_commit: bool = True,
-        max_group: int = 64,
+        max_group: int = 256,
         lock: WriteLock | None = None,
-        name: str = "smsdesk-db-write",
     ) -> None:
         self._db = db
         self._lock = lock
         self._group_commit = group_commit
         self._max_group = max_group
         self._jobs: deque[_Job] = deque()
-        self._wake = threading.Event()
         self._stopped = False
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
+        self._scheduled = False
 
     def write(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
-        """Run ``fn(db, *args)`` in a write transaction (maybe shared with others, each in its savepoint)."""
         return self._submit(True, fn, args)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``fn(*args)`` on the writer thread, alone, between transactions."""
         return self._submit(False, fn, args)
 
     def _submit(self, write: bool, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
@@ -84,38 +87,34 @@ class WriterThread:
             raise RuntimeError("the store is closed")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.append(_Job(write, fn, args, future, loop))
-        self._wake.set()
+        self._jobs.append(_Job(write, fn, args, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._run)
         return future
 
+    def _run(self) -> None:
+        """At the end of a loop turn: every job queued, in order (the writes among them grouped)."""
+        self._scheduled = False
+        jobs = self._jobs
+        while jobs:
+            group: list[_Job] = []
+            while jobs and len(group) < self._max_group and jobs[0].write:
+                group.append(jobs.popleft())
+            if len(group) > 1 and self._group_commit:
+                _resolve(group, self._locked(self._run_group, group))
+            elif group:
+                for job in group:  # each acknowledged as soon as its own COMMIT returned
+                    _resolve([job], [self._locked(self._alone, job)])
+            else:
+                job = jobs.popleft()
+                _resolve([job], [_call(job.fn, job.args)])
+
     async def stop(self) -> None:
-        """Let the queued jobs finish, then end the thread."""
         await self.call(lambda: None)
         self._stopped = True
-        self._wake.set()
-        await asyncio.to_thread(self._thread.join)
 
-    # ---- on the thread ----
-
-    def _main(self) -> None:
-        jobs = self._jobs
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while jobs:
-                group: list[_Job] = []
-                while jobs and len(group) < self._max_group and jobs[0].write:
-                    group.append(jobs.popleft())
-                if len(group) > 1 and self._group_commit:
-                    _deliver(group, self._locked(self._run_group, group))
-                elif group:
-                    for job in group:  # each acknowledged as soon as its own COMMIT returned
-                        _deliver([job], [self._locked(self._alone, job)])
-                else:
-                    job = jobs.popleft()
-                    _deliver([job], [_call(job.fn, job.args)])
-            if self._stopped and not jobs:
-                return
+    # ---- transactions ----
 
     def _locked(self, run: Callable[[_A], _R], arg: _A) -> _R:
         """``run(arg)`` (one transaction, or a group and its retries) holding the cross-process write lock."""
@@ -181,21 +180,10 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> _Outcome:
         return (False, exc)
 
 
-def _deliver(jobs: list[_Job], outcomes: list[_Outcome]) -> None:
-    """Resolve the jobs' futures: one wake-up of each event loop concerned (normally one)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], _Outcome]]] = {}
-    for job, outcome in zip(jobs, outcomes, strict=True):
-        by_loop.setdefault(job.loop, []).append((job.future, outcome))
-    for loop, items in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve, items)
-        except RuntimeError:  # that loop is closed: nobody waits any more
-            pass
-
-
-def _resolve(items: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
-    for future, (ok, value) in items:
-        if future.done():  # cancelled while it ran
+def _resolve(jobs: list[_Job], outcomes: list[_Outcome]) -> None:
+    for job, (ok, value) in zip(jobs, outcomes, strict=True):
+        future = job.future
+        if future.done():  # cancelled while it waited
             continue
         if ok:
             future.set_result(value)

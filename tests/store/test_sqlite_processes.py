@@ -10,8 +10,10 @@ import asyncio
 import fcntl
 import multiprocessing
 import os
+import sqlite3
 import stat
 import threading
+import time
 from collections.abc import AsyncIterator
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
@@ -110,38 +112,50 @@ async def test_a_failing_write_releases_the_lock(db: Path) -> None:
 
 
 async def test_a_writer_waits_for_the_lock_and_goes_once_it_is_released(db: Path) -> None:
+    """The writer runs on the event loop: while another process holds the lock, the loop waits for it (a
+    thread here stands for that process, releasing it 0.3 s later)."""
     store = _store(f"sqlite:///{db}")
     fd = os.open(f"{db}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # another process is writing
+        threading.Timer(0.3, fcntl.flock, (fd, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
         write = asyncio.ensure_future(store.commit(_change("u", 1)))
         schema = asyncio.ensure_future(store.run_write(lambda conn: conn.execute(text("SELECT 1"))))
-        await asyncio.sleep(0.2)
-        assert not write.done() and not schema.done()
-        fcntl.flock(fd, fcntl.LOCK_UN)
         assert await asyncio.wait_for(write, 5) == 1
         await asyncio.wait_for(schema, 5)
+        assert time.monotonic() - started >= 0.25
+        assert _held_elsewhere(Path(f"{db}-writelock")) is False
     finally:
         os.close(fd)
         await store.close()
 
 
 async def test_a_writer_without_the_lock_still_gets_through_sqlites_busy_timeout(db: Path) -> None:
-    """A writer that doesn't take the lock (another tool, an older version) waits in SQLite as before."""
-    locked, unlocked = _store(f"sqlite:///{db}"), _store(f"sqlite:///{db}", write_lock=False)
-    release = threading.Event()
+    """A writer that doesn't take the lock (another tool, an older version) waits in SQLite as before: here
+    a plain sqlite3 connection on a thread holds the database's write lock for 0.3 s."""
+    unlocked = _store(f"sqlite:///{db}", write_lock=False)
+    holding = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(db, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            holding.set()
+            time.sleep(0.3)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
     try:
-        holding = asyncio.ensure_future(locked.runner.write(lambda _db: release.wait(5)))
-        await asyncio.sleep(0.1)
-        other = asyncio.ensure_future(unlocked.commit(_change("u", 1)))
-        await asyncio.sleep(0.1)
-        assert not other.done()  # in SQLite's busy handler: the first holds the database's write lock too
-        release.set()
-        await holding
-        assert await asyncio.wait_for(other, 5) == 1
+        assert await asyncio.to_thread(holding.wait, 5)
+        started = time.monotonic()
+        assert await asyncio.wait_for(unlocked.commit(_change("u", 1)), 5) == 1
+        assert time.monotonic() - started >= 0.2  # it waited in SQLite's busy handler, then went
     finally:
-        release.set()
-        await locked.close()
+        await asyncio.to_thread(holder.join, 5)
         await unlocked.close()
 
 

@@ -99,7 +99,7 @@ class WriteLock:
     and left in place, like SQLite's ``-wal`` and ``-shm`` files (removing a lock file others may hold
     would let two writers lock two different files). If the file cannot be opened or locked, the lock turns
     itself off with a warning: it only saves waiting, SQLite's own locking keeps the writes correct.
-    Not thread-safe: one writer thread uses it.
+    Not thread-safe: one writer (on its event loop) uses it.
     """
 
     __slots__ = ("_fd", "path")
