@@ -9,6 +9,8 @@ either worker (which must have heard what the other sent).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,66 @@ async def test_sms_to_offer_to_reply_with_every_request_on_a_new_connection(
                     if not shown:
                         await asyncio.sleep(0.05)
         await bayeux(http, {"channel": "/meta/disconnect", "clientId": client_id})
+
+
+def _serve_children(port: int) -> list[int]:
+    """The worker processes of the ``smsdesk serve --port port`` running here (its children but the
+    multiprocessing resource tracker)."""
+    procs: dict[int, tuple[int, bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        procs[int(entry.name)] = (ppid, cmdline)
+    needle = f"--port\0{port}\0".encode()
+    [serve] = [pid for pid, (_, cmd) in procs.items() if needle in cmd and b"serve" in cmd]
+    return [pid for pid, (ppid, cmd) in procs.items() if ppid == serve and b"resource_tracker" not in cmd]
+
+
+async def test_a_worker_that_dies_is_replaced_and_its_clients_handshake_again(
+    database: str, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path / "node.log", workers=2) as base, fresh(base) as http:
+        port = int(base.rsplit(":", 1)[1])
+        workers = _serve_children(port)
+        assert len(workers) == 2, workers
+        clients: dict[int, str] = {}
+        # One client held by each worker: handshakes land where they land (all on the first worker while the
+        # second is still starting), so the surplus ones disconnect.
+        async with asyncio.timeout(60):
+            while len(clients) < 2:
+                [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
+                assert hello["successful"], hello
+                client_id = hello["clientId"]
+                owner = int(client_id.split(".")[0][1:])  # "w<pid>.<random>"
+                if owner in clients:
+                    await bayeux(http, {"channel": "/meta/disconnect", "clientId": client_id})
+                    await asyncio.sleep(0.05)
+                clients.setdefault(owner, client_id)
+        assert set(clients) == set(workers)
+        victim, survivor = workers
+        os.kill(victim, signal.SIGKILL)
+        async with asyncio.timeout(60):  # the supervisor starts another worker
+            while True:
+                now = _serve_children(port)
+                if len(now) == 2 and victim not in now:
+                    break
+                await asyncio.sleep(0.2)
+        for _ in range(6):  # the survivor's client is still served, wherever its batches land
+            await connect(http, clients[survivor], hold_ms=0)
+        r = await http.post(
+            NOTIFY,
+            json=[
+                {"channel": "/meta/connect", "clientId": clients[victim], "connectionType": "long-polling"}
+            ],
+        )
+        [reply] = r.json()
+        assert reply["successful"] is False and reply["error"].startswith("402::"), reply
+        assert reply["advice"]["reconnect"] == "handshake"
+        [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
+        assert hello["successful"], hello
+        await connect(http, hello["clientId"], hold_ms=0)
