@@ -21,7 +21,9 @@ statement, and a writer thread then waits for the event loop's thread to hand th
 interval, 5 ms) before each statement. Measured with N = 1000 agents: 0.35-1 ms of write lock held per write
 whose statements take ~0.05 ms, so two worker processes saturated the lock between them; and in one process,
 5.6-7.1 ms of CPU per session with the thread against 4.8-5.0 ms on the loop (docs/performance.md). The price:
-the loop runs the statements itself (~0.05 ms per write) and waits while another process holds the lock.
+the loop runs the statements itself (~0.05 ms per write). When another process holds the lock, the writer does
+not block the loop: a thread waits for the lock (``_wait_for_lock``) while the loop serves on and queues more
+writes, and the queue goes on, in order, once the lock is this process's.
 """
 
 from __future__ import annotations
@@ -30,15 +32,13 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from smsdesk.store.engines.sqlite import SqliteDb, WriteLock
 
 __all__ = ["LoopWriter"]
 
 _Outcome = tuple[bool, Any]  # (ok, result or exception)
-_A = TypeVar("_A")
-_R = TypeVar("_R")
 
 
 @dataclass(slots=True)
@@ -75,6 +75,9 @@ class LoopWriter:
         self._jobs: deque[_Job] = deque()
         self._stopped = False
         self._scheduled = False
+        self._waiting = False  # a thread waits for the cross-process lock; the queue waits with it
+        self._held = False  # ... and got it: the next transaction runs under it
+        self._waiter: asyncio.Task[None] | None = None
 
     def write(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
         return self._submit(True, fn, args)
@@ -96,36 +99,69 @@ class LoopWriter:
     def _run(self) -> None:
         """At the end of a loop turn: every job queued, in order (the writes among them grouped)."""
         self._scheduled = False
+        self._drain()
+
+    def _drain(self) -> None:
         jobs = self._jobs
-        while jobs:
+        while jobs and not self._waiting:
             group: list[_Job] = []
             while jobs and len(group) < self._max_group and jobs[0].write:
                 group.append(jobs.popleft())
-            if len(group) > 1 and self._group_commit:
-                _resolve(group, self._locked(self._run_group, group))
-            elif group:
-                for job in group:  # each acknowledged as soon as its own COMMIT returned
-                    _resolve([job], [self._locked(self._alone, job)])
-            else:
+            if not group:
                 job = jobs.popleft()
                 _resolve([job], [_call(job.fn, job.args)])
+                continue
+            together = len(group) > 1 and self._group_commit
+            units = [group] if together else [[job] for job in group]
+            for i, unit in enumerate(units):
+                if not self._take_lock():
+                    for later in reversed([job for u in units[i:] for job in u]):
+                        jobs.appendleft(later)  # they go first once the lock is ours
+                    self._wait_for_lock()
+                    return
+                try:
+                    outcomes = self._run_group(unit) if together else [self._alone(unit[0])]
+                finally:
+                    self._release_lock()
+                _resolve(unit, outcomes)
+
+    def _take_lock(self) -> bool:
+        if self._lock is None:
+            return True
+        if self._held:  # taken for us by ``_wait_for_lock``
+            self._held = False
+            return True
+        return self._lock.try_acquire()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def _wait_for_lock(self) -> None:
+        """Another process holds the lock: wait for it on a thread, so the loop keeps serving (reads,
+        websockets, queuing more writes), then go on with the queue holding it."""
+        lock = self._lock
+        assert lock is not None
+        self._waiting = True
+
+        async def wait() -> None:
+            try:
+                await asyncio.to_thread(lock.acquire)
+            finally:
+                self._waiting = False
+            self._held = True
+            self._drain()
+            if self._held:  # nothing to write after all: give it back
+                self._held = False
+                lock.release()
+
+        self._waiter = asyncio.get_running_loop().create_task(wait(), name="smsdesk-db-write-lock")
 
     async def stop(self) -> None:
         await self.call(lambda: None)
         self._stopped = True
 
     # ---- transactions ----
-
-    def _locked(self, run: Callable[[_A], _R], arg: _A) -> _R:
-        """``run(arg)`` (one transaction, or a group and its retries) holding the cross-process write lock."""
-        lock = self._lock
-        if lock is None:
-            return run(arg)
-        lock.acquire()
-        try:
-            return run(arg)
-        finally:
-            lock.release()
 
     def _run_group(self, group: list[_Job]) -> list[_Outcome]:
         db = self._db()

@@ -112,21 +112,33 @@ async def test_a_failing_write_releases_the_lock(db: Path) -> None:
 
 
 async def test_a_writer_waits_for_the_lock_and_goes_once_it_is_released(db: Path) -> None:
-    """The writer runs on the event loop: while another process holds the lock, the loop waits for it (a
-    thread here stands for that process, releasing it 0.3 s later)."""
+    """While another process holds the lock (a thread here, releasing it 0.3 s later), the writes wait for it
+    and the event loop keeps running; they go once it is released, in order."""
     store = _store(f"sqlite:///{db}")
     fd = os.open(f"{db}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    running = asyncio.ensure_future(ticker())
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # another process is writing
         threading.Timer(0.3, fcntl.flock, (fd, fcntl.LOCK_UN)).start()
         started = time.monotonic()
-        write = asyncio.ensure_future(store.commit(_change("u", 1)))
-        schema = asyncio.ensure_future(store.run_write(lambda conn: conn.execute(text("SELECT 1"))))
-        assert await asyncio.wait_for(write, 5) == 1
-        await asyncio.wait_for(schema, 5)
+        writes = [asyncio.ensure_future(store.commit(_change("u", i))) for i in range(3)]
+        await asyncio.sleep(0)
+        later = asyncio.ensure_future(store.commit(_change("u", 3)))  # queued while the first wait
+        assert await asyncio.wait_for(asyncio.gather(*writes, later), 5) == [1, 2, 3, 4]
         assert time.monotonic() - started >= 0.25
+        assert ticks >= 10  # the loop ran on while the writes waited
+        await asyncio.wait_for(store.run_write(lambda conn: conn.execute(text("SELECT 1"))), 5)
         assert _held_elsewhere(Path(f"{db}-writelock")) is False
     finally:
+        running.cancel()
         os.close(fd)
         await store.close()
 

@@ -119,6 +119,21 @@ class WriteLock:
         except OSError as exc:
             self._turn_off(exc)
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free now; ``False`` when another holds it (``True`` when the lock is off)."""
+        fd = self._fd
+        if fd < 0:
+            fd = self._open() if fd == _UNOPENED else fd
+            if fd < 0:  # off
+                return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            self._turn_off(exc)
+        return True
+
     def release(self) -> None:
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
