@@ -121,6 +121,8 @@ class LoopWriter:
                     return
                 try:
                     outcomes = self._run_group(unit) if together else [self._alone(unit[0])]
+                except Exception as exc:  # no connection to run it on, say: the callers hear it
+                    outcomes = [(False, exc)] * len(unit)
                 finally:
                     self._release_lock()
                 _resolve(unit, outcomes)

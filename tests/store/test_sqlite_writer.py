@@ -13,8 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from smsdesk.store.engines import sqlite
+from smsdesk.store.engines.sqlite import SqliteDb
 from smsdesk.store.runners import ThreadRunner
 from smsdesk.store.statements import Db, Query
+from smsdesk.store.writer import LoopWriter
 
 _INSERT = Query(text("INSERT INTO t (k) VALUES (:k)"))
 _ALL = Query(text("SELECT k FROM t ORDER BY k"))
@@ -128,3 +130,15 @@ async def test_writes_queued_together_share_one_commit(runner: ThreadRunner, tmp
         assert seen == [[1, 2, 3]]
     finally:
         other.close()
+
+
+async def test_a_write_whose_connection_cannot_be_had_fails_its_caller() -> None:
+    def no_connection() -> SqliteDb:
+        raise OSError("no connection")
+
+    writer = LoopWriter(no_connection)
+    for n in (1, 2):  # alone, then a group
+        writes = [writer.write(lambda db: None, ()) for _ in range(n)]
+        results = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), 5)
+        assert [str(r) for r in results] == ["no connection"] * n
+    await writer.stop()
