@@ -57,6 +57,23 @@ async def connect(
     return [m for m in replies if m["channel"] != "/meta/connect"]
 
 
+async def both_workers_serving(http: httpx.AsyncClient) -> dict[int, str]:
+    """Handshake until each of the two workers has answered one (they start one after the other, and until
+    the second serves, every connection lands on the first); returns one live client id per worker pid."""
+    clients: dict[int, str] = {}
+    async with asyncio.timeout(60):
+        while len(clients) < 2:
+            [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
+            assert hello["successful"], hello
+            client_id = hello["clientId"]
+            owner = int(client_id.split(".")[0][1:])  # "w<pid>.<random>"
+            if owner in clients:  # surplus: a user may hold only so many clients
+                await bayeux(http, {"channel": "/meta/disconnect", "clientId": client_id})
+                await asyncio.sleep(0.05)
+            clients.setdefault(owner, client_id)
+    return clients
+
+
 @pytest.mark.parametrize("transport", ["long-polling", "websocket"])
 async def test_the_cometd_js_client_on_two_workers(database: str, tmp_path: Path, transport: str) -> None:
     require_node()
@@ -68,6 +85,9 @@ async def test_sms_to_offer_to_reply_with_every_request_on_a_new_connection(
     database: str, tmp_path: Path
 ) -> None:
     async with serve(database, tmp_path / "node.log", workers=2) as base, fresh(base) as http:
+        # A worker shows the simulated SMS sent after it started: wait until both serve (docs/deployment.md).
+        for spare in (await both_workers_serving(http)).values():
+            await bayeux(http, {"channel": "/meta/disconnect", "clientId": spare})
         [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
         assert hello["successful"], hello
         client_id = hello["clientId"]
@@ -148,19 +168,7 @@ async def test_a_worker_that_dies_is_replaced_and_its_clients_handshake_again(
         port = int(base.rsplit(":", 1)[1])
         workers = _serve_children(port)
         assert len(workers) == 2, workers
-        clients: dict[int, str] = {}
-        # One client held by each worker: handshakes land where they land (all on the first worker while the
-        # second is still starting), so the surplus ones disconnect.
-        async with asyncio.timeout(60):
-            while len(clients) < 2:
-                [hello] = await bayeux(http, {"channel": "/meta/handshake", "version": "1.0"})
-                assert hello["successful"], hello
-                client_id = hello["clientId"]
-                owner = int(client_id.split(".")[0][1:])  # "w<pid>.<random>"
-                if owner in clients:
-                    await bayeux(http, {"channel": "/meta/disconnect", "clientId": client_id})
-                    await asyncio.sleep(0.05)
-                clients.setdefault(owner, client_id)
+        clients = await both_workers_serving(http)
         assert set(clients) == set(workers)
         victim, survivor = workers
         os.kill(victim, signal.SIGKILL)
