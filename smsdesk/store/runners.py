@@ -6,8 +6,8 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
 
 - PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``), the
   statements on the asyncpg DBAPI adapter of that connection.
-- SQLite (standard ``sqlite3`` driver): ``ThreadRunner`` runs everything on the event loop's thread, on one
-  connection of its own (the name is historical: writes ran on a thread until the writer moved to the loop,
+- SQLite (standard ``sqlite3`` driver): ``SqliteRunner`` runs everything on the event loop's thread, on one
+  connection of its own (writes ran on a thread of their own until the writer moved to the loop;
   ``store/writer.py`` says why). WRITE bodies go to the writer, which runs the writes of one loop turn in one
   transaction (a savepoint each) and one COMMIT, with any WAL checkpoint it triggers; the writers of other
   processes on the same file take turns on a file lock (``engines/sqlite.py``, ``WriteLock``), with
@@ -35,7 +35,7 @@ from smsdesk.store.engines.sqlite import SqliteDb, is_memory
 from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
 from smsdesk.store.writer import LoopWriter
 
-__all__ = ["AsyncRunner", "Runner", "ThreadRunner"]
+__all__ = ["AsyncRunner", "Runner", "SqliteRunner"]
 
 T = TypeVar("T")
 
@@ -99,7 +99,7 @@ class AsyncRunner:
         await self.engine.dispose()
 
 
-class ThreadRunner:
+class SqliteRunner:
     def __init__(self, engine: Engine, *, group_commit: bool = True, write_lock: bool = True) -> None:
         """``write_lock=False`` leaves out the cross-process write lock (as a writer of an older version)."""
         self.engine = engine

@@ -33,7 +33,7 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.engines import postgres, sqlite
-from smsdesk.store.runners import AsyncRunner, Runner, ThreadRunner
+from smsdesk.store.runners import AsyncRunner, Runner, SqliteRunner
 from smsdesk.store.statements import Db, Query, QueryFamily, dump_json
 
 __all__ = ["SqlStore", "create_store"]
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 def create_store(database_url: str) -> SqlStore:
     if database_url.startswith("sqlite"):
-        return SqlStore(ThreadRunner(sqlite.create_engine(database_url)), sqlite.lock_for_events)
+        return SqlStore(SqliteRunner(sqlite.create_engine(database_url)), sqlite.lock_for_events)
     if database_url.startswith(("postgresql", "postgres:")):
         return SqlStore(AsyncRunner(postgres.create_engine(database_url)), postgres.lock_for_events)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smsdesk.store.engines import sqlite
 from smsdesk.store.engines.sqlite import SqliteDb
-from smsdesk.store.runners import ThreadRunner
+from smsdesk.store.runners import SqliteRunner
 from smsdesk.store.statements import Db, Query
 from smsdesk.store.writer import LoopWriter
 
@@ -23,14 +23,14 @@ _ALL = Query(text("SELECT k FROM t ORDER BY k"))
 
 
 @pytest.fixture
-async def runner(tmp_path: Path) -> AsyncIterator[ThreadRunner]:
-    r = ThreadRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"))
+async def runner(tmp_path: Path) -> AsyncIterator[SqliteRunner]:
+    r = SqliteRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"))
     await r.run_sa(lambda conn: conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)")))
     yield r
     await r.close()
 
 
-async def _queued_together(runner: ThreadRunner, bodies: list[Callable[[Db], Any]]) -> list[Any]:
+async def _queued_together(runner: SqliteRunner, bodies: list[Callable[[Db], Any]]) -> list[Any]:
     """Run ``bodies`` as writes queued while the writer thread is busy, so that they form one group."""
     release = threading.Event()
     busy = asyncio.ensure_future(runner.run_sa(lambda _conn: release.wait(10)))
@@ -51,11 +51,11 @@ def _insert(*keys: int) -> Callable[[Db], int]:
     return body
 
 
-async def _keys(runner: ThreadRunner) -> list[int]:
+async def _keys(runner: SqliteRunner) -> list[int]:
     return [r[0] for r in await runner.read(lambda db: db.all(_ALL))]
 
 
-async def test_a_failing_write_in_a_group_undoes_only_its_own_changes(runner: ThreadRunner) -> None:
+async def test_a_failing_write_in_a_group_undoes_only_its_own_changes(runner: SqliteRunner) -> None:
     def boom(db: Db) -> None:
         db.run(_INSERT, {"k": 50})
         raise ValueError("boom")
@@ -67,7 +67,7 @@ async def test_a_failing_write_in_a_group_undoes_only_its_own_changes(runner: Th
     assert await _keys(runner) == [1, 2, 3, 4]
 
 
-async def test_a_group_whose_transaction_sqlite_abandoned_runs_again_alone(runner: ThreadRunner) -> None:
+async def test_a_group_whose_transaction_sqlite_abandoned_runs_again_alone(runner: SqliteRunner) -> None:
     def abandon(db: Db) -> None:
         db.run(_INSERT, {"k": 50})
         db.run(Query(text("ROLLBACK")))  # what SQLite does itself on an I/O error or a full disk
@@ -80,7 +80,7 @@ async def test_a_group_whose_transaction_sqlite_abandoned_runs_again_alone(runne
 
 
 async def test_each_write_alone_without_group_commit(tmp_path: Path) -> None:
-    r = ThreadRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"), group_commit=False)
+    r = SqliteRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"), group_commit=False)
     try:
         await r.run_sa(lambda conn: conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)")))
         results = await _queued_together(r, [_insert(1), _insert(1), _insert(2)])
@@ -90,7 +90,7 @@ async def test_each_write_alone_without_group_commit(tmp_path: Path) -> None:
         await r.close()
 
 
-async def test_an_acknowledged_write_is_committed(runner: ThreadRunner, tmp_path: Path) -> None:
+async def test_an_acknowledged_write_is_committed(runner: SqliteRunner, tmp_path: Path) -> None:
     """When ``write`` returns, another connection (another process) already sees the change."""
     import sqlite3
 
@@ -104,14 +104,14 @@ async def test_an_acknowledged_write_is_committed(runner: ThreadRunner, tmp_path
 
 
 async def test_a_closed_runner_refuses_work(tmp_path: Path) -> None:
-    r = ThreadRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"))
+    r = SqliteRunner(sqlite.create_engine(f"sqlite:///{tmp_path / 'w.db'}"))
     await r.run_sa(lambda conn: conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)")))
     await r.close()
     with pytest.raises(RuntimeError):
         await r.write(_insert(1))
 
 
-async def test_writes_queued_together_share_one_commit(runner: ThreadRunner, tmp_path: Path) -> None:
+async def test_writes_queued_together_share_one_commit(runner: SqliteRunner, tmp_path: Path) -> None:
     import sqlite3
 
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
