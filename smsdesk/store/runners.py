@@ -15,8 +15,8 @@ statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlch
   two indexed statements, and in WAL mode a reader never waits for a writer. Transactions are framed here
   (``BEGIN IMMEDIATE`` … ``COMMIT`` for writes, ``BEGIN`` … ``ROLLBACK`` for reads of several statements; a
   one-statement read, ``read_one``, runs in autocommit mode, its own snapshot). Nothing awaits inside a
-  transaction, so a read never lands inside a write's. An in-memory database is one shared connection: its
-  reads queue behind the writes.
+  transaction, so a read never lands inside a write's, even on an in-memory database (one connection
+  shared by all).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsdesk.store.engines.postgres import PostgresDb
-from smsdesk.store.engines.sqlite import SqliteDb, is_memory
+from smsdesk.store.engines.sqlite import SqliteDb
 from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
 from smsdesk.store.writer import LoopWriter
 
@@ -107,8 +107,6 @@ class SqliteRunner:
         self._held: list[Any] = []  # the pool connections the threads keep
         self._lock = sqlite_write_lock(str(engine.url)) if write_lock else None
         self._writer = LoopWriter(self._db, group_commit=group_commit, lock=self._lock)
-        # an in-memory database is one connection shared by all: its reads queue behind the writes
-        self._reads_on_writer = is_memory(str(engine.url))
 
     @property
     def dialect_name(self) -> str:
@@ -140,13 +138,9 @@ class SqliteRunner:
                 return fn(conn)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._reads_on_writer:
-            return await self._writer.call(self._read_sync, fn, args)  # type: ignore[no-any-return]
         return self._read_sync(fn, args)  # on the event loop's own connection: see the module docstring
 
     async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._reads_on_writer:
-            return await self._writer.call(self._read_sync, fn, args)  # type: ignore[no-any-return]
         return fn(self._db(), *args)  # autocommit mode: the statement is its own read transaction
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
