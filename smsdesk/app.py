@@ -25,12 +25,14 @@ from smsdesk import __version__
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
+from smsdesk.actions.session_cache import cache_hints
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
 from smsdesk.api.rest import features, me, smssessions, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
+from smsdesk.bus.messages import EVENTS_TOPIC
 from smsdesk.bus.peers import PeerBus
 from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
@@ -165,6 +167,7 @@ def build_app(
     # subscribes to the bus: before bus.start()
     hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay)
     rt.publisher = hub
+    bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
     sms_settings = sms or SmsSettings.from_env(os.environ)
     registry, simulator = _providers(rt, sms_settings)
     rt.provider_name_for = registry.provider_name_for

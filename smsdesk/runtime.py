@@ -39,13 +39,17 @@ def _default_locks() -> _Locks:
 
 
 class Publisher(Protocol):
-    async def notify_committed(self, last_event_id: int, user_ids: Collection[str]) -> None: ...
+    async def notify_committed(
+        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+    ) -> None: ...
 
 
 class NullPublisher:
     """For tools (CLI) that write without a notification hub: clients catch up from the store anyway."""
 
-    async def notify_committed(self, last_event_id: int, user_ids: Collection[str]) -> None:
+    async def notify_committed(
+        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+    ) -> None:
         return None
 
 
@@ -70,5 +74,6 @@ class Runtime:
             self.agents_committed(change)
         if change.notifications:
             users = {n.user_id for n in change.notifications}
-            await self.publisher.notify_committed(last, users)
+            sessions = [(w.record.id, w.record.version) for w in change.sessions]
+            await self.publisher.notify_committed(last, users, sessions)
         return last

@@ -14,14 +14,15 @@ comes after the agent completed the session).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from smsdesk.bus.messages import BusMessageError, EventsAdvanced
 from smsdesk.domain.sessions import Session
 from smsdesk.store.base import SessionRecord
 
-__all__ = ["CachedSession", "SessionCache", "apply_messages"]
+__all__ = ["CachedSession", "SessionCache", "apply_messages", "cache_hints"]
 
 Transcript = tuple[Mapping[str, Any], ...]
 
@@ -83,3 +84,28 @@ class SessionCache:
     def drop(self, session_id: str) -> None:
         self._open.pop(session_id, None)
         self._closed.pop(session_id, None)
+
+    def written_elsewhere(self, session_id: str, version: int) -> None:
+        """Another process committed ``version`` of the session: an older entry would only cost a failed
+        write, so drop it now (an entry at that version or newer is this process's own and stays)."""
+        for entries in (self._open, self._closed):
+            entry = entries.get(session_id)
+            if entry is not None and entry.record.version < version:
+                del entries[session_id]
+
+
+def cache_hints(cache: SessionCache) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """A bus handler for ``EVENTS_TOPIC``: the sessions other processes wrote leave this process's cache."""
+
+    async def on_hint(wire: dict[str, Any]) -> None:
+        sessions = wire.get("sessions") if wire.get("type") == EventsAdvanced.NAME else None
+        if not sessions:
+            return
+        try:
+            message = EventsAdvanced.from_wire(wire)
+        except BusMessageError:
+            return  # the notification hub logs bad messages
+        for session_id, version in message.sessions:
+            cache.written_elsewhere(session_id, version)
+
+    return on_hint

@@ -6,9 +6,12 @@ message therefore costs latency, never data.
 
 Formats::
 
-    {"type": "events_advanced", "last_event_id": 42, "user_ids": ["u1", "@supervisors"]}
+    {"type": "events_advanced", "last_event_id": 42, "user_ids": ["u1", "@supervisors"],
+     "sessions": [["SESSIONID", 3]]}
         The store's event stream now holds ids up to ``last_event_id``; the new events concern ``user_ids``
-        (an empty list means "possibly anyone").
+        (an empty list means "possibly anyone"). ``sessions`` (optional, left out when empty): the SMS
+        sessions the same commit wrote and their new versions, so that other processes drop an older copy
+        from their session cache before they use it (docs/sessions.md).
 
     {"type": "resync"}
         Delivered locally by a bus after it (re)connected: anything may have been missed, catch up.
@@ -37,13 +40,23 @@ class EventsAdvanced:
 
     last_event_id: int
     user_ids: tuple[str, ...] = ()
+    sessions: tuple[tuple[str, int], ...] = ()  # (session id, version written)
 
     @classmethod
-    def of(cls, last_event_id: int, user_ids: Collection[str]) -> EventsAdvanced:
-        return cls(last_event_id, tuple(sorted(set(user_ids))))
+    def of(
+        cls, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+    ) -> EventsAdvanced:
+        return cls(last_event_id, tuple(sorted(set(user_ids))), tuple(sessions))
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": self.NAME, "last_event_id": self.last_event_id, "user_ids": list(self.user_ids)}
+        wire: dict[str, Any] = {
+            "type": self.NAME,
+            "last_event_id": self.last_event_id,
+            "user_ids": list(self.user_ids),
+        }
+        if self.sessions:
+            wire["sessions"] = [list(s) for s in self.sessions]
+        return wire
 
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> EventsAdvanced:
@@ -55,7 +68,24 @@ class EventsAdvanced:
             )
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
             raise BusMessageError("events_advanced: user_ids must be a list of strings")
-        return cls(last, tuple(users))
+        return cls(last, tuple(users), _sessions(wire.get("sessions", [])))
+
+
+def _sessions(value: object) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, list):
+        raise BusMessageError("events_advanced: sessions must be a list of [id, version] pairs")
+    out: list[tuple[str, int]] = []
+    for item in value:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or not isinstance(item[1], int)
+            or isinstance(item[1], bool)
+        ):
+            raise BusMessageError(f"events_advanced: a session must be an [id, version] pair, got {item!r}")
+        out.append((item[0], item[1]))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

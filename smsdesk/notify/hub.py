@@ -155,9 +155,13 @@ class NotificationHub:
 
     # --- producer side ----------------------------------------------------------------------------------
 
-    async def notify_committed(self, last_event_id: int, user_ids: Collection[str]) -> None:
-        """Call after a commit that stored events up to ``last_event_id`` for ``user_ids``."""
-        await self.bus.publish(self._topic, EventsAdvanced.of(last_event_id, user_ids).to_wire())
+    async def notify_committed(
+        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+    ) -> None:
+        """Call after a commit that stored events up to ``last_event_id`` for ``user_ids``; ``sessions``: the
+        (id, version) of the SMS sessions it wrote, passed on for other processes' session caches."""
+        hint = EventsAdvanced.of(last_event_id, user_ids, sessions)
+        await self.bus.publish(self._topic, hint.to_wire())
 
     async def _on_hint(self, wire: dict[str, Any]) -> None:
         try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from smsdesk.actions.session_cache import CachedSession, SessionCache, apply_messages
+from smsdesk.actions.session_cache import CachedSession, SessionCache, apply_messages, cache_hints
+from smsdesk.bus.messages import EventsAdvanced
 from smsdesk.domain.outcome import Context, random_participant_id, random_session_id
 from smsdesk.domain.system import open_session
 from smsdesk.store.base import SessionRecord
@@ -83,3 +84,30 @@ def test_a_cached_entry_keeps_its_identity_for_the_engine() -> None:
     cache.put(with_transcript)
     got = cache.get("s")
     assert got is not None and got.session is e.session and got.transcript == ({"index": 0},)
+
+
+def test_a_version_written_elsewhere_drops_only_older_entries() -> None:
+    cache = SessionCache()
+    cache.put(entry("old", 2))
+    cache.put(entry("same", 3))
+    cache.put(entry("ended", 1, is_open=False))
+    cache.written_elsewhere("old", 3)
+    cache.written_elsewhere("same", 3)  # this process's own commit, heard back: kept
+    cache.written_elsewhere("ended", 2)
+    cache.written_elsewhere("unknown", 9)
+    assert cache.get("old") is None and cache.get("ended") is None
+    got = cache.get("same")
+    assert got is not None and got.record.version == 3
+
+
+async def test_the_bus_hint_of_another_process_commit_drops_the_stale_entries() -> None:
+    cache = SessionCache()
+    cache.put(entry("a", 1))
+    cache.put(entry("b", 1))
+    on_hint = cache_hints(cache)
+    await on_hint(EventsAdvanced.of(10, ["u"], [("a", 2)]).to_wire())
+    await on_hint(EventsAdvanced.of(11, ["u"]).to_wire())  # no sessions: nothing to drop
+    await on_hint({"type": "events_advanced", "last_event_id": 12, "sessions": "bad"})  # ignored
+    await on_hint({"type": "resync"})
+    assert cache.get("a") is None
+    assert cache.get("b") is not None

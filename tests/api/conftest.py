@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from smsdesk.app import build_app
+from smsdesk.app import Worker, build_app
 from smsdesk.clock import FakeClock
 from smsdesk.config import Settings
 from smsdesk.runtime import Runtime
@@ -81,9 +81,13 @@ class Api:
         return u.id
 
 
-async def make_api(tmp_path: Path, clock: FakeClock, **settings: Any) -> AsyncIterator[Api]:
+async def make_api(
+    tmp_path: Path, clock: FakeClock, *, worker: Worker | None = None, **settings: Any
+) -> AsyncIterator[Api]:
     s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
-    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
+    app = build_app(
+        s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False, worker=worker
+    )
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -97,9 +101,10 @@ async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
 
 
 @asynccontextmanager
-async def node(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
-    """One more node (an app with its own caches) on the database under ``tmp_path``."""
-    gen = make_api(tmp_path, clock)
+async def node(tmp_path: Path, clock: FakeClock, worker: Worker | None = None) -> AsyncIterator[Api]:
+    """One more node (an app with its own caches) on the database under ``tmp_path``; with ``worker``, one
+    worker process of a node (its hint bus shared with the other workers in the same directory)."""
+    gen = make_api(tmp_path, clock, worker=worker)
     try:
         yield await gen.__anext__()
     finally:

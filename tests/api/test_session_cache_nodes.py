@@ -8,11 +8,13 @@ the first reuse the session the node wrote, instead of reading it from the store
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+from smsdesk.app import Worker
 from smsdesk.clock import FakeClock
-from tests.api.conftest import Api, node
+from tests.api.conftest import Api, count_calls, node
 
 BIZ = "+15550000000"
 
@@ -62,6 +64,38 @@ async def test_operations_on_a_node_whose_cached_session_is_stale(tmp_path: Path
         assert r.json() == {"statusCode": 0}
         r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "late"})
         assert r.json()["statusCode"] == 2  # refused on the store's value too: the agent completed it
+
+
+async def test_a_worker_drops_its_copy_when_another_worker_writes_the_session(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Workers share the hint bus: a commit's hint names the sessions it wrote, so the other worker drops its
+    older copy at once and decides on the store's value the first time, instead of after a failed write."""
+    sockets = tmp_path / "workers"
+    sockets.mkdir(mode=0o700)
+    async with (
+        node(tmp_path, clock, Worker(sockets, "a")) as a,
+        node(tmp_path, clock, Worker(sockets, "b")) as b,
+    ):
+        await a.post("/api/v2/me/channels/sms", {"operationName": "Ready"})
+        await a.text("Hello")
+        assert await b.route() == 1
+        sid = await session_id(a)
+        r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"})
+        assert r.json() == {"statusCode": 0}
+        held = a.rt.session_cache.get(sid)
+        assert held is not None
+        await b.text("two")  # B writes the next version
+        for _ in range(200):
+            if a.rt.session_cache.get(sid) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert a.rt.session_cache.get(sid) is None, "the hint of B's commit did not reach A"
+        commits = count_calls(a.rt.store, "commit")
+        r = await a.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "three"})
+        assert r.json() == {"statusCode": 0}
+        assert len(commits) == 1  # decided once, on the store's value: no failed version check
+        assert await texts(a, sid) == ["Hello", "two", "three"]
 
 
 async def test_one_node_reuses_the_session_it_wrote(tmp_path: Path, clock: FakeClock) -> None:
