@@ -67,6 +67,9 @@ class SessionWrite:
 
     record: SessionRecord
     expected_version: int | None
+    # the stored (members, load_members) at ``expected_version``, when the writer read them: if the record's
+    # are the same, the member rows are not rewritten (the version check keeps that safe)
+    stored_members: tuple[frozenset[str], frozenset[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

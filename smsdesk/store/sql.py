@@ -30,6 +30,7 @@ from smsdesk.store.base import (
     HttpSession,
     OutboxRow,
     SessionRecord,
+    SessionWrite,
     SubscriptionRow,
 )
 from smsdesk.store.engines import postgres, sqlite
@@ -705,7 +706,7 @@ class SqlStore:
                 },
             )
         for w in change.sessions:
-            _write_session(db, w.record, w.expected_version)
+            _write_session(db, w)
         if change.messages:
             db.run_many(
                 _MESSAGE_INSERT,
@@ -778,7 +779,8 @@ class SqlStore:
         return 0
 
 
-def _write_session(db: Db, r: SessionRecord, expected_version: int | None) -> None:
+def _write_session(db: Db, w: SessionWrite) -> None:
+    r, expected_version = w.record, w.expected_version
     values = {
         "id": r.id,
         "version": r.version,
@@ -800,6 +802,8 @@ def _write_session(db: Db, r: SessionRecord, expected_version: int | None) -> No
         values["b_version"] = expected_version
         if db.run(_SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
+    if w.stored_members == (r.members, r.load_members):
+        return  # the member rows stored at the expected version are already these
     if not r.members:
         db.run(_MEMBERS_DELETE, {"session_id": r.id})
         return

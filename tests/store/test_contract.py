@@ -114,6 +114,42 @@ async def test_agents_changed_since_a_time(store: SqlStore) -> None:
     assert await changed(201) == [replace(c, idle_since_ms=300)]
 
 
+async def test_member_rows_follow_every_write_that_says_what_was_stored(store: SqlStore) -> None:
+    none: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    r1 = replace(record("M", members=frozenset({"ag", "sup"})), load_members=frozenset({"ag"}))
+    await store.commit(Change(sessions=[SessionWrite(r1, None, none)]))
+    r2 = replace(r1, version=2, data={"k": 2})  # members unchanged
+    await store.commit(Change(sessions=[SessionWrite(r2, 1, (r1.members, r1.load_members))]))
+    assert await store.get_session("M") == r2
+    assert await store.agent_loads() == {"ag": 1}
+    r3 = replace(r2, version=3, members=frozenset({"ag2", "sup"}), load_members=frozenset({"ag2"}))
+    await store.commit(Change(sessions=[SessionWrite(r3, 2, (r2.members, r2.load_members))]))
+    assert await store.get_session("M") == r3
+    assert await store.agent_loads() == {"ag2": 1}
+    assert await store.list_member_sessions("ag") == []
+    r4 = replace(r3, version=4, members=frozenset(), load_members=frozenset())
+    await store.commit(Change(sessions=[SessionWrite(r4, 3, (r3.members, r3.load_members))]))
+    assert await store.get_session("M") == r4
+    assert await store.agent_loads() == {}
+    # a new session without members has no rows to clear; one with members gets them
+    await store.commit(Change(sessions=[SessionWrite(record("N", customer="+9"), None, none)]))
+    assert await store.list_member_sessions("sup") == []
+
+
+async def test_the_store_trusts_the_stored_members_a_write_states(store: SqlStore) -> None:
+    """``stored_members`` equal to the record's means "already stored": the rows are not touched (the
+    engine states what it read at the expected version, which the version check guarantees)."""
+    r1 = record("T", members=frozenset({"u1"}))
+    await store.commit(Change(sessions=[SessionWrite(r1, None)]))
+    r2 = replace(r1, version=2, members=frozenset({"u2"}))
+    await store.commit(Change(sessions=[SessionWrite(r2, 1, (r2.members, r2.load_members))]))
+    assert [s.id for s in await store.list_member_sessions("u1")] == ["T"]  # skipped, as stated
+    r3 = replace(r2, version=3)
+    await store.commit(Change(sessions=[SessionWrite(r3, 2)]))  # not stated: rewritten
+    assert await store.list_member_sessions("u1") == []
+    assert [s.id for s in await store.list_member_sessions("u2")] == ["T"]
+
+
 async def test_agent_loads_count_only_load_members(store: SqlStore) -> None:
     change = Change(
         sessions=[
