@@ -49,6 +49,12 @@ def _positive_ints(text: str) -> list[int]:
     return [int(v) for v in values]
 
 
+def _count_or_zero(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def _server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", help="database URL for the server (default: a temporary SQLite file)")
     p.add_argument(
@@ -68,6 +74,14 @@ def _texts_flag(p: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="inbound texts per conversation: the first opens the session, the others follow the agent's reply",
+    )
+    p.add_argument(
+        "--shared-connections",
+        type=_count_or_zero,
+        default=0,
+        metavar="K",
+        help="send every REST call over K keep-alive connections shared by all users (the first four rounds: "
+        "48) instead of one connection per user",
     )
 
 
@@ -157,6 +171,7 @@ async def _steps(
             transport=args.transport,
             server_pid=server.pid,
             texts_per_session=args.texts_per_session,
+            shared_connections=args.shared_connections,
         )
         try:
             t0 = time.perf_counter()

@@ -21,7 +21,10 @@ there is one, round-robin, else opens a new conversation). The agent's CometD cl
 follow-up as a ``MessageLogUpdated`` (*inbound → agent* latency) and the agent posts ``Complete`` after the
 last one. Conversations still open when a step ends are completed without being counted.
 
-Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does. Policy of the
+Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does, on the user's own
+keep-alive connection, as each desktop is its own browser (``shared_connections`` = K instead sends every
+call, the customers' texts included, over K connections shared by everyone: the harness of the first four
+rounds, with K = 48). The customers' texts (the provider's webhooks) share ``webhook_connections``. Policy of the
 scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by ``stats.py``.
 """
 
@@ -130,17 +133,22 @@ class ContactCenterLoad:
         population: Population,
         *,
         transport: str = "websocket",
-        pool_size: int = 48,
+        webhook_connections: int = 48,
+        shared_connections: int = 0,
         server_pid: int | None = None,
         texts_per_session: int = 1,
     ) -> None:
         if texts_per_session < 1:
             raise ValueError("texts_per_session must be >= 1")
+        if shared_connections < 0:
+            raise ValueError("shared_connections must be >= 0")
+        self.shared_connections = shared_connections
         self.texts_per_session = texts_per_session
         self.host, self.port = host, port
         self.population = population
         self.transport = transport
-        self.pool = HttpPool(host, port, pool_size)
+        self.pool = HttpPool(host, port, shared_connections or webhook_connections)  # webhooks, logins
+        self._own: dict[str, HttpPool] = {}  # user id -> that user's connection
         self.clients: list[CometdClient] = []
         self.server = TreeSampler(server_pid) if server_pid else None
         self.me = ProcSampler(os.getpid())
@@ -189,9 +197,24 @@ class ContactCenterLoad:
             first = "; ".join(k for k, _ in self.t.errors.most_common(3))
             raise HttpError(f"setup failed: {total} errors, e.g. {first}")
 
+    @property
+    def connections(self) -> str:
+        """How the harness's REST calls reach the server, for the record."""
+        if self.shared_connections:
+            return f"shared {self.shared_connections}"
+        return "one per user"
+
+    def _pool_of(self, who: Login) -> HttpPool:
+        if self.shared_connections:
+            return self.pool
+        pool = self._own.get(who.user.id)
+        if pool is None:
+            pool = self._own[who.user.id] = HttpPool(self.host, self.port, 1)
+        return pool
+
     async def _ok(self, op: str, who: Login, path: str, body: dict[str, Any]) -> bool:
         try:
-            r = await self.pool.request("POST", path, body, who.cookie)
+            r = await self._pool_of(who).request("POST", path, body, who.cookie)
             if r.status == 200 and r.json().get("statusCode") == 0:
                 return True
             self.t.errors[f"{op}: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
@@ -406,6 +429,7 @@ class ContactCenterLoad:
         data: dict[str, Any] = {
             "sent": t.sent,
             "texts_per_session": self.texts_per_session,
+            "connections": self.connections,
             "achieved_inbound_per_s": round(t.sent / max(elapsed, duration_s), 1),
             "invited": len(t.invited),
             "follow_ups": len(t.followup_at),
@@ -458,6 +482,8 @@ class ContactCenterLoad:
             task.cancel()
         await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
         await self.pool.close()
+        for pool in self._own.values():
+            await pool.close()
 
 
 def _count(errors: Counter[str], prefix: str) -> int:
