@@ -80,8 +80,8 @@ def _texts_flag(p: argparse.ArgumentParser) -> None:
         type=_count_or_zero,
         default=0,
         metavar="K",
-        help="send every REST call over K keep-alive connections shared by all users (the first four rounds: "
-        "48) instead of one connection per user",
+        help="cap the harness's keep-alive connections at K, a call waiting for a free one (the first four "
+        "rounds: 48); by default a call that finds none idle opens one, as a reverse proxy does",
     )
 
 

@@ -21,10 +21,11 @@ there is one, round-robin, else opens a new conversation). The agent's CometD cl
 follow-up as a ``MessageLogUpdated`` (*inbound → agent* latency) and the agent posts ``Complete`` after the
 last one. Conversations still open when a step ends are completed without being counted.
 
-Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does, on the user's own
-keep-alive connection, as each desktop is its own browser (``shared_connections`` = K instead sends every
-call, the customers' texts included, over K connections shared by everyone: the harness of the first four
-rounds, with K = 48). The customers' texts (the provider's webhooks) share ``webhook_connections``. Policy of the
+Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop does. The calls of all
+users and the customers' texts go over one pool of keep-alive connections, as through a reverse proxy in
+front of the server: a call that finds no idle connection opens one, and at most ``idle_connections`` idle
+ones are kept (``shared_connections`` = K instead caps the pool at K connections, a call waiting for a free
+one: the harness of the first four rounds, with K = 48, whose cap became the limit near saturation). Policy of the
 scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by ``stats.py``.
 """
 
@@ -133,7 +134,7 @@ class ContactCenterLoad:
         population: Population,
         *,
         transport: str = "websocket",
-        webhook_connections: int = 48,
+        idle_connections: int = 48,
         shared_connections: int = 0,
         server_pid: int | None = None,
         texts_per_session: int = 1,
@@ -147,8 +148,9 @@ class ContactCenterLoad:
         self.host, self.port = host, port
         self.population = population
         self.transport = transport
-        self.pool = HttpPool(host, port, shared_connections or webhook_connections)  # webhooks, logins
-        self._own: dict[str, HttpPool] = {}  # user id -> that user's connection
+        self.pool = HttpPool(
+            host, port, shared_connections or idle_connections, elastic=not shared_connections
+        )
         self.clients: list[CometdClient] = []
         self.server = TreeSampler(server_pid) if server_pid else None
         self.me = ProcSampler(os.getpid())
@@ -201,20 +203,12 @@ class ContactCenterLoad:
     def connections(self) -> str:
         """How the harness's REST calls reach the server, for the record."""
         if self.shared_connections:
-            return f"shared {self.shared_connections}"
-        return "one per user"
-
-    def _pool_of(self, who: Login) -> HttpPool:
-        if self.shared_connections:
-            return self.pool
-        pool = self._own.get(who.user.id)
-        if pool is None:
-            pool = self._own[who.user.id] = HttpPool(self.host, self.port, 1)
-        return pool
+            return f"at most {self.shared_connections}"
+        return f"as needed, {self.pool.size} kept idle"
 
     async def _ok(self, op: str, who: Login, path: str, body: dict[str, Any]) -> bool:
         try:
-            r = await self._pool_of(who).request("POST", path, body, who.cookie)
+            r = await self.pool.request("POST", path, body, who.cookie)
             if r.status == 200 and r.json().get("statusCode") == 0:
                 return True
             self.t.errors[f"{op}: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
@@ -403,6 +397,7 @@ class ContactCenterLoad:
         if self.server is not None:
             self.server.reset_peak()
         s0, m0 = self._sample_server(), self.me.sample()
+        opened0 = self.pool.opened
         watch = asyncio.ensure_future(self._watch_server())
         try:
             t0 = time.perf_counter()
@@ -430,6 +425,7 @@ class ContactCenterLoad:
             "sent": t.sent,
             "texts_per_session": self.texts_per_session,
             "connections": self.connections,
+            "connections_opened": self.pool.opened - opened0,  # beyond the idle ones, during the step
             "achieved_inbound_per_s": round(t.sent / max(elapsed, duration_s), 1),
             "invited": len(t.invited),
             "follow_ups": len(t.followup_at),
@@ -482,8 +478,6 @@ class ContactCenterLoad:
             task.cancel()
         await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
         await self.pool.close()
-        for pool in self._own.values():
-            await pool.close()
 
 
 def _count(errors: Counter[str], prefix: str) -> int:

@@ -160,25 +160,43 @@ class HttpConnection:
 
 
 class HttpPool:
-    """Up to ``size`` keep-alive connections shared by many concurrent callers."""
+    """Keep-alive connections shared by many concurrent callers.
 
-    def __init__(self, host: str, port: int, size: int = 32) -> None:
+    Fixed (the default): exactly ``size`` connections; a caller waits for a free one. ``elastic``: a caller
+    that finds no idle connection opens one, and at most ``size`` idle ones are kept, as a reverse proxy
+    keeps its upstream connections (nginx's ``keepalive``): concurrency is never capped by the pool.
+    """
+
+    def __init__(self, host: str, port: int, size: int = 32, *, elastic: bool = False) -> None:
         if size < 1:
             raise ValueError("HttpPool size must be >= 1")
+        self.host, self.port = host, port
+        self.size = size
+        self.elastic = elastic
+        self.opened = 0  # connections made for callers beyond the idle ones (elastic)
         self._idle: asyncio.Queue[HttpConnection] = asyncio.Queue()
-        self._all = [HttpConnection(host, port) for _ in range(size)]
+        self._all = {HttpConnection(host, port) for _ in range(size)}
         for conn in self._all:
             self._idle.put_nowait(conn)
 
     async def request(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> HttpResponse:
-        conn = await self._idle.get()
+        if self.elastic and self._idle.empty():
+            conn = HttpConnection(self.host, self.port)
+            self._all.add(conn)
+            self.opened += 1
+        else:
+            conn = await self._idle.get()
         try:
             return await conn.request(method, path, body, headers)
         finally:
-            self._idle.put_nowait(conn)
+            if self._idle.qsize() < self.size:
+                self._idle.put_nowait(conn)
+            else:
+                self._all.discard(conn)
+                await conn.close()
 
     async def close(self) -> None:
-        for conn in self._all:
+        for conn in list(self._all):
             await conn.close()

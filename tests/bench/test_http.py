@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from smsdesk.bench.http import HttpConnection, HttpError
+from smsdesk.bench.http import HttpConnection, HttpError, HttpPool
 
 REPLY = b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nSet-Cookie: JSESSIONID=s1; Path=/\r\n\r\n{"ok":true}'
 
@@ -52,3 +52,32 @@ async def test_a_truncated_reply_is_an_error_not_a_retry() -> None:
     finally:
         await conn.close()
         server.close()
+
+
+async def test_an_elastic_pool_opens_a_connection_when_none_is_idle_and_keeps_at_most_size_idle() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(0.05)  # slow enough for the callers to overlap
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    fixed = HttpPool("127.0.0.1", port, 2)
+    elastic = HttpPool("127.0.0.1", port, 2, elastic=True)
+    try:
+        for pool in (fixed, elastic):
+            replies = await asyncio.gather(*(pool.request("GET", "/") for _ in range(6)))
+            assert [r.status for r in replies] == [200] * 6
+        assert fixed.opened == 0  # the six calls took turns on two connections
+        assert elastic.opened == 4  # two idle ones, four more opened at once
+        assert len(elastic._all) == 2 and elastic._idle.qsize() == 2  # only two kept afterwards
+    finally:
+        await fixed.close()
+        await elastic.close()
+        server.close()
+        await server.wait_closed()
