@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smsdesk.bus.messages import BusMessageError, EventsAdvanced
+from smsdesk.bus.messages import EventsAdvanced
 from smsdesk.domain.sessions import Session
 from smsdesk.store.base import SessionRecord
 
@@ -88,24 +88,29 @@ class SessionCache:
     def written_elsewhere(self, session_id: str, version: int) -> None:
         """Another process committed ``version`` of the session: an older entry would only cost a failed
         write, so drop it now (an entry at that version or newer is this process's own and stays)."""
-        for entries in (self._open, self._closed):
-            entry = entries.get(session_id)
-            if entry is not None and entry.record.version < version:
-                del entries[session_id]
+        entry = self._open.get(session_id)
+        if entry is not None:
+            if entry.record.version < version:
+                del self._open[session_id]
+            return
+        entry = self._closed.get(session_id)
+        if entry is not None and entry.record.version < version:
+            del self._closed[session_id]
 
 
 def cache_hints(cache: SessionCache) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """A bus handler for ``EVENTS_TOPIC``: the sessions other processes wrote leave this process's cache."""
 
     async def on_hint(wire: dict[str, Any]) -> None:
-        sessions = wire.get("sessions") if wire.get("type") == EventsAdvanced.NAME else None
-        if not sessions:
+        # read in place, not through ``EventsAdvanced.from_wire``: every hint comes here (the notification hub
+        # parses and logs bad ones), and the pairs that are not well formed are only skipped
+        sessions = wire.get("sessions")
+        if not isinstance(sessions, list) or wire.get("type") != EventsAdvanced.NAME:
             return
-        try:
-            message = EventsAdvanced.from_wire(wire)
-        except BusMessageError:
-            return  # the notification hub logs bad messages
-        for session_id, version in message.sessions:
-            cache.written_elsewhere(session_id, version)
+        for pair in sessions:
+            if isinstance(pair, list) and len(pair) == 2:
+                session_id, version = pair
+                if isinstance(session_id, str) and type(version) is int:
+                    cache.written_elsewhere(session_id, version)
 
     return on_hint

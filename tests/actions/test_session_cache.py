@@ -108,6 +108,7 @@ async def test_the_bus_hint_of_another_process_commit_drops_the_stale_entries() 
     await on_hint(EventsAdvanced.of(10, ["u"], [("a", 2)]).to_wire())
     await on_hint(EventsAdvanced.of(11, ["u"]).to_wire())  # no sessions: nothing to drop
     await on_hint({"type": "events_advanced", "last_event_id": 12, "sessions": "bad"})  # ignored
+    await on_hint({"type": "events_advanced", "last_event_id": 13, "sessions": [["b", "2"], ["b"], 5]})
     await on_hint({"type": "resync"})
     assert cache.get("a") is None
     assert cache.get("b") is not None
