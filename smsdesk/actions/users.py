@@ -7,9 +7,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_admin
+from smsdesk.actions.engine import apply_command, run_on_session
+from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import AlreadyExists, MissingParameter, Validation
+from smsdesk.domain.outcome import Outcome
+from smsdesk.domain.sessions import Session
+from smsdesk.domain.system import RemoveUser
 from smsdesk.domain.users import Principal, Role, User
 from smsdesk.runtime import Runtime
+from smsdesk.store.base import Change
 
 __all__ = ["check_create_user", "check_delete_user", "do_create_user", "user_resource"]
 
@@ -109,8 +115,27 @@ async def check_create_user(rt: Runtime, principal: Principal, body: dict[str, A
 
 
 async def check_delete_user(rt: Runtime, principal: Principal, user_id: str) -> None:
+    """Delete a user. What they held goes on without them first (docs/sessions.md, "Deleting a user"): their
+    channel is logged out (this node's router stops offering to them at once), they leave every SMS session
+    they are in (a session whose last agent they were goes back to its queue), and their monitoring
+    subscriptions, as supervisor or as monitored agent, end. A failure on the way leaves the user in place,
+    and deleting again goes on from there."""
     require_admin(principal)
     if user_id == principal.user_id:
         raise Validation("An administrator cannot delete their own user")
-    await access_user_by_id(rt.store, user_id)
+    user = await access_user_by_id(rt.store, user_id)
+    now = rt.clock.now_ms()
+    if user.has(Role.AGENT):
+        await rt.commit(Change(agents=[AgentState(user_id, ChannelState.LOGGED_OUT, None, now, now)]))
+    for rec in await rt.store.list_member_sessions(user_id):
+
+        async def decide(session: Session) -> Outcome:
+            return apply_command(rt, session, RemoveUser(user_id))
+
+        await run_on_session(rt, rec.id, decide, seen=rec)
+    subs = await rt.store.list_subscriptions(supervisor_id=user_id)
+    subs += await rt.store.list_subscriptions(agent_id=user_id)
+    if subs:
+        ended = [(sub.supervisor_id, sub.agent_id) for sub in subs]
+        await rt.commit(Change(subscriptions_delete=list(dict.fromkeys(ended))))
     await rt.store.delete_user(user_id)

@@ -10,6 +10,8 @@
   ``smsdesk/domain/supervision.py``); ``Intrude``: a supervisor is ``Invited`` into a running session.
 * ``DeliveryStatus``: the provider's report on an outbound text; failures become a ``Notice`` for agents.
 * ``SystemText``: a server-generated text to the customer (auto-replies); it is sent as SMS.
+* ``RemoveUser``: the user's account was deleted: they leave the session; the session goes back to its queue
+  when they were the last agent holding it and the customer is still there (docs/sessions.md).
 
 Policy notes are in ``docs/sessions.md`` and ``docs/supervision.md``.
 """
@@ -41,6 +43,7 @@ __all__ = [
     "InboundText",
     "Intrude",
     "Offer",
+    "RemoveUser",
     "SupervisorJoin",
     "SystemCommand",
     "SystemText",
@@ -104,6 +107,11 @@ class SystemText:
     text: str
 
 
+@dataclass(frozen=True)
+class RemoveUser:
+    user_id: str
+
+
 SystemCommand = (
     InboundText
     | Offer
@@ -113,6 +121,7 @@ SystemCommand = (
     | Intrude
     | DeliveryStatus
     | SystemText
+    | RemoveUser
 )
 
 
@@ -192,6 +201,8 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
         _close(ch, cmd)
     elif isinstance(cmd, SupervisorJoin | Intrude):
         _supervise(ch, cmd)
+    elif isinstance(cmd, RemoveUser):
+        _remove_user(ch, cmd)
     else:
         _delivery(ch, cmd)
     return ch.finish()
@@ -257,6 +268,32 @@ def _close(ch: Change, cmd: CloseSession) -> None:
             ch.set_state(p, UserState.LEFT_CHAT)
     ch.session = ch.session.evolve(phase=Phase.ENDED)
     ch.close_if_no_agent()
+
+
+def _remove_user(ch: Change, cmd: RemoveUser) -> None:
+    """The user no longer exists. Invited: the offer is declined for them (routed again). A supervisor, or an
+    agent beside another agent still holding the session: they leave it (Revoked). The last agent: the session
+    goes back to its queue, with its transcript, when the customer is still there; else it is completed."""
+    p = ch.session.for_user(cmd.user_id)
+    if p is None or p.terminal:
+        return
+    if p.state is UserState.INVITED:
+        ch.decline(p, UserState.REVOKED)
+        return
+    pend = ch.session.pending
+    if pend is not None and pend.by_participant_id == p.participant_id:
+        ch.withdraw_pending()  # the consultation or transfer they asked for goes with them
+    others = any(
+        q.is_agent and q.holding and q.participant_id != p.participant_id for q in ch.session.participants
+    )
+    last = p.is_agent and not others
+    if last and ch.session.phase is Phase.ACTIVE and ch.session.customer.state is UserState.CHATTING:
+        ch.depart(p, UserState.REVOKED)
+        ch.requeue(ch.session.queue)
+        return
+    ch.depart(p, UserState.REVOKED)
+    if p.is_agent:
+        ch.close_if_no_agent()
 
 
 def _supervise(ch: Change, cmd: SupervisorJoin | Intrude) -> None:

@@ -54,6 +54,7 @@ Command = (
     | system.Intrude
     | system.DeliveryStatus
     | system.SystemText
+    | system.RemoveUser
 )
 
 

@@ -234,3 +234,34 @@ async def test_a_deleted_user_is_refused_at_once(api: Api) -> None:
     assert (await api.delete(f"/api/v2/users/{uid}")).json() == {"statusCode": 0}
     api.client.cookies.clear()
     assert (await api.client.get("/api/v2/me", auth=("gone", "pw1234"))).status_code == 401
+
+
+async def test_deleting_an_agent_puts_their_sessions_back_in_the_queue(api: Api) -> None:
+    """The conversation goes on with the next agent; the deleted one is offered nothing more; monitoring of
+    the deleted agent ends (docs/sessions.md, "Deleting a user")."""
+    await api.post("/api/v2/me/channels/sms", {"operationName": "Ready"}, user="agent1")
+    agent1 = await api.user_id("agent1")
+    r = await api.post(
+        f"/api/v2/users/{agent1}/channels/smssession",
+        {"operationName": "Monitor", "supervisorMonitoringMode": "AllChats"},
+        user="supervisor1",
+    )
+    assert r.json()["statusCode"] == 0
+    await api.text("Hello")
+    assert await api.route() == 1
+    sessions = (await api.get("/api/v2/me/smssessions?fields=*", user="agent1")).json()["smssessions"]
+    sid = sessions[0]["id"]
+    r = await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"}, user="agent1")
+    assert r.json() == {"statusCode": 0}
+
+    assert (await api.delete(f"/api/v2/users/{agent1}")).json() == {"statusCode": 0}
+    assert await api.rt.store.list_subscriptions(agent_id=agent1) == []
+    assert await api.rt.store.list_member_sessions(agent1) == []
+    await api.post("/api/v2/me/channels/sms", {"operationName": "Ready"}, user="agent2")
+    assert await api.route() == 1  # offered again, to the agent left
+    r = await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"}, user="agent2")
+    assert r.json() == {"statusCode": 0}
+    await api.text("Still there?")
+    r = await api.get(f"/api/v2/me/smssessions/{sid}/messages", user="agent2")
+    texts = [m.get("text") for m in r.json()["messages"] if m["type"] == "Text"]
+    assert texts == ["Hello", "Still there?"]

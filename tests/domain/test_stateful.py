@@ -22,6 +22,7 @@ from smsdesk.domain.system import (
     InboundText,
     Intrude,
     Offer,
+    RemoveUser,
     SystemText,
     WithdrawOffer,
 )
@@ -172,17 +173,22 @@ class SessionMachine(RuleBasedStateMachine):
         self.run(d, lambda: d.do(Intrude(sup, sup, mode)))
 
     @precondition(lambda self: bool(self.drivers))
-    @rule(i=st.integers(0, 3), kind=st.integers(0, 3), index=st.integers(0, 30), text=TEXT)
+    @rule(i=st.integers(0, 3), kind=st.integers(0, 4), index=st.integers(0, 30), text=TEXT)
     def system(self, i: int, kind: int, index: int, text: str) -> None:
         d = self.pick(i)
         invited = [p.user_id for p in d.s.users() if p.state is UserState.INVITED]
+        live = [p.user_id for p in d.s.users() if not p.terminal]
+        removed = str(live[index % len(live)]) if live else "a1"
         cmds: list[Command] = [
             CloseSession("opted_out"),
             DeliveryStatus(index, "failed", text),
             SystemText(text),
             WithdrawOffer(str(invited[index % len(invited)]) if invited else "a1"),
+            RemoveUser(removed),
         ]
-        self.run(d, lambda: d.do(cmds[kind]))
+        if self.run(d, lambda: d.do(cmds[kind])) is not None and kind == 4:
+            gone = d.s.for_user(removed)
+            assert gone is None or gone.terminal  # a deleted user holds nothing any more
 
     # -- invariants ----------------------------------------------------------------------------------
 

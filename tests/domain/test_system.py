@@ -15,6 +15,7 @@ from smsdesk.domain.system import (
     InboundText,
     Intrude,
     Offer,
+    RemoveUser,
     SupervisorJoin,
     SystemText,
     WithdrawOffer,
@@ -188,3 +189,51 @@ def test_in_focus_changes_nothing() -> None:
     d = active()
     out = d.op("alice", Op.SET_IN_FOCUS)
     assert out.notifications == () and out.messages == ()
+
+
+def test_a_deleted_last_agent_puts_the_session_back_in_its_queue_with_its_transcript() -> None:
+    d = active()
+    d.join("sam", M.MONITOR)
+    out = d.do(RemoveUser("alice"))
+    assert d.s.phase is Phase.QUEUED and d.s.queue == "sales" and out.route is not None
+    assert out.freed == ("alice",)
+    assert d.s.for_user("alice").state is UserState.REVOKED  # type: ignore[union-attr]
+    assert d.s.for_user("sam").state is UserState.REVOKED  # type: ignore[union-attr]
+    assert d.s.customer.state is UserState.CHATTING
+    d.offer_accept("bob")  # the next agent gets the conversation so far
+    replay = [m.get("text") for m in d.outcomes[-1].notifications[-1].data["messages"]]
+    assert "Hello" in replay
+
+
+def test_a_deleted_agent_beside_another_agent_just_leaves() -> None:
+    d = active()
+    d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    d.op("bob", Op.ACCEPT)
+    d.do(RemoveUser("alice"))
+    assert d.s.phase is Phase.ACTIVE
+    assert d.s.for_user("alice").state is UserState.REVOKED  # type: ignore[union-attr]
+    assert d.s.for_user("bob").state is UserState.CHATTING  # type: ignore[union-attr]
+
+
+def test_a_deleted_invited_agent_loses_the_offer_and_the_session_is_routed_again() -> None:
+    d = Driver()
+    d.open()
+    d.do(Offer("alice", "Alice"))
+    out = d.do(RemoveUser("alice"))
+    assert d.s.phase is Phase.QUEUED and out.route is not None and out.route.excluded == ("alice",)
+
+
+def test_a_deleted_agent_wrapping_up_after_the_customer_left_completes_the_session() -> None:
+    d = active()
+    d.do(CloseSession("opted_out"))  # the customer is gone: agents are LeftChat
+    assert d.s.phase is Phase.ENDED
+    d.do(RemoveUser("alice"))
+    assert d.s.phase is Phase.CLOSED
+
+
+def test_removing_a_user_who_holds_nothing_changes_nothing() -> None:
+    d = active()
+    before = d.s
+    out = d.do(RemoveUser("nobody"))
+    assert out.session.participants == before.participants and out.session.phase is before.phase
+    assert out.notifications == () and out.messages == () and out.route is None
