@@ -80,7 +80,9 @@ class StatusUpdate:
     """A delivery status change. ``status`` is one of ``STATUSES``.
 
     ``outbox_id`` is set when the update comes from our own outbox (final failure before the provider
-    ever accepted the message, so there is no ``provider_message_id``).
+    ever accepted the message, so there is no ``provider_message_id``), or from a provider callback whose
+    URL we gave it names the outbox row (Twilio's ``StatusCallback``): then the message is found even before
+    its ``provider_message_id`` is recorded.
     """
 
     provider: str

@@ -16,6 +16,7 @@ Routes:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -158,6 +159,9 @@ def _twilio_routes(
             return forbidden()
         update = parse_status(pairs)
         if update is not None:
+            outbox = request.query_params.get("outbox")  # set by us when sending; signed with the URL
+            if outbox is not None and outbox.isdigit():
+                update = dataclasses.replace(update, outbox_id=outbox)
             await status_sink(update)
         return _twiml()
 

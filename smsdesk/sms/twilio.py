@@ -2,7 +2,8 @@
 
 ``POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic auth (account SID, auth
 token) and form fields ``To``, ``From``, ``Body`` and, when a public URL is configured,
-``StatusCallback={public_url}/sms/twilio/status``. ``api_base`` is configurable so tests (and
+``StatusCallback={public_url}/sms/twilio/status?outbox={outbox id}``: the callback names our outbox row, so
+a callback that overtakes Twilio's answer (before the message's sid is recorded) still finds its message. ``api_base`` is configurable so tests (and
 Twilio-compatible aggregators) can point it elsewhere; the official client hard-codes its domain, so
 we only use the ``twilio`` package for webhook signatures (``twilio_webhooks.py``).
 
@@ -13,6 +14,7 @@ Error policy: 2xx with a ``sid`` -> accepted; 429 and 5xx, timeouts and connecti
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -70,7 +72,8 @@ class TwilioProvider:
     def _form(self, sms: OutboundSms) -> dict[str, str]:
         form = {"To": sms.to_number, "From": sms.from_number, "Body": sms.text}
         if self._settings.public_url:
-            form["StatusCallback"] = f"{self._settings.public_url}/sms/twilio/status"
+            query = urlencode({"outbox": sms.outbox_id})
+            form["StatusCallback"] = f"{self._settings.public_url}/sms/twilio/status?{query}"
         return form
 
     async def send(self, sms: OutboundSms) -> SendResult:

@@ -225,6 +225,9 @@ class FakeTwilio:
         self.sent: list[dict[str, str]] = []
         self.refused: list[dict[str, str]] = []
         self.script: list[tuple[int, dict[str, Any]]] = []
+        # a status to call back with *before* answering a send, as Twilio sometimes does (its callback
+        # overtaking the REST API's answer): the desk has no sid for the message yet
+        self.report_before_answer: str | None = None
         self._sids = itertools.count(1)
         self.app = Starlette(
             routes=[Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
@@ -244,6 +247,9 @@ class FakeTwilio:
                 return JSONResponse(body, status_code=status)
         sid = f"SM{next(self._sids):032x}"
         self.sent.append({**form, "Sid": sid})
+        if self.report_before_answer is not None and form.get("StatusCallback"):
+            callback = await self.report(self.sent[-1], self.report_before_answer)
+            assert callback.status_code == 200, callback.text
         reply = {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From")}
         return JSONResponse(
             {**reply, "body": form.get("Body"), "account_sid": self.account_sid}, status_code=201

@@ -132,12 +132,8 @@ async def test_whole_conversation_through_twilio(desk: Desk, twilio: Twilio) -> 
         reply = "It ships today. Anything else?"
         assert (await agent.operation(sid, "SendMessage", text=reply))["statusCode"] == 0
         (sent,) = await twilio.fake.wait_sent(1)
-        assert {k: sent[k] for k in ("To", "From", "Body", "StatusCallback")} == {
-            "To": CUST,
-            "From": BIZ,
-            "Body": reply,
-            "StatusCallback": f"{desk.url}/sms/twilio/status",
-        }
+        assert {k: sent[k] for k in ("To", "From", "Body")} == {"To": CUST, "From": BIZ, "Body": reply}
+        assert sent["StatusCallback"].startswith(f"{desk.url}/sms/twilio/status?outbox=")
         await status_of(agent, sid, reply, "queued")  # what the REST API answered
         for status in ("sent", "delivered"):
             r = await twilio.fake.report(sent, status)
@@ -298,10 +294,8 @@ async def test_restart_between_inbound_and_reply_loses_nothing(tmp_path: Path, t
         assert twilio.fake.sent == []  # no outbox worker ran: the reply is only queued
     async with running_desk(db, twilio.settings) as third:
         (sent,) = await twilio.fake.wait_sent(1)
-        assert (sent["Body"], sent["StatusCallback"]) == (
-            "Reply across a restart",
-            f"{third.url}/sms/twilio/status",
-        )
+        assert sent["Body"] == "Reply across a restart"
+        assert sent["StatusCallback"].startswith(f"{third.url}/sms/twilio/status?outbox=")
         agent = third.agent("agent1")
         assert (await agent.session(sid))["state"] == "Chatting"
         await status_of(agent, sid, "Reply across a restart", "queued")
@@ -331,3 +325,20 @@ async def test_racing_status_callbacks_never_move_a_status_backwards(desk: Desk,
     )
     assert (await agent.message(sid, "Fast carrier"))["status"] == "delivered"
     assert status_updates(await agent.events())[-1] == ("Fast carrier", "delivered")
+
+
+async def test_a_status_callback_before_twilio_answers_the_send_is_not_lost(
+    desk: Desk, twilio: Twilio
+) -> None:
+    """Twilio may post the callback before its REST API's answer reaches us, when no sid is recorded for the
+    message yet: the callback URL names our outbox row, so the status still reaches the message."""
+    agent = desk.agent("agent1")
+    sid = await chatting(agent, twilio, desk, "Hi")
+    twilio.fake.report_before_answer = "delivered"
+    assert (await agent.operation(sid, "SendMessage", text="Very fast carrier"))["statusCode"] == 0
+    (sent,) = await twilio.fake.wait_sent(1)
+    await status_of(agent, sid, "Very fast carrier", "delivered")
+    # the REST API's own "queued" answer, recorded after the callback, does not move it back
+    assert (await agent.message(sid, "Very fast carrier"))["status"] == "delivered"
+    row = await desk.rt.store.find_outbound_by_provider_id("twilio", sent["Sid"])
+    assert row is not None and sent["StatusCallback"].endswith(f"/sms/twilio/status?outbox={row.id}")

@@ -66,7 +66,7 @@ async def test_send_posts_the_documented_form_and_returns_the_sid(twilio: FakeTw
             "To": "+15551230001",
             "From": "+15550000001",
             "Body": "Your order has shipped",
-            "StatusCallback": "https://desk.example.com/sms/twilio/status",
+            "StatusCallback": "https://desk.example.com/sms/twilio/status?outbox=ob-1",
         }
     ]
     assert messages_url(SETTINGS) == f"http://fake-twilio.test/2010-04-01/Accounts/{SID}/Messages.json"
