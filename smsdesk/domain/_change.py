@@ -30,6 +30,7 @@ from smsdesk.domain.outcome import CHANNEL, Context, OutboundSms, Outcome, Route
 from smsdesk.domain.participants import Kind, Participant, UserState, Visibility
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.views import (
+    error_notification,
     message,
     message_log_updated,
     participants_view,
@@ -58,6 +59,7 @@ class Change:
         self.freed: list[str] = []
         self.busied: list[str] = []
         self.response: dict[str, Any] = {}
+        self.errors: list[tuple[str, str, int | None]] = []  # (participant id, errorMessage, referenceId)
         self.reference_id: int | None = None
         self.quiet_actor = False
         self.accepted_by: str | None = None
@@ -205,6 +207,11 @@ class Change:
         if pend is not None and pend.participant_id == p.participant_id:
             if pend.target_queue is None:
                 self.session = self.session.evolve(pending=None)
+                answer = "rejected" if state is UserState.COMPLETED else "did not accept"
+                what = f"{pend.kind.value} to {p.nickname or p.user_id}"
+                self.errors.append(
+                    (pend.by_participant_id, f"Request failed: {what}: {answer}", pend.reference_id)
+                )
                 return
             assert p.user_id is not None
             excluded = (*self.session.excluded, p.user_id)
@@ -235,6 +242,11 @@ class Change:
             if self.quiet_actor and p.participant_id == self.actor_id:
                 continue
             notes += [Notification(p.user_id or "", CHANNEL, data) for data in self._for(p)]
+        for participant_id, text, reference_id in self.errors:
+            asker = after.by_id(participant_id)
+            if asker is not None and asker.user_id and not asker.terminal:
+                data = error_notification(after, text, self.ctx.base_uri, reference_id)
+                notes.append(Notification(asker.user_id, CHANNEL, data))
         return Outcome(
             session=after,
             messages=tuple(self.messages),

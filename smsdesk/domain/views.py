@@ -144,6 +144,22 @@ def state_change(
     return out
 
 
+def error_notification(
+    session: Session, error_message: str, base_uri: str, reference_id: int | None
+) -> dict[str, Any]:
+    """An asynchronous failure of an accepted request, as the spec shows it (``notificationType: "Error"``,
+    ``errorMessage``, ``referenceId``, no ``messageType``), plus the session's URI and path (docs/sessions.md)."""
+    out: dict[str, Any] = {
+        "notificationType": "Error",
+        "errorMessage": error_message,
+        "smssessionUri": session_uri(base_uri, session.id),
+        "smssessionPath": session_path(session.id),
+    }
+    if reference_id is not None:
+        out["referenceId"] = reference_id
+    return out
+
+
 def message_log_updated(
     session: Session, messages: Sequence[Mapping[str, Any]], base_uri: str
 ) -> dict[str, Any]:

@@ -49,6 +49,8 @@ async def read_view(d: Desk, user: str) -> View:
 def apply_events(view: View, events: list[dict[str, Any]]) -> View:
     session, messages = view.session, dict(view.messages)
     for ev in events:
+        if ev["notificationType"] == "Error":
+            continue  # a failed request's report: no state in it
         if ev["messageType"] == "MessageLogUpdated":
             for m in ev["messages"]:
                 messages[m["index"]] = {k: v for k, v in m.items()}

@@ -42,8 +42,10 @@ async def test_transfer_by_target_path_and_the_target_rejecting(api: Api) -> Non
     assert await d.briefs("agent3") == ["StatusChange Invited"]
     await d.op("agent3", "Reject")
     assert await d.briefs("agent3") == ["StatusChange Completed"]
-    (back,) = await d.seen("agent1")  # nothing else changes: the owner keeps the session
+    back, failed = await d.seen("agent1")  # the owner keeps the session, and hears the request failed
     assert brief(back) == "ParticipantsUpdated Chatting" and back["smssession"]["capabilities"] == SOLO
+    assert failed["notificationType"] == "Error" and failed["errorMessage"].endswith(": rejected")
+    assert failed["errorMessage"].startswith("Request failed: Transfer to ")
 
 
 async def test_transfer_to_a_queue(api: Api) -> None:

@@ -168,10 +168,22 @@ class MessageLogUpdated(_Strict):
         return self
 
 
+class ErrorNotification(_Strict):
+    """An accepted request that failed later (docs/sessions.md, "Asynchronous errors")."""
+
+    notificationType: Literal["Error"]
+    errorMessage: Annotated[str, Field(min_length=1)]
+    referenceId: int | None = None
+    smssessionUri: str
+    smssessionPath: str
+
+
 def check_event(ev: dict[str, Any]) -> None:
     """Validate one notification (as stored for delivery) against the wire schema; raises on mismatch."""
     body = {k: v for k, v in ev.items() if not k.startswith("_")}
-    if body.get("messageType") == "MessageLogUpdated":
+    if body.get("notificationType") == "Error":
+        ErrorNotification.model_validate(body)
+    elif body.get("messageType") == "MessageLogUpdated":
         MessageLogUpdated.model_validate(body)
     else:
         StateChangeMessage.model_validate(body)
@@ -187,6 +199,8 @@ def check_message(obj: dict[str, Any]) -> None:
 
 def brief(ev: dict[str, Any]) -> str:
     """``"StatusChange Chatting"``, ``"ParticipantsUpdated Chatting ref=1"``, ``"NewMessages Text/All,..."``."""
+    if ev["notificationType"] == "Error":
+        return f"Error {ev['errorMessage']}" + (f" ref={ev['referenceId']}" if "referenceId" in ev else "")
     if ev["messageType"] == "MessageLogUpdated":
         return f"{ev['notificationType']} " + ",".join(
             f"{m['type']}/{m['visibility']}" for m in ev["messages"]

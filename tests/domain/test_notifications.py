@@ -6,7 +6,7 @@ from typing import Any
 
 from smsdesk.domain.operations import Operation as Op
 from smsdesk.domain.participants import SupervisionMode as M
-from smsdesk.domain.system import Offer
+from smsdesk.domain.system import Offer, WithdrawOffer
 from tests.domain.helpers import BASE, T0, Driver, kinds, notes_for
 
 SID = "0000Na9B26EF0001"
@@ -332,3 +332,48 @@ def test_switches_reveal_and_hide_the_supervisor() -> None:
         "PersonP",
         "Alice",
     ]
+
+
+def _error_notes(out: Any, user: str) -> list[dict[str, Any]]:
+    return [n for n in notes_for(out, user) if n.get("notificationType") == "Error"]
+
+
+def test_a_rejected_consultation_reaches_its_originator_as_an_error_with_its_reference() -> None:
+    d = Driver()
+    d.open()
+    d.offer_accept("alice")
+    asked = d.op("alice", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/users/bob"}, target_nickname="Bob")
+    ref = asked.response["referenceId"]
+    out = d.op("bob", Op.REJECT)
+    (error,) = _error_notes(out, "alice")
+    assert error == {
+        "notificationType": "Error",
+        "errorMessage": "Request failed: Consult to Bob: rejected",
+        "referenceId": ref,
+        "smssessionUri": f"{BASE}/api/v2/smssessions/{d.s.id}",
+        "smssessionPath": f"/smssessions/{d.s.id}",
+    }
+    assert "messageType" not in error  # as the spec shows it
+    assert _error_notes(out, "bob") == []
+
+
+def test_an_invitation_that_times_out_is_an_error_for_the_one_who_invited() -> None:
+    d = Driver()
+    d.open()
+    d.offer_accept("alice")
+    d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/bob"}, target_nickname="Bob")
+    out = d.do(WithdrawOffer("bob"))
+    (error,) = _error_notes(out, "alice")
+    assert error["errorMessage"] == "Request failed: Invite to Bob: did not accept"
+
+
+def test_no_error_for_a_cancelled_consultation_or_one_through_a_queue() -> None:
+    d = Driver()
+    d.open()
+    d.offer_accept("alice")
+    d.op("alice", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    assert _error_notes(d.op("alice", Op.CANCEL_CONSULT), "alice") == []
+    d.op("alice", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/queues/experts"})
+    d.do(Offer("carol", "Carol"))
+    out = d.op("carol", Op.REJECT)  # the queue finds someone else: the request has not failed
+    assert _error_notes(out, "alice") == [] and out.route is not None

@@ -79,6 +79,11 @@ class SessionMachine(RuleBasedStateMachine):
 
     def check_notification(self, s: Session, user: str, data: Any) -> None:
         is_agent = user in AGENTS
+        if data.get("notificationType") == "Error":  # to the one who asked, still in the session
+            me = s.for_user(user)
+            assert me is not None and not me.terminal and data["errorMessage"].startswith("Request failed")
+            assert data["smssessionPath"].endswith(s.id)
+            return
         if data["messageType"] == "MessageLogUpdated":
             for m in data["messages"]:
                 if is_agent:
