@@ -113,6 +113,8 @@ class NotificationHub:
         self._deadlines: list[tuple[float, int, str]] = []  # heap of (deadline, hold token, client id)
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self._outgoing = _Outgoing()  # the commits' hints of this loop turn, published as one at its end
+        self._publishing: set[asyncio.Task[None]] = set()
         bus.subscribe(topic, self._on_hint)
 
     @property
@@ -138,6 +140,9 @@ class NotificationHub:
         await asyncio.sleep(0)  # let the tasks arm their timers before anyone advances a fake clock
 
     async def close(self) -> None:
+        await asyncio.sleep(0)  # the hints of the last commits go out before the bus closes
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
         if self.relay is not None:
             await self.relay.close()
         self._wake(self.bayeux.shutdown())
@@ -159,9 +164,25 @@ class NotificationHub:
         self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
     ) -> None:
         """Call after a commit that stored events up to ``last_event_id`` for ``user_ids``; ``sessions``: the
-        (id, version) of the SMS sessions it wrote, passed on for other processes' session caches."""
-        hint = EventsAdvanced.of(last_event_id, user_ids, sessions)
-        await self.bus.publish(self._topic, hint.to_wire())
+        (id, version) of the SMS sessions it wrote, passed on for other processes' session caches.
+
+        The hints of the commits that end in one turn of the event loop (a group commit answers all its
+        writers in the same turn) go out as one message at the end of that turn: the highest event id, the
+        union of the users and of the sessions. Every process then reads the store once for all of them."""
+        if self._outgoing.add(last_event_id, user_ids, sessions):
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        hint = self._outgoing.take()
+        task = asyncio.get_running_loop().create_task(self._publish(hint.to_wire()))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _publish(self, wire: dict[str, Any]) -> None:
+        try:
+            await self.bus.publish(self._topic, wire)
+        except Exception:  # the commit stands: the clients catch up on the next hint or poll
+            log.exception("NotificationHub: publishing a hint failed")
 
     async def _on_hint(self, wire: dict[str, Any]) -> None:
         try:
@@ -360,3 +381,37 @@ class NotificationHub:
         from smsdesk.notify.websocket import websocket_routes
 
         return [*longpoll_routes(self), *websocket_routes(self)]
+
+
+class _Outgoing:
+    """The hints of one loop turn merged: the highest event id, the users (empty: possibly anyone), and the
+    highest version of each session."""
+
+    __slots__ = ("anyone", "held", "last", "sessions", "users")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.last = 0
+        self.users: set[str] = set()
+        self.anyone = False
+        self.sessions: dict[str, int] = {}
+
+    def add(self, last: int, users: Collection[str], sessions: Collection[tuple[str, int]]) -> bool:
+        """Merge one commit's hint; True when it is the turn's first (the caller schedules the flush)."""
+        first = not self.held
+        self.held = True
+        self.last = max(self.last, last)
+        if users:
+            self.users.update(users)
+        else:
+            self.anyone = True
+        known = self.sessions
+        for session_id, version in sessions:
+            if known.get(session_id, 0) < version:
+                known[session_id] = version
+        return first
+
+    def take(self) -> EventsAdvanced:
+        hint = EventsAdvanced.of(self.last, () if self.anyone else self.users, self.sessions.items())
+        self.held, self.last, self.users, self.anyone, self.sessions = False, 0, set(), False, {}
+        return hint

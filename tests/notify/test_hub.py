@@ -291,3 +291,33 @@ async def test_a_closing_sink_is_not_attached(hub: NotificationHub) -> None:
     assert closing.clients == set()
     session = hub.bayeux.session(cid)
     assert session is not None and session.held is None
+
+
+async def test_the_hints_of_one_loop_turn_go_out_as_one_message(hub: NotificationHub) -> None:
+    heard: list[dict[str, Any]] = []
+
+    async def listen(wire: dict[str, Any]) -> None:
+        heard.append(wire)
+
+    hub.bus.subscribe(EVENTS_TOPIC, listen)
+    await asyncio.gather(  # three commits answered in the same turn, as a group commit answers them
+        hub.notify_committed(7, ["u1"], [("S1", 2)]),
+        hub.notify_committed(9, ["u2", "u1"], [("S1", 3), ("S2", 1)]),
+        hub.notify_committed(8, ["u3"]),
+    )
+    await settle()
+    assert heard == [
+        {
+            "type": "events_advanced",
+            "last_event_id": 9,
+            "user_ids": ["u1", "u2", "u3"],
+            "sessions": [["S1", 3], ["S2", 1]],
+        }
+    ]
+    await hub.notify_committed(10, ["u1"])
+    await hub.notify_committed(11, [])  # possibly anyone: the merged hint names no user
+    await settle()
+    assert heard[1:] == [{"type": "events_advanced", "last_event_id": 11, "user_ids": []}]
+    await hub.notify_committed(12, ["u4"])
+    await settle()
+    assert heard[2:] == [{"type": "events_advanced", "last_event_id": 12, "user_ids": ["u4"]}]
