@@ -173,7 +173,8 @@ class NotificationHub:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
-        hint = self._outgoing.take()
+        outgoing, self._outgoing = self._outgoing, _Outgoing()
+        hint = outgoing.hint()
         task = asyncio.get_running_loop().create_task(self._publish(hint.to_wire()))
         self._publishing.add(task)
         task.add_done_callback(self._publishing.discard)
@@ -411,7 +412,5 @@ class _Outgoing:
                 known[session_id] = version
         return first
 
-    def take(self) -> EventsAdvanced:
-        hint = EventsAdvanced.of(self.last, () if self.anyone else self.users, self.sessions.items())
-        self.held, self.last, self.users, self.anyone, self.sessions = False, 0, set(), False, {}
-        return hint
+    def hint(self) -> EventsAdvanced:
+        return EventsAdvanced.of(self.last, () if self.anyone else self.users, self.sessions.items())
