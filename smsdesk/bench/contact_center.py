@@ -25,8 +25,9 @@ Every REST call after login uses the ``JSESSIONID`` cookie, as a browser desktop
 users and the customers' texts go over one pool of keep-alive connections, as through a reverse proxy in
 front of the server: a call that finds no idle connection opens one, and at most ``idle_connections`` idle
 ones are kept (``shared_connections`` = K instead caps the pool at K connections, a call waiting for a free
-one: the harness of the first four rounds, with K = 48, whose cap became the limit near saturation). Policy of the
-scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by ``stats.py``.
+one: the harness of the first four rounds, with K = 48, whose cap became the limit near saturation).
+Policy of the scenario lives here; the protocol client is ``bayeux.py``, the numbers are summarised by
+``stats.py``.
 """
 
 from __future__ import annotations

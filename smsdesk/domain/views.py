@@ -148,7 +148,8 @@ def error_notification(
     session: Session, error_message: str, base_uri: str, reference_id: int | None
 ) -> dict[str, Any]:
     """An asynchronous failure of an accepted request, as the spec shows it (``notificationType: "Error"``,
-    ``errorMessage``, ``referenceId``, no ``messageType``), plus the session's URI and path (docs/sessions.md)."""
+    ``errorMessage``, ``referenceId``, no ``messageType``), plus the session's URI and path
+    (docs/sessions.md)."""
     out: dict[str, Any] = {
         "notificationType": "Error",
         "errorMessage": error_message,

@@ -3,9 +3,10 @@
 ``POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic auth (account SID, auth
 token) and form fields ``To``, ``From``, ``Body`` and, when a public URL is configured,
 ``StatusCallback={public_url}/sms/twilio/status?outbox={outbox id}``: the callback names our outbox row, so
-a callback that overtakes Twilio's answer (before the message's sid is recorded) still finds its message. ``api_base`` is configurable so tests (and
-Twilio-compatible aggregators) can point it elsewhere; the official client hard-codes its domain, so
-we only use the ``twilio`` package for webhook signatures (``twilio_webhooks.py``).
+a callback that overtakes Twilio's answer (before the message's sid is recorded) still finds its message.
+``api_base`` is configurable so tests (and Twilio-compatible aggregators) can point it elsewhere; the
+official client hard-codes its domain, so we only use the ``twilio`` package for webhook signatures
+(``twilio_webhooks.py``).
 
 Error policy: 2xx with a ``sid`` -> accepted; 429 and 5xx, timeouts and connection errors ->
 ``TemporaryFailure``; any other 4xx -> ``PermanentFailure`` carrying Twilio's ``code`` and ``message``.
