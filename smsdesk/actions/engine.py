@@ -230,8 +230,7 @@ async def persist_outcome(
     record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
     if record.is_open and prev is not None and not prev.is_open:
         await require_reopenable(rt, out.session)  # else the unique index answers a misleading "busy"
-    stored = (prev.members, prev.load_members) if prev else (frozenset[str](), frozenset[str]())
-    change.sessions.append(SessionWrite(record, prev.version if prev else None, stored))
+    change.sessions.append(SessionWrite(record, prev.version if prev else None, prev))
     change.messages.extend((out.session.id, m) for m in out.messages)
     change.notifications.extend(out.notifications)
     change.outbound.extend(await _outbound(rt, out))

@@ -184,9 +184,17 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
 
 
 async def receive_message_status(
-    rt: Runtime, session_id: str, index: int, status: str, error: str | None = None
-) -> None:
-    """``receive_status`` once the message is known: message ``index`` of session ``session_id``."""
+    rt: Runtime,
+    session_id: str,
+    index: int,
+    status: str,
+    error: str | None = None,
+    *,
+    sent: tuple[int, str] | None = None,
+) -> bool:
+    """``receive_status`` once the message is known: message ``index`` of session ``session_id``. With
+    ``sent`` (outbox id, provider message id), the outbox row is marked sent in the same transaction. True
+    once committed; False when the session refused the status (nothing was written)."""
     status = status.strip().lower()
     updated: list[dict[str, Any]] = []
     recipients: list[str] = []
@@ -210,7 +218,7 @@ async def receive_message_status(
 
     def extra() -> Change:
         if not updated:
-            return Change()
+            return Change(outbound_sent=[sent] if sent else [])
         data = {
             "messageType": "MessageLogUpdated",
             "notificationType": "MessagesUpdated",
@@ -221,9 +229,11 @@ async def receive_message_status(
         return Change(
             message_updates=[(session_id, updated[0])],
             notifications=[Notification(u, CHANNEL, data) for u in recipients],
+            outbound_sent=[sent] if sent else [],
         )
 
     try:
         await run_on_session(rt, session_id, decide, extra=extra)
     except InvalidState:
-        return
+        return False
+    return True

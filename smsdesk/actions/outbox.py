@@ -2,7 +2,8 @@
 
 Rows are written by the session engine in the same transaction as the transcript message they carry, so a
 restart loses nothing: unsent rows are claimed again once their lease lapses. The status a provider reports on
-acceptance (the simulator reports ``delivered`` at once) is shown on the transcript message right away.
+acceptance (the simulator reports ``delivered`` at once) is shown on the transcript message right away, in the
+transaction that marks the row sent.
 """
 
 from __future__ import annotations
@@ -42,13 +43,24 @@ class SqlOutbox:
         ]
 
     async def mark_sent(self, outbox_id: str, *, provider_message_id: str, status: str, now_ms: int) -> None:
-        await self.rt.store.mark_outbound_sent(int(outbox_id), provider_message_id, now_ms)
+        """The row is marked sent in the transaction that shows the status on its transcript message (one
+        write, not two); on its own when the session refuses that status or the write fails, so that the
+        message is never sent again."""
+        row_id = int(outbox_id)
         message = self._messages.pop(outbox_id, None)
-        if message is not None:
-            await receive_message_status(self.rt, *message, status or "sent")
-        else:  # not claimed here (or forgotten): the row says which message it carries
+        if message is None:  # not claimed here (or forgotten): the row says which message it carries
+            await self.rt.store.mark_outbound_sent(row_id, provider_message_id, now_ms)
             update = StatusUpdate("", provider_message_id, status or "sent", outbox_id=outbox_id)
             await receive_status(self.rt, update)
+            return
+        marked = False
+        try:
+            marked = await receive_message_status(
+                self.rt, *message, status or "sent", sent=(row_id, provider_message_id)
+            )
+        finally:
+            if not marked:
+                await self.rt.store.mark_outbound_sent(row_id, provider_message_id, now_ms)
 
     async def reschedule(self, outbox_id: str, *, attempts: int, next_attempt_ms: int, error: str) -> None:
         self._messages.pop(outbox_id, None)

@@ -67,9 +67,10 @@ class SessionWrite:
 
     record: SessionRecord
     expected_version: int | None
-    # the stored (members, load_members) at ``expected_version``, when the writer read them: if the record's
-    # are the same, the member rows are not rewritten (the version check keeps that safe)
-    stored_members: tuple[frozenset[str], frozenset[str]] | None = None
+    # the record as stored at ``expected_version``, when the writer read it (the version check guarantees
+    # it is what the store holds): what it shares with ``record`` is not written again, namely the member
+    # rows when the members are the same, and the indexed columns when their values are
+    stored: SessionRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class Change:
     message_updates: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # replace by index
     notifications: list[Notification] = field(default_factory=list)
     outbound: list[NewOutbound] = field(default_factory=list)
+    outbound_sent: list[tuple[int, str]] = field(default_factory=list)  # (outbox id, provider message id)
     agents: list[AgentState] = field(default_factory=list)  # channel state (not load: that is derived)
     agents_idle: list[tuple[str, int]] = field(default_factory=list)  # (user_id, idle_since_ms) only
     inbound_keys: list[tuple[str, str, str | None]] = field(default_factory=list)  # provider, msg id, session
@@ -141,6 +143,7 @@ class Change:
                 self.message_updates,
                 self.notifications,
                 self.outbound,
+                self.outbound_sent,
                 self.agents,
                 self.agents_idle,
                 self.inbound_keys,

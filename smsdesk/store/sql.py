@@ -9,6 +9,7 @@ statement selects them) to records. Dialect differences live in ``engines/``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -104,6 +105,17 @@ _SESSION_UPDATE = Query(
     .where(_S.c.id == _p("b_id"), _S.c.version == _p("b_version"))
     .values({c.name: _p(c.name) for c in _S.c if c.name != "id"})
 )
+# The columns an index of sms_sessions holds, or filters on (the partial unique index's ``is_open``). An
+# UPDATE that sets one of them rewrites that index's entry even when the value is the same (SQLite decides by
+# the columns set): most session writes (a message, a receipt, a supervisor joining) leave them as they
+# were, and set only the others.
+_SESSION_INDEXED = tuple(sorted({c.name for ix in _S.indexes for c in ix.columns} | {"is_open"}))
+_SESSION_UPDATE_UNINDEXED = Query(
+    update(_S)
+    .where(_S.c.id == _p("b_id"), _S.c.version == _p("b_version"))
+    .values({c.name: _p(c.name) for c in _S.c if c.name != "id" and c.name not in _SESSION_INDEXED})
+)
+_indexed_values = operator.attrgetter(*_SESSION_INDEXED)
 _MEMBERS_DELETE = Query(delete(_M).where(_M.c.session_id == _p("session_id")))
 # a session's members are pruned and upserted, so that an unchanged member's row is not written again (most
 # session writes leave the members as they were): the same SQL on SQLite and PostgreSQL
@@ -745,6 +757,8 @@ class SqlStore:
                     for o in change.outbound
                 ],
             )
+        for outbox_id, provider_message_id in change.outbound_sent:
+            db.run(_OUTBOX_SENT, {"b_id": outbox_id, "pmid": provider_message_id})
         for number, opted_out in change.opt_outs:
             db.run(_OPT_OUT_DELETE, {"number": number})
             db.run(_OPT_OUT_INSERT, {"number": number, "opted_out": opted_out, "updated_ms": now})
@@ -780,7 +794,7 @@ class SqlStore:
 
 
 def _write_session(db: Db, w: SessionWrite) -> None:
-    r, expected_version = w.record, w.expected_version
+    r, expected_version, stored = w.record, w.expected_version, w.stored
     values = {
         "id": r.id,
         "version": r.version,
@@ -797,12 +811,15 @@ def _write_session(db: Db, w: SessionWrite) -> None:
     }
     if expected_version is None:
         db.run(_SESSION_INSERT, values)
+        stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
     else:
         values["b_id"] = r.id
         values["b_version"] = expected_version
-        if db.run(_SESSION_UPDATE, values) != 1:
+        unindexed = stored is not None and _indexed_values(stored) == _indexed_values(r)
+        if db.run(_SESSION_UPDATE_UNINDEXED if unindexed else _SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
-    if w.stored_members == (r.members, r.load_members):
+        stored_members = None if stored is None else (stored.members, stored.load_members)
+    if stored_members == (r.members, r.load_members):
         return  # the member rows stored at the expected version are already these
     if not r.members:
         db.run(_MEMBERS_DELETE, {"session_id": r.id})

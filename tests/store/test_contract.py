@@ -115,39 +115,60 @@ async def test_agents_changed_since_a_time(store: SqlStore) -> None:
 
 
 async def test_member_rows_follow_every_write_that_says_what_was_stored(store: SqlStore) -> None:
-    none: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     r1 = replace(record("M", members=frozenset({"ag", "sup"})), load_members=frozenset({"ag"}))
-    await store.commit(Change(sessions=[SessionWrite(r1, None, none)]))
+    await store.commit(Change(sessions=[SessionWrite(r1, None)]))
     r2 = replace(r1, version=2, data={"k": 2})  # members unchanged
-    await store.commit(Change(sessions=[SessionWrite(r2, 1, (r1.members, r1.load_members))]))
+    await store.commit(Change(sessions=[SessionWrite(r2, 1, r1)]))
     assert await store.get_session("M") == r2
     assert await store.agent_loads() == {"ag": 1}
     r3 = replace(r2, version=3, members=frozenset({"ag2", "sup"}), load_members=frozenset({"ag2"}))
-    await store.commit(Change(sessions=[SessionWrite(r3, 2, (r2.members, r2.load_members))]))
+    await store.commit(Change(sessions=[SessionWrite(r3, 2, r2)]))
     assert await store.get_session("M") == r3
     assert await store.agent_loads() == {"ag2": 1}
     assert await store.list_member_sessions("ag") == []
     r4 = replace(r3, version=4, members=frozenset(), load_members=frozenset())
-    await store.commit(Change(sessions=[SessionWrite(r4, 3, (r3.members, r3.load_members))]))
+    await store.commit(Change(sessions=[SessionWrite(r4, 3, r3)]))
     assert await store.get_session("M") == r4
     assert await store.agent_loads() == {}
     # a new session without members has no rows to clear; one with members gets them
-    await store.commit(Change(sessions=[SessionWrite(record("N", customer="+9"), None, none)]))
+    await store.commit(Change(sessions=[SessionWrite(record("N", customer="+9"), None)]))
     assert await store.list_member_sessions("sup") == []
 
 
 async def test_the_store_trusts_the_stored_members_a_write_states(store: SqlStore) -> None:
-    """``stored_members`` equal to the record's means "already stored": the rows are not touched (the
+    """A stored record whose members are the record's means "already stored": the rows are not touched (the
     engine states what it read at the expected version, which the version check guarantees)."""
     r1 = record("T", members=frozenset({"u1"}))
     await store.commit(Change(sessions=[SessionWrite(r1, None)]))
     r2 = replace(r1, version=2, members=frozenset({"u2"}))
-    await store.commit(Change(sessions=[SessionWrite(r2, 1, (r2.members, r2.load_members))]))
+    await store.commit(Change(sessions=[SessionWrite(r2, 1, replace(r1, members=r2.members))]))
     assert [s.id for s in await store.list_member_sessions("u1")] == ["T"]  # skipped, as stated
     r3 = replace(r2, version=3)
     await store.commit(Change(sessions=[SessionWrite(r3, 2)]))  # not stated: rewritten
     assert await store.list_member_sessions("u1") == []
     assert [s.id for s in await store.list_member_sessions("u2")] == ["T"]
+
+
+async def test_indexed_columns_are_written_only_when_they_change(store: SqlStore) -> None:
+    """A write whose stored record has the same indexed values (open, waiting, numbers, queue time,
+    offer deadline) sets only the other columns; every other column is written from the record."""
+    r1 = record("I")
+    await store.commit(Change(sessions=[SessionWrite(r1, None)]))
+    r2 = replace(r1, version=2, data={"k": 2}, queue="other", updated_ms=77)
+    await store.commit(Change(sessions=[SessionWrite(r2, 1, r1)]))
+    assert await store.get_session("I") == r2
+    r3 = replace(r2, version=3, waiting=True, queued_ms=5, deadline_ms=9)
+    await store.commit(Change(sessions=[SessionWrite(r3, 2, r2)]))  # they changed: written
+    assert await store.get_session("I") == r3
+    assert [s.id for s in await store.list_waiting_sessions()] == ["I"]
+    assert [s.id for s in await store.list_due_sessions(9)] == ["I"]
+    # stated as unchanged (a stored record that says so): the indexed columns are left as stored
+    r4 = replace(r3, version=4, waiting=False, deadline_ms=None, data={"k": 4})
+    await store.commit(Change(sessions=[SessionWrite(r4, 3, replace(r3, waiting=False, deadline_ms=None))]))
+    got = await store.get_session("I")
+    assert got is not None and got.data == {"k": 4} and got.waiting and got.deadline_ms == 9
+    with pytest.raises(ConcurrentUpdate):  # the version is checked all the same
+        await store.commit(Change(sessions=[SessionWrite(replace(r4, version=5), 3, r3)]))
 
 
 async def test_agent_loads_count_only_load_members(store: SqlStore) -> None:
@@ -311,6 +332,19 @@ async def test_outbox_claim_lease_retry_and_final_states(store: SqlStore) -> Non
     sent = await store.find_outbound_by_provider_id("sim", "SM1")
     assert sent is not None and sent.status == "sent" and sent.text == "t0"
     assert await store.find_outbound_by_provider_id("sim", "nope") is None
+
+
+async def test_a_change_marks_outbox_rows_sent_with_what_else_it_writes(store: SqlStore) -> None:
+    await store.commit(Change(outbound=[NewOutbound("sim", "+1", "+2", "t0", "S1", 1)]))
+    (row,) = await store.claim_outbound(1000, 500, 10)
+    await store.commit(Change(outbound_sent=[(row.id, "SM9")], opt_outs=[("+2", False)]))
+    sent = await store.find_outbound_by_provider_id("sim", "SM9")
+    assert sent is not None and sent.id == row.id and sent.status == "sent"
+    assert await store.claim_outbound(10**13, 500, 10) == []  # never sent again
+    failing = Change(outbound_sent=[(row.id, "SM10")], inbound_keys=[("sim", "dup", None)] * 2)
+    with pytest.raises(AlreadyExists):  # all or nothing
+        await store.commit(failing)
+    assert (await store.get_outbound(row.id)).provider_message_id == "SM9"  # type: ignore[union-attr]
 
 
 async def test_concurrent_claims_never_hand_out_a_row_twice(store: SqlStore) -> None:
