@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from smsdesk.domain.outcome import random_string
+
 __all__ = ["IdGenerator"]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -17,7 +19,7 @@ class IdGenerator:
         return uuid.uuid4().hex
 
     def session_id(self) -> str:
-        return "".join(secrets.choice(_ALPHABET) for _ in range(16))
+        return random_string(_ALPHABET, 16)
 
     def participant_id(self) -> str:
         return secrets.token_hex(8).upper()

@@ -34,3 +34,14 @@ def test_random_ids_have_the_gws_shape() -> None:
     assert re.fullmatch(r"[0-9A-F]{16}", random_participant_id())
     assert re.fullmatch(r"[0-9A-Za-z]{16}", random_session_id())
     assert random_session_id() != random_session_id()
+
+
+def test_random_strings_draw_every_character_uniformly_and_independently() -> None:
+    from collections import Counter
+
+    from smsdesk.domain.outcome import random_string
+
+    draws = Counter(random_string("abc", 2) for _ in range(9000))
+    assert set(draws) == {x + y for x in "abc" for y in "abc"}  # every pair: the characters are independent
+    assert all(800 <= n <= 1200 for n in draws.values()), draws  # ~1000 each, ±200 is 6.7 standard deviations
+    assert len(random_string("0123456789", 40)) == 40
