@@ -83,6 +83,14 @@ def _texts_flag(p: argparse.ArgumentParser) -> None:
         help="cap the harness's keep-alive connections at K, a call waiting for a free one (the first four "
         "rounds: 48); by default a call that finds none idle opens one, as a reverse proxy does",
     )
+    p.add_argument(
+        "--idle-connections",
+        type=int,
+        default=512,
+        metavar="K",
+        help="keep at most K idle keep-alive connections (a reverse proxy's keepalive); a connection "
+        "returned beyond them is closed (default 512; the fifth round kept 48)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -172,6 +180,7 @@ async def _steps(
             server_pid=server.pid,
             texts_per_session=args.texts_per_session,
             shared_connections=args.shared_connections,
+            idle_connections=args.idle_connections,
         )
         try:
             t0 = time.perf_counter()

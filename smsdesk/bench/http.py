@@ -174,7 +174,9 @@ class HttpPool:
         self.size = size
         self.elastic = elastic
         self.opened = 0  # connections made for callers beyond the idle ones (elastic)
-        self._idle: asyncio.Queue[HttpConnection] = asyncio.Queue()
+        # the most recently used first: at a low rate a few connections stay warm, not all of them going idle
+        # past the server's keep-alive timeout in turn
+        self._idle: asyncio.LifoQueue[HttpConnection] = asyncio.LifoQueue()
         self._all = {HttpConnection(host, port) for _ in range(size)}
         for conn in self._all:
             self._idle.put_nowait(conn)

@@ -81,3 +81,30 @@ async def test_an_elastic_pool_opens_a_connection_when_none_is_idle_and_keeps_at
         await elastic.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_the_pool_reuses_its_most_recently_used_connection_first() -> None:
+    """Calls one at a time go over one connection, not each of the idle ones in turn (at a low rate those
+    would all outlive the server's keep-alive timeout and be reopened)."""
+    peers: list[object] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername"))
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    pool = HttpPool("127.0.0.1", server.sockets[0].getsockname()[1], 8, elastic=True)
+    try:
+        for _ in range(5):
+            assert (await pool.request("GET", "/")).status == 200
+        assert len(peers) == 1
+    finally:
+        await pool.close()
+        server.close()
+        await server.wait_closed()

@@ -31,7 +31,7 @@ def test_cli_run_writes_a_complete_record(tmp_path: Path) -> None:
         assert 0 <= step[key]["p50"] <= step[key]["max"]
     assert step["server_cpu_percent"] >= 0 and step["server_peak_rss_mb"] > 10
     assert step["server_cpu_ms_per_inbound"] > 0
-    assert step["connections"] == "as needed, 48 kept idle" and step["connections_opened"] >= 0
+    assert step["connections"] == "as needed, 512 kept idle" and step["connections_opened"] >= 0
 
 
 def test_cli_run_over_shared_connections(tmp_path: Path) -> None:
