@@ -98,22 +98,16 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
 
         return serve_workers(settings, demo=demo, config_file=config_file)
 
-    import gc
-
     import uvicorn
 
     from smsdesk.app import build_app
+    from smsdesk.cli.heap import settle_heap
     from smsdesk.config import sms_environ
     from smsdesk.sms.config import SmsSettings
 
     app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
     announce(settings, demo=demo)
-    # What exists now (modules, the app, its routes: about 130,000 objects) lives as long as the process:
-    # frozen out of the garbage collector's reach, a full collection walks only what serving creates. With
-    # 1,100 clients connected that cut the full collections' pauses from 90-170 ms to 10-60 ms, the largest
-    # part of the p99 of inbound -> Invited (docs/performance.md).
-    gc.collect()
-    gc.freeze()
+    settle_heap()  # the startup heap out of the collector's reach, and its thresholds (cli/heap.py)
     # websockets-sansio: a third of wsproto's CPU per frame written. No permessage-deflate: browsers always
     # offer it, and its zlib state costs about 37 KB per connected client (docs/notifications.md).
     uvicorn.run(

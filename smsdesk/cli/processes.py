@@ -13,7 +13,6 @@ requests that land on a worker other than the one holding their client are relay
 from __future__ import annotations
 
 import asyncio
-import gc
 import multiprocessing
 import os
 import shutil
@@ -90,6 +89,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
 def worker_app() -> ASGIApp:
     """The app of one worker process (uvicorn calls this in each worker)."""
     from smsdesk.app import Worker, build_app
+    from smsdesk.cli.heap import settle_heap
     from smsdesk.config import sms_environ
     from smsdesk.sms.config import SmsSettings
 
@@ -97,6 +97,5 @@ def worker_app() -> ASGIApp:
     sms = SmsSettings.from_env(sms_environ(os.environ.get(ENV_CONFIG) or None))
     worker = Worker(Path(os.environ[ENV_DIRECTORY]), f"w{os.getpid()}")
     app = build_app(settings, sms=sms, worker=worker)
-    gc.collect()
-    gc.freeze()  # as in the one-process server: the startup heap out of the collector's reach
+    settle_heap()  # as in the one-process server (cli/heap.py)
     return app
