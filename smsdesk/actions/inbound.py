@@ -217,20 +217,18 @@ async def receive_message_status(
         return Outcome(session=session)
 
     def extra() -> Change:
-        if not updated:
-            return Change(outbound_sent=[sent] if sent else [])
-        data = {
-            "messageType": "MessageLogUpdated",
-            "notificationType": "MessagesUpdated",
-            "messages": updated,
-            "smssessionUri": session_uri(rt.settings.base_url, session_id),
-            "smssessionPath": session_path(session_id),
-        }
-        return Change(
-            message_updates=[(session_id, updated[0])],
-            notifications=[Notification(u, CHANNEL, data) for u in recipients],
-            outbound_sent=[sent] if sent else [],
-        )
+        change = Change(outbound_sent=[sent] if sent else [])
+        if updated:
+            data = {
+                "messageType": "MessageLogUpdated",
+                "notificationType": "MessagesUpdated",
+                "messages": updated,
+                "smssessionUri": session_uri(rt.settings.base_url, session_id),
+                "smssessionPath": session_path(session_id),
+            }
+            change.message_updates.append((session_id, updated[0]))
+            change.notifications.extend(Notification(u, CHANNEL, data) for u in recipients)
+        return change
 
     try:
         await run_on_session(rt, session_id, decide, extra=extra)
