@@ -48,19 +48,18 @@ class SqlOutbox:
         message is never sent again."""
         row_id = int(outbox_id)
         message = self._messages.pop(outbox_id, None)
-        if message is None:  # not claimed here (or forgotten): the row says which message it carries
-            await self.rt.store.mark_outbound_sent(row_id, provider_message_id, now_ms)
-            update = StatusUpdate("", provider_message_id, status or "sent", outbox_id=outbox_id)
-            await receive_status(self.rt, update)
-            return
         marked = False
         try:
-            marked = await receive_message_status(
-                self.rt, *message, status or "sent", sent=(row_id, provider_message_id)
-            )
+            if message is not None:
+                marked = await receive_message_status(
+                    self.rt, *message, status or "sent", sent=(row_id, provider_message_id)
+                )
         finally:
             if not marked:
                 await self.rt.store.mark_outbound_sent(row_id, provider_message_id, now_ms)
+        if message is None:  # not claimed here (or forgotten): the row says which message it carries
+            update = StatusUpdate("", provider_message_id, status or "sent", outbox_id=outbox_id)
+            await receive_status(self.rt, update)
 
     async def reschedule(self, outbox_id: str, *, attempts: int, next_attempt_ms: int, error: str) -> None:
         self._messages.pop(outbox_id, None)
