@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 
+import pytest
+
 from smsdesk.domain.events import Notification
 from smsdesk.store.base import Change
+from smsdesk.store.engines import sqlite
 from smsdesk.store.sql import create_store
 
 
@@ -72,3 +76,34 @@ async def test_a_read_of_several_statements_sees_one_snapshot(tmp_path: Path) ->
     finally:
         other.close()
         await store.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through /proc")
+def test_savepoints_of_a_group_keep_their_journal_in_memory(tmp_path: Path) -> None:
+    """The writer runs each write of a group in a savepoint: SQLite keeps the pages a savepoint changes in a
+    sub-journal, a temporary file once it passes 64 KiB unless ``temp_store`` is MEMORY (every page written
+    there first was a system call more per page; docs/performance.md, "Seventh round")."""
+    engine = sqlite.create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    raw = engine.raw_connection().driver_connection
+    assert raw is not None
+    raw.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+    raw.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 500) for i in range(2000)])
+    before = _open_files()
+    raw.execute("BEGIN IMMEDIATE")
+    for n in range(20):
+        raw.execute(f"SAVEPOINT s{n}")
+        raw.execute("UPDATE t SET v = ? WHERE k % 20 = ?", ("y" * 500, n))  # ~1 MB of pages per savepoint
+        raw.execute(f"RELEASE s{n}")
+    opened = _open_files() - before
+    raw.execute("COMMIT")
+    assert [p for p in opened if not p.endswith(("-wal", "-shm"))] == []
+
+
+def _open_files() -> set[str]:
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.add(os.readlink(f"/proc/self/fd/{fd}"))
+        except FileNotFoundError:  # the directory listing's own descriptor, closed since
+            pass
+    return found
