@@ -102,6 +102,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
 
     from smsdesk.app import build_app
     from smsdesk.cli.heap import settle_heap
+    from smsdesk.cli.http_protocol import OneWriteHttpProtocol
     from smsdesk.config import sms_environ
     from smsdesk.sms.config import SmsSettings
 
@@ -117,6 +118,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         log_level=settings.log_level,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        http=OneWriteHttpProtocol,  # a response in one write, not two (cli/http_protocol.py)
     )
     return 0
 

@@ -58,6 +58,8 @@ def _prepare_in_child(settings_json: str, demo: bool) -> None:
 def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) -> int:
     import uvicorn
 
+    from smsdesk.cli.http_protocol import OneWriteHttpProtocol
+
     child = multiprocessing.get_context("spawn").Process(
         target=_prepare_in_child, args=(settings.model_dump_json(), demo), name="smsdesk-prepare"
     )
@@ -80,6 +82,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
             log_level=settings.log_level,
             ws="websockets-sansio",  # as in the one-process server (smsdesk/cli/main.py)
             ws_per_message_deflate=False,
+            http=OneWriteHttpProtocol,
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
