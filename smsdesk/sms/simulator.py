@@ -7,7 +7,10 @@ Decision: the record of sent messages is **in memory and does not survive a rest
 "customer's handset", not a system of record; the conversation itself lives in the store. After a
 restart the simulated phone starts empty, like a phone that was swapped, and the outbox re-sends
 nothing that was already accepted. Each process gets a random boot tag so ids never repeat across
-restarts. The history per phone is capped (``max_per_phone``) so a long demo cannot grow without bound.
+restarts. Memory is bounded however long it runs: the history per phone is capped (``max_per_phone``), only
+the ``max_phones`` phones texted most recently are kept (a load test texts from a new number each time), and
+the outbox ids remembered to make a re-send a no-op are the latest ``max_sent`` (a row comes back for a
+second send after its lease, a minute later, not after tens of thousands of others).
 
 Worker processes of one node (``smsdesk serve --workers N``): each has its own simulator, and any of them may
 send a given message, while the phone page asks any of them. ``share(bus)`` makes every worker tell the others
@@ -18,7 +21,7 @@ what it sent (topic ``SHARE_TOPIC``), so each handset shows the whole conversati
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,15 +77,30 @@ class SimulatedSms:
 class SimulatorProvider:
     name = "simulator"
 
-    def __init__(self, clock: Clock, *, max_per_phone: int = 500) -> None:
+    def __init__(
+        self, clock: Clock, *, max_per_phone: int = 500, max_phones: int = 20_000, max_sent: int = 50_000
+    ) -> None:
         self._clock = clock
         self._boot = secrets.token_hex(4)
         self._counter = 0
-        self._outbound: defaultdict[str, deque[SimulatedSms]] = defaultdict(
-            lambda: deque(maxlen=max_per_phone)
-        )
-        self._by_outbox: dict[str, str] = {}
+        self._max_per_phone = max_per_phone
+        self._max_phones = max_phones
+        self._max_sent = max_sent
+        self._outbound: OrderedDict[str, deque[SimulatedSms]] = OrderedDict()  # least recently texted first
+        self._by_outbox: dict[str, str] = {}  # outbox id -> message id, oldest first
         self._bus: Bus | None = None
+
+    def _history(self, phone: str) -> deque[SimulatedSms]:
+        """``phone``'s history, now the most recently texted; the least recent phone is forgotten beyond
+        ``max_phones``."""
+        history = self._outbound.get(phone)
+        if history is None:
+            history = self._outbound[phone] = deque(maxlen=self._max_per_phone)
+            if len(self._outbound) > self._max_phones:
+                self._outbound.popitem(last=False)
+        else:
+            self._outbound.move_to_end(phone)
+        return history
 
     def share(self, bus: Bus) -> None:
         """Tell the other workers of this node what this one sends, and record what they send (before
@@ -97,7 +115,7 @@ class SimulatorProvider:
             return  # a Resync, or not a record: nothing to show
         if record.message_id.startswith(f"SIMOUT-{self._boot}-"):
             return  # this worker's own, recorded when sent
-        history = self._outbound[record.to_number]
+        history = self._history(record.to_number)
         at = len(history)
         while at > 0 and history[at - 1].sent_ms > record.sent_ms:
             at -= 1  # in the order sent: this worker may have recorded a later one first
@@ -135,8 +153,10 @@ class SimulatorProvider:
             sent_ms=self._clock.now_ms(),
             segments=segments,
         )
-        self._outbound[to].append(record)
+        self._history(to).append(record)
         self._by_outbox[sms.outbox_id] = record.message_id
+        if len(self._by_outbox) > self._max_sent:
+            del self._by_outbox[next(iter(self._by_outbox))]
         if self._bus is not None:
             await self._bus.publish(SHARE_TOPIC, record.to_json())
         return SendResult(record.message_id, "delivered")

@@ -141,3 +141,21 @@ async def test_workers_sharing_a_bus_show_each_others_sent_messages(clock: FakeC
         assert a.outbound_for("+15551230001") == b.outbound_for("+15551230001")
     finally:
         await bus.close()
+
+
+async def test_memory_is_bounded_the_phones_texted_last_and_the_latest_outbox_ids_kept(
+    clock: FakeClock,
+) -> None:
+    sim = SimulatorProvider(clock, max_phones=2, max_sent=2)
+    first = await sim.send(OutboundSms("ob-1", "+15550000000", "+15551230001", "one"))
+    await sim.send(OutboundSms("ob-2", "+15550000000", "+15551230002", "two"))
+    await sim.send(OutboundSms("ob-3", "+15550000000", "+15551230001", "one again"))  # 0001 is now the latest
+    await sim.send(OutboundSms("ob-4", "+15550000000", "+15551230003", "three"))  # 0002 forgotten, not 0001
+    assert [m.text for m in sim.outbound_for("+15551230001")] == ["one", "one again"]
+    assert sim.outbound_for("+15551230002") == []
+    assert [m.text for m in sim.outbound_for("+15551230003")] == ["three"]
+    again = await sim.send(OutboundSms("ob-4", "+15550000000", "+15551230003", "three"))
+    assert [m.text for m in sim.outbound_for("+15551230003")] == ["three"]  # a recent re-send: a no-op
+    assert again.provider_message_id == sim.outbound_for("+15551230003")[0].message_id
+    late = await sim.send(OutboundSms("ob-1", "+15550000000", "+15551230001", "one"))  # beyond max_sent
+    assert late.provider_message_id != first.provider_message_id
