@@ -12,8 +12,8 @@ idle times (``Runtime.agents_committed``) and refreshed from the store at most o
 previous read began, less ``MARGIN_MS`` (the time of a write is taken before its commit, and by its node's
 clock), and a whole read every ``WHOLE_REFRESH_S`` in case a write took longer than the margin to commit. So a
 change made on another node (Ready, NotReady) reaches this node's router within ``REFRESH_S``; on this node
-at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id);
-a pass walks that order and skips the agents excluded for the session or full, so it costs
+at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id),
+a change moving one entry (a completed session changes its agent's idle time); a pass walks that order and skips the agents excluded for the session or full, so it costs
 O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree with ``choose_agent``;
 ``tests/actions/test_routing_pool.py`` checks it against random inputs.
 """
@@ -21,6 +21,7 @@ O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -153,8 +154,7 @@ class AgentRoster:
             raise RuntimeError("merge before a whole load")
         for a in changed:
             if agents.get(a.user_id) != a:
-                agents[a.user_id] = a
-                self._order = None
+                self._set(a)
         self._loaded_at = now
         self._hinted = False
         self._read_ms = now_ms
@@ -165,22 +165,37 @@ class AgentRoster:
         if agents is None:
             return
         for a in change.agents:
-            agents[a.user_id] = a
+            self._set(a)
         for user_id, idle_ms in change.agents_idle:
             held = agents.get(user_id)
             if held is not None:
-                agents[user_id] = dataclasses.replace(held, idle_since_ms=idle_ms)
-        if change.agents or change.agents_idle:
-            self._order = None
+                self._set(dataclasses.replace(held, idle_since_ms=idle_ms))
+
+    def _set(self, agent: AgentState) -> None:
+        """Keep ``agent``; the sorted order follows in O(log n + a list move), not a sort of every agent
+        (each completed session changes its agent's idle time)."""
+        assert self._agents is not None
+        old = self._agents.get(agent.user_id)
+        self._agents[agent.user_id] = agent
+        order, users = self._order, self._users
+        if order is None or users is None:
+            return  # built whole when next asked for
+        if old is not None and self._counts(old, users):
+            del order[bisect.bisect_left(order, (old.idle_since_ms, old.user_id))]
+            self._ready.discard(old.user_id)
+        if self._counts(agent, users):
+            bisect.insort(order, (agent.idle_since_ms, agent.user_id))
+            self._ready.add(agent.user_id)
+
+    @staticmethod
+    def _counts(agent: AgentState, users: dict[str, User]) -> bool:
+        return agent.state is ChannelState.READY and agent.user_id in users
 
     def ready(self, users: dict[str, User]) -> tuple[list[tuple[int, str]], set[str]]:
-        """The Ready agents among ``users``, sorted like ``choose_agent``, and as a set."""
+        """The Ready agents among ``users``, sorted like ``choose_agent``, and as a set. The roster's own
+        list and set, changed in place by its next change: use them before the next ``await``."""
         if self._order is None or users is not self._users:
-            ready = [
-                a
-                for a in (self._agents or {}).values()
-                if a.state is ChannelState.READY and a.user_id in users
-            ]
+            ready = [a for a in (self._agents or {}).values() if self._counts(a, users)]
             self._order = sorted((a.idle_since_ms, a.user_id) for a in ready)
             self._ready = {a.user_id for a in ready}
             self._users = users
@@ -222,11 +237,11 @@ class Router:
         now = self.rt.clock.monotonic()
         if self.roster.stale(now):
             await self._refresh_roster(now)
-        order, ready = self.roster.ready(users)
-        if not order:
+        if not self.roster.ready(users)[0]:
             return 0
         loads = await self.rt.store.agent_loads()
         default_capacity = self.rt.settings.default_capacity
+        order, ready = self.roster.ready(users)  # no await from here to the offers' gather
 
         def room(user_id: str) -> int:
             return (users[user_id].capacity or default_capacity) - loads.get(user_id, 0)

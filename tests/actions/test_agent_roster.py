@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from smsdesk.actions.routing import AgentRoster
 from smsdesk.clock import FakeClock
 from smsdesk.domain.agents import AgentState, ChannelState
@@ -128,3 +131,42 @@ def test_agents_read_again_as_they_are_keep_the_order() -> None:
     assert roster.changed_since_ms == 2_000 - AgentRoster.MARGIN_MS
     roster.merge([replace(a, idle_since_ms=5), replace(c, state=ChannelState.NOT_READY)], 2.0, 3_000)
     assert roster.ready(users) == ([(5, "a"), (10, "b")], {"a", "b"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["apply", "idle", "merge"]),
+            st.sampled_from("abcdefgh"),
+            st.sampled_from(list(ChannelState)),
+            st.integers(0, 5),
+        ),
+        max_size=40,
+    )
+)
+def test_the_order_kept_through_changes_is_the_order_sorted_afresh(
+    steps: list[tuple[str, str, ChannelState, int]],
+) -> None:
+    users = {u: User(id=u, user_name=u, password_hash="h", roles=frozenset({Role.AGENT})) for u in "abcdef"}
+    roster = AgentRoster()  # g and h are agents the router does not route to (not in ``users``)
+    roster.load([AgentState(u, ChannelState.READY, None, 0, i % 3) for i, u in enumerate("abcdefg")], 0.0)
+    known = {a.user_id: a for a in roster._agents.values()}  # type: ignore[union-attr]
+    for kind, user, state, idle in steps:
+        roster.ready(users)  # built once, then kept
+        if kind == "idle":
+            roster.apply(Change(agents_idle=[(user, idle)]))
+            if user in known:
+                known[user] = replace(known[user], idle_since_ms=idle)
+        else:
+            agent = AgentState(user, state, None, 0, idle)
+            known[user] = agent
+            if kind == "apply":
+                roster.apply(Change(agents=[agent]))
+            else:
+                roster.merge([agent], 1.0, 0)
+        ready = [a for a in known.values() if a.state is ChannelState.READY and a.user_id in users]
+        assert roster.ready(users) == (
+            sorted((a.idle_since_ms, a.user_id) for a in ready),
+            {a.user_id for a in ready},
+        )
