@@ -699,13 +699,13 @@ class SqlStore:
     # ---- the write path ----
     async def commit(self, change: Change) -> int:
         try:
-            return await self._write(self._commit_txn, change)
+            return await self._write(self._commit_txn, change, _Docs(change))
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():
                 raise AlreadyExists("This provider message was already received") from exc
             raise ConcurrentUpdate(str(exc.orig)) from exc
 
-    def _commit_txn(self, db: Db, change: Change) -> int:
+    def _commit_txn(self, db: Db, change: Change, docs: _Docs) -> int:
         now = max([w.record.updated_ms for w in change.sessions] or [0])
         for provider, msg_id, session_id in change.inbound_keys:
             db.run(
@@ -717,20 +717,18 @@ class SqlStore:
                     "created_ms": now,
                 },
             )
-        for w in change.sessions:
-            _write_session(db, w)
+        for w, doc in zip(change.sessions, docs.sessions, strict=True):
+            _write_session(db, w, doc)
         if change.messages:
             db.run_many(
                 _MESSAGE_INSERT,
                 [
-                    {"session_id": sid, "idx": int(msg["index"]), "data": _doc(msg)}
-                    for sid, msg in change.messages
+                    {"session_id": sid, "idx": int(msg["index"]), "data": doc}
+                    for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
                 ],
             )
-        for session_id, msg in change.message_updates:
-            db.run(
-                _MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": _doc(msg)}
-            )
+        for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
+            db.run(_MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
         for agent in change.agents:
             _upsert_agent(db, agent)
         for user_id, idle_ms in change.agents_idle:
@@ -762,20 +760,20 @@ class SqlStore:
         for number, opted_out in change.opt_outs:
             db.run(_OPT_OUT_DELETE, {"number": number})
             db.run(_OPT_OUT_INSERT, {"number": number, "opted_out": opted_out, "updated_ms": now})
-        for sub in change.subscriptions_put:
+        for sub, doc in zip(change.subscriptions_put, docs.subscriptions, strict=True):
             key = {"supervisor_id": sub.supervisor_id, "agent_id": sub.agent_id}
             db.run(_SUB_DELETE, key)
-            db.run(_SUB_INSERT, {**key, "data": _doc(sub.data)})
+            db.run(_SUB_INSERT, {**key, "data": doc})
         for supervisor_id, agent_id in change.subscriptions_delete:
             db.run(_SUB_DELETE, {"supervisor_id": supervisor_id, "agent_id": agent_id})
-        for a in change.audit:
+        for a, doc in zip(change.audit, docs.audit, strict=True):
             db.run(
                 _AUDIT_INSERT,
                 {
                     "actor_id": a.actor_id,
                     "action": a.action,
                     "target_id": a.target_id,
-                    "details": _doc(a.details),
+                    "details": doc,
                     "created_ms": a.created_ms,
                 },
             )
@@ -784,8 +782,8 @@ class SqlStore:
             db.run_many(
                 _EVENT_INSERT,
                 [
-                    {"user_id": n.user_id, "channel": n.channel, "data": _doc(n.data), "created_ms": now}
-                    for n in change.notifications
+                    {"user_id": n.user_id, "channel": n.channel, "data": doc, "created_ms": now}
+                    for n, doc in zip(change.notifications, docs.notifications, strict=True)
                 ],
             )
             row = db.first(_EVENT_LAST)
@@ -793,7 +791,22 @@ class SqlStore:
         return 0
 
 
-def _write_session(db: Db, w: SessionWrite) -> None:
+class _Docs:
+    """The JSON texts of a change, encoded before its transaction: the write lock (held by one writer of all
+    processes at a time) is not held while the documents are encoded."""
+
+    __slots__ = ("audit", "message_updates", "messages", "notifications", "sessions", "subscriptions")
+
+    def __init__(self, change: Change) -> None:
+        self.sessions = [_doc(w.record.data) for w in change.sessions]
+        self.messages = [_doc(m) for _, m in change.messages]
+        self.message_updates = [_doc(m) for _, m in change.message_updates]
+        self.subscriptions = [_doc(sub.data) for sub in change.subscriptions_put]
+        self.audit = [_doc(a.details) for a in change.audit]
+        self.notifications = [_doc(n.data) for n in change.notifications]
+
+
+def _write_session(db: Db, w: SessionWrite, doc: str) -> None:
     r, expected_version, stored = w.record, w.expected_version, w.stored
     values = {
         "id": r.id,
@@ -807,7 +820,7 @@ def _write_session(db: Db, w: SessionWrite) -> None:
         "updated_ms": r.updated_ms,
         "queued_ms": r.queued_ms,
         "deadline_ms": r.deadline_ms,
-        "data": _doc(r.data),
+        "data": doc,
     }
     if expected_version is None:
         db.run(_SESSION_INSERT, values)
