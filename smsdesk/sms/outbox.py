@@ -65,10 +65,10 @@ class OutboxSettings:
     base_delay_s: float = 2.0
     max_delay_s: float = 300.0
     lease_s: float = 60.0
-    batch_size: int = 20
+    batch_size: int = 100
     poll_interval_s: float = 1.0
     send_timeout_s: float = 30.0
-    concurrency: int = 16
+    concurrency: int = 32
     """Recipients sent to at once within a batch; one recipient's rows are always sent one after another."""
 
     def __post_init__(self) -> None:
