@@ -13,9 +13,10 @@ previous read began, less ``MARGIN_MS`` (the time of a write is taken before its
 clock), and a whole read every ``WHOLE_REFRESH_S`` in case a write took longer than the margin to commit. So a
 change made on another node (Ready, NotReady) reaches this node's router within ``REFRESH_S``; on this node
 at once. The roster keeps the Ready agents sorted like ``choose_agent`` (idle the longest, then user id),
-a change moving one entry (a completed session changes its agent's idle time); a pass walks that order and skips the agents excluded for the session or full, so it costs
-O(waiting + agents skipped), not O(agents). ``CandidatePool.choose`` must agree with ``choose_agent``;
-``tests/actions/test_routing_pool.py`` checks it against random inputs.
+a change moving one entry (a completed session changes its agent's idle time); a pass walks that order and
+skips the agents excluded for the session or full, so it costs O(waiting + agents skipped), not O(agents).
+``CandidatePool.choose`` must agree with ``choose_agent``; ``tests/actions/test_routing_pool.py`` checks it
+against random inputs.
 """
 
 from __future__ import annotations
