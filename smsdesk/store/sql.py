@@ -107,8 +107,8 @@ _SESSION_UPDATE = Query(
 )
 # The columns an index of sms_sessions holds, or filters on (the partial unique index's ``is_open``). An
 # UPDATE that sets one of them rewrites that index's entry even when the value is the same (SQLite decides by
-# the columns set): most session writes (a message, a receipt, a supervisor joining) leave them as they
-# were, and set only the others.
+# the columns set): most session writes (a message, a receipt, a supervisor joining a chat under way) leave
+# them as they were, and set only the others. A join at Accept rides on the Accept's write, which sets them.
 _SESSION_INDEXED = tuple(sorted({c.name for ix in _S.indexes for c in ix.columns} | {"is_open"}))
 _SESSION_UPDATE_UNINDEXED = Query(
     update(_S)
