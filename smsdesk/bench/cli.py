@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from smsdesk.bench.bayeux import TRANSPORTS, BayeuxError
+from smsdesk.bench.competitor import CompetingLoad, parse_share
 from smsdesk.bench.contact_center import ContactCenterLoad
 from smsdesk.bench.fanout import FayeServer, FayeTarget, SmsdeskTarget, run_fanout
 from smsdesk.bench.http import HttpError
 from smsdesk.bench.idle import measure_idle_clients
+from smsdesk.bench.procstat import ProcUnavailable, cpu_percent
 from smsdesk.bench.profiler import Profiler, hottest
 from smsdesk.bench.report import environment, format_fanout, format_step, ratio, write_json
 from smsdesk.bench.server import ServerError, ServerProcess, seed_users
@@ -91,6 +93,20 @@ def _texts_flag(p: argparse.ArgumentParser) -> None:
         help="keep at most K idle keep-alive connections (a reverse proxy's keepalive); a connection "
         "returned beyond them is closed (default 512; the fifth round kept 48)",
     )
+    p.add_argument(
+        "--competing-cpu",
+        type=_share,
+        metavar="F",
+        help="during the steps, another process burns a share F (0 < F <= 1) of one core, as another job "
+        "on the machine would; its measured CPU is recorded with each step",
+    )
+
+
+def _share(text: str) -> float:
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -182,6 +198,7 @@ async def _steps(
             shared_connections=args.shared_connections,
             idle_connections=args.idle_connections,
         )
+        competitor = CompetingLoad(args.competing_cpu) if args.competing_cpu else None
         try:
             t0 = time.perf_counter()
             await load.setup()
@@ -193,12 +210,19 @@ async def _steps(
             profiler = Profiler(server.pid, profile, subprocesses=server.workers > 1) if profile else None
             if profiler is not None:
                 await profiler.start()
+            if competitor is not None:
+                await competitor.start()
             for rate in rates:
+                c0 = competitor.sample() if competitor is not None else None
                 step = (
                     await load.run_step(
                         rate, args.duration, drain_s=args.drain, phone_sample=args.phone_sample
                     )
                 ).to_json()
+                c1 = competitor.sample() if competitor is not None else None
+                if competitor is not None and c0 is not None and c1 is not None:
+                    step["competing_cpu_share"] = competitor.share
+                    step["competing_cpu_percent"] = round(cpu_percent(c0, c1), 1)
                 steps.append(step)
                 print(format_step(step, args.workers), flush=True)
                 if (
@@ -211,6 +235,8 @@ async def _steps(
                 await profiler.stop()
                 _print_profile(profiler.path)
         finally:
+            if competitor is not None:
+                await competitor.stop()
             await load.close()
         judged = [(s["rate"], _judged_latencies(s)) for s in steps]
         best = highest_passing_rate(judged, P99_LIMIT_MS)
@@ -340,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check(args)
         result = _run(_dispatch(args))
-    except (ValueError, ServerError, HttpError, BayeuxError, FileNotFoundError, OSError) as exc:
+    except (ValueError, ServerError, HttpError, BayeuxError, ProcUnavailable, OSError) as exc:
         print(f"smsdesk bench: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

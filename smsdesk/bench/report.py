@@ -63,6 +63,11 @@ def format_step(step: dict[str, Any], workers: int = 1) -> str:
             f" (peak {step['server_peak_rss_mb']} MB); load generator CPU {step['load_cpu_percent']}%,"
             f" lag p99 {step['generator_lag_ms']['p99']} ms; machine load average {step.get('loadavg_1min_after')}"
         )
+    if step.get("competing_cpu_percent") is not None:
+        lines.append(
+            f"    competing process: asked {100 * step['competing_cpu_share']:.0f} % of a core,"
+            f" got {step['competing_cpu_percent']} %"
+        )
     if step.get("server_cpu_ms_per_inbound") is not None:
         lines.append(f"    server CPU per inbound text delivered: {step['server_cpu_ms_per_inbound']} ms")
     if step["errors"] or step["client_errors"]:

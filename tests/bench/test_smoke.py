@@ -34,12 +34,13 @@ def test_cli_run_writes_a_complete_record(tmp_path: Path) -> None:
     assert step["connections"] == "as needed, 512 kept idle" and step["connections_opened"] >= 0
 
 
-def test_cli_run_over_shared_connections(tmp_path: Path) -> None:
+def test_cli_run_over_shared_connections_beside_a_competing_process(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     args = ["run", "-n", "3", "-m", "1", "--rate", "4", "--duration", "1", "--shared-connections", "2"]
-    assert main([*args, "--json", str(out)]) == 0
+    assert main([*args, "--competing-cpu", "0.2", "--json", str(out)]) == 0
     (step,) = json.loads(out.read_text())["result"]["steps"]
     assert step["connections"] == "at most 2" and step["connections_opened"] == 0
+    assert step["competing_cpu_share"] == 0.2 and step["competing_cpu_percent"] > 0, step
     assert (step["sent"], step["invited"], step["replied"], step["errors"]) == (4, 4, 4, {}), step
 
 
@@ -121,6 +122,8 @@ def test_bad_flags_are_clear_errors(args: list[str], capsys: pytest.CaptureFixtu
         ["run", "--rate", "x"],
         ["scale", "--agents", "1.5"],
         ["run", "--shared-connections", "-1"],
+        ["run", "--competing-cpu", "0"],
+        ["sweep", "--competing-cpu", "1.5"],
     ],
 )
 def test_bad_values_are_rejected_by_the_parser(args: list[str]) -> None:
