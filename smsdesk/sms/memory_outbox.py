@@ -52,12 +52,11 @@ class MemoryOutboxStore:
         return [self._rows[i] for i in self._order]
 
     async def claim_due(self, *, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
-        due = [
+        due = [  # in the order they were enqueued, as the SQL store (by row id)
             s
             for i in self._order
             if (s := self._rows[i]).state is OutboxState.PENDING and s.row.next_attempt_ms <= now_ms
         ]
-        due.sort(key=lambda s: s.row.next_attempt_ms)
         claimed: list[OutboxRow] = []
         for stored in due[:limit]:
             leased = replace(stored.row, next_attempt_ms=now_ms + lease_ms)

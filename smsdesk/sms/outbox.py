@@ -86,7 +86,8 @@ class OutboxStore(Protocol):
     """Narrow storage interface the worker needs. Times are epoch milliseconds."""
 
     async def claim_due(self, *, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
-        """Pending rows with ``next_attempt_ms <= now_ms``, oldest first, at most ``limit``.
+        """Pending rows with ``next_attempt_ms <= now_ms``, at most ``limit``, in the order they were
+        enqueued (a conversation's texts leave in order, a retried one before the ones written after it).
 
         Atomically pushes each returned row's ``next_attempt_ms`` to ``now_ms + lease_ms`` so no other
         worker claims it while this one sends (and so it comes back if this worker dies).

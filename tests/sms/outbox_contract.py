@@ -1,26 +1,40 @@
 """The ``OutboxStore`` contract, as a reusable test class.
 
-Any implementation (the in-memory fake here, the SQL store in the store package) passes the same suite:
-subclass ``OutboxStoreContract`` and provide the ``outbox`` fixture returning ``(store, enqueue)``, where
-``enqueue(provider, sms, now_ms)`` inserts a pending row the way the actions layer does.
+Every implementation passes the same suite (the in-memory store of the SMS package in
+``test_outbox_store_contract.py``, the SQL-backed ``SqlOutbox`` there too, on SQLite and PostgreSQL): subclass
+``OutboxStoreContract`` and provide the ``outbox`` fixture returning ``(store, enqueue)``, where
+``enqueue(provider, sms, now_ms)`` inserts a pending row due at once, the way the session engine does, and
+returns the store's id of it (``sms.outbox_id`` is only a label: a SQL store numbers its rows).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from smsdesk.clock import FakeClock
 from smsdesk.sms.base import OutboundSms, SendResult, TemporaryFailure
 from smsdesk.sms.fake import FakeProvider
-from smsdesk.sms.outbox import OutboxSettings, OutboxStore, OutboxWorker
+from smsdesk.sms.outbox import OutboxRow, OutboxSettings, OutboxStore, OutboxWorker
 from tests.sms.sinks import MemoryStatusSink
 
-Enqueue = Callable[[str, OutboundSms, int], Awaitable[None]]
+Enqueue = Callable[[str, OutboundSms, int], Awaitable[str]]
 
 
 def _sms(i: int) -> OutboundSms:
-    return OutboundSms(f"ob-{i}", "+15550000000", "+15551230001", f"text {i}")
+    return OutboundSms(f"ob-{i}", "+15550000000", f"+1555123{i:04d}", f"text {i}")
+
+
+def _carries(row: OutboxRow, sms: OutboundSms) -> bool:
+    """The row holds this message (its ``outbox_id`` is the store's, not the label)."""
+    got = row.sms
+    return (got.outbox_id, got.from_number, got.to_number, got.text) == (
+        row.outbox_id,
+        sms.from_number,
+        sms.to_number,
+        sms.text,
+    )
 
 
 class OutboxStoreContract:
@@ -28,15 +42,41 @@ class OutboxStoreContract:
         self, outbox: tuple[OutboxStore, Enqueue]
     ) -> None:
         store, enqueue = outbox
-        await enqueue("fake", _sms(2), 1_000)
-        await enqueue("fake", _sms(1), 500)
-        await enqueue("fake", _sms(3), 5_000)
-        rows = await store.claim_due(now_ms=1_000, lease_ms=60_000, limit=10)
-        assert [r.outbox_id for r in rows] == ["ob-1", "ob-2"]
-        assert rows[0].sms == _sms(1) and rows[0].provider == "fake" and rows[0].attempts == 0
-        assert await store.claim_due(now_ms=2_000, lease_ms=60_000, limit=10) == []  # leased
-        again = await store.claim_due(now_ms=61_001, lease_ms=60_000, limit=10)  # lease lapsed
-        assert sorted(r.outbox_id for r in again) == ["ob-1", "ob-2", "ob-3"]
+        a, b, c = [await enqueue("fake", _sms(i), 0) for i in (1, 2, 3)]
+        rows = await store.claim_due(now_ms=1_000, lease_ms=60_000, limit=2)
+        assert [r.outbox_id for r in rows] == [a, b]
+        assert _carries(rows[0], _sms(1)) and rows[0].provider == "fake" and rows[0].attempts == 0
+        assert [r.outbox_id for r in await store.claim_due(now_ms=2_000, lease_ms=60_000, limit=10)] == [c]
+        assert await store.claim_due(now_ms=3_000, lease_ms=60_000, limit=10) == []  # all leased
+        again = await store.claim_due(now_ms=61_001, lease_ms=60_000, limit=10)  # a's and b's leases lapsed
+        assert [r.outbox_id for r in again] == [a, b]
+
+    async def test_the_first_enqueued_goes_first_whatever_its_due_time(
+        self, outbox: tuple[OutboxStore, Enqueue]
+    ) -> None:
+        """Rows due together leave in the order they were written (a conversation's texts in order), even
+        when a retry pushed the older one's due time past the newer one's."""
+        store, enqueue = outbox
+        a, b = [await enqueue("fake", _sms(i), 0) for i in (1, 2)]
+        await store.claim_due(now_ms=0, lease_ms=60_000, limit=10)
+        await store.reschedule(a, attempts=1, next_attempt_ms=5_000, error="503")
+        await store.reschedule(b, attempts=1, next_attempt_ms=4_000, error="503")
+        assert [r.outbox_id for r in await store.claim_due(now_ms=4_500, lease_ms=60_000, limit=10)] == [b]
+        await store.reschedule(b, attempts=2, next_attempt_ms=4_800, error="503")
+        rows = await store.claim_due(now_ms=5_000, lease_ms=60_000, limit=10)
+        assert [r.outbox_id for r in rows] == [a, b]
+
+    async def test_two_claimers_at_once_never_get_the_same_row(
+        self, outbox: tuple[OutboxStore, Enqueue]
+    ) -> None:
+        store, enqueue = outbox
+        ids = {await enqueue("fake", _sms(i), 0) for i in range(10)}
+        first, second = await asyncio.gather(
+            store.claim_due(now_ms=0, lease_ms=60_000, limit=6),
+            store.claim_due(now_ms=0, lease_ms=60_000, limit=6),
+        )
+        got = [r.outbox_id for r in [*first, *second]]
+        assert len(got) == len(set(got)) == 10 and set(got) == ids
 
     async def test_limit_is_respected(self, outbox: tuple[OutboxStore, Enqueue]) -> None:
         store, enqueue = outbox
@@ -49,21 +89,21 @@ class OutboxStoreContract:
         self, outbox: tuple[OutboxStore, Enqueue]
     ) -> None:
         store, enqueue = outbox
-        await enqueue("fake", _sms(1), 0)
-        await enqueue("fake", _sms(2), 0)
+        a = await enqueue("fake", _sms(1), 0)
+        b = await enqueue("fake", _sms(2), 0)
         await store.claim_due(now_ms=0, lease_ms=10, limit=10)
-        await store.mark_sent("ob-1", provider_message_id="SM1", status="queued", now_ms=1)
-        await store.mark_failed("ob-2", attempts=1, error="bad number", now_ms=1)
+        await store.mark_sent(a, provider_message_id="SM1", status="queued", now_ms=1)
+        await store.mark_failed(b, attempts=1, error="bad number", now_ms=1)
         assert await store.claim_due(now_ms=10**12, lease_ms=10, limit=10) == []
 
     async def test_reschedule_sets_attempts_and_due_time(self, outbox: tuple[OutboxStore, Enqueue]) -> None:
         store, enqueue = outbox
-        await enqueue("fake", _sms(1), 0)
+        a = await enqueue("fake", _sms(1), 0)
         await store.claim_due(now_ms=0, lease_ms=60_000, limit=10)
-        await store.reschedule("ob-1", attempts=1, next_attempt_ms=2_000, error="503")
+        await store.reschedule(a, attempts=1, next_attempt_ms=2_000, error="503")
         assert await store.claim_due(now_ms=1_999, lease_ms=60_000, limit=10) == []
         (row,) = await store.claim_due(now_ms=2_000, lease_ms=60_000, limit=10)
-        assert row.attempts == 1
+        assert row.outbox_id == a and row.attempts == 1
 
     async def test_worker_end_to_end(self, outbox: tuple[OutboxStore, Enqueue]) -> None:
         store, enqueue = outbox
