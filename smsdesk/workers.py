@@ -23,9 +23,9 @@ log = logging.getLogger("smsdesk.workers")
 
 
 class RouterLoop:
-    """Routing runs on one node at a time: the holder of the ``router`` lease (renewed every pass). Another
-    node takes over within ``LEASE_MS`` when the holder dies, so agents' capacity is never overbooked by two
-    routers deciding at once."""
+    """Routing runs on one node at a time: the holder of the ``router`` lease, renewed once half of it has run
+    out. Another node takes over within ``LEASE_MS`` and a tick when the holder dies, so agents' capacity is
+    never overbooked by two routers deciding at once."""
 
     LEASE_MS = 5000
     HINT_TOPIC = "smsdesk.route"  # {"agents": bool}: routing is wanted; a channel state changed if "agents"
@@ -42,6 +42,7 @@ class RouterLoop:
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lease_until_ms = 0  # this node holds the lease until then (0: not known to hold it)
+        self._ask_again_ms = 0  # another node held it when asked: not asked again before then
         self._expiry_due_ms = 0  # the next check for offers that timed out
 
     def wake(self) -> None:
@@ -87,14 +88,19 @@ class RouterLoop:
         self._event.set()
 
     async def _hold_lease(self, now_ms: int) -> bool:
-        """Renewed once half of it has run out, not on every pass: nobody can take it before it ends."""
+        """Renewed once half of it has run out, not on every pass: nobody can take it before it ends. A node
+        that another one's lease keeps out asks again once a tick, not on every pass: each ask is a write
+        transaction, and a node wakes for every session that needs routing and every agent freed on it."""
         if now_ms < self._lease_until_ms - self.LEASE_MS // 2:
             return True
+        if now_ms < self._ask_again_ms:
+            return False
         rt = self.router.rt
         if await rt.store.acquire_lease("router", self.node_id, now_ms, self.LEASE_MS):
             self._lease_until_ms = now_ms + self.LEASE_MS
             return True
         self._lease_until_ms = 0
+        self._ask_again_ms = now_ms + int(self.tick_s * 1000)
         return False
 
     async def run_once(self) -> int:
