@@ -71,6 +71,15 @@ class Query:
         assert params is not None, sql
         return sql, tuple([params[n] for n in names])
 
+    def bind_many(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The SQL text and one argument tuple per row, for ``executemany``."""
+        sql, names, defaults = self.compiled(dialect)
+        if defaults:
+            rows = [{**defaults, **r} for r in rows]
+        return sql, [tuple([r[n] for n in names]) for r in rows]
+
 
 class QueryFamily:
     """Statements that differ only by a count (``IN`` lists of n values): one ``Query`` per count, kept."""

@@ -71,12 +71,11 @@ class PostgresDb:
         return int(self._execute(q, params).rowcount)
 
     def run_many(self, q: Query, rows: Sequence[Mapping[str, Any]]) -> None:
-        bound = [q.bind(self.dialect, r) for r in rows]
-        if not bound:
+        if not rows:
             return
-        sql = bound[0][0]
+        sql, args = q.bind_many(self.dialect, rows)
         try:
-            self.raw.cursor().executemany(sql, [args for _, args in bound])
+            self.raw.cursor().executemany(sql, args)
         except self.dialect.loaded_dbapi.IntegrityError as exc:
             raise IntegrityError(sql, None, exc) from exc
 

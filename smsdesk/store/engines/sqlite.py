@@ -210,12 +210,11 @@ class SqliteDb:
             raise IntegrityError(sql, args, exc) from exc
 
     def run_many(self, q: Query, rows: Sequence[Mapping[str, Any]]) -> None:
-        bound = [q.bind(self.dialect, r) for r in rows]
-        if not bound:
+        if not rows:
             return
-        sql = bound[0][0]
+        sql, args = q.bind_many(self.dialect, rows)
         try:
-            self.raw.executemany(sql, [args for _, args in bound])
+            self.raw.executemany(sql, args)
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(sql, None, exc) from exc
 
