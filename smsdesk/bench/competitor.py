@@ -34,19 +34,20 @@ while True:
 def parse_share(text: str) -> float:
     """``--competing-cpu``: a share of one core, 0 < F <= 1."""
     try:
-        share = float(text)
+        return _checked(float(text))
     except ValueError:
-        share = -1.0
+        raise ValueError(f"--competing-cpu takes a share of one core, 0 < F <= 1; got {text!r}") from None
+
+
+def _checked(share: float) -> float:
     if not 0 < share <= 1:  # NaN fails this too
-        raise ValueError(f"--competing-cpu takes a share of one core, 0 < F <= 1; got {text!r}")
+        raise ValueError(f"a share of one core, 0 < F <= 1; got {share!r}")
     return share
 
 
 class CompetingLoad:
     def __init__(self, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"a share of one core, 0 < F <= 1; got {share!r}")
-        self.share = share
+        self.share = _checked(share)
         self._proc: asyncio.subprocess.Process | None = None
         self._sampler: ProcSampler | None = None
 
