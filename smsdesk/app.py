@@ -26,10 +26,11 @@ from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
-from smsdesk.api.auth import Authenticator, AuthMiddleware
+from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
 from smsdesk.api.rest import features, me, smssessions, supervision, users
+from smsdesk.api.revocation import AccessRevocation
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -40,6 +41,7 @@ from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
 from smsdesk.notify.hub import NotificationHub
 from smsdesk.notify.relay import Relay
+from smsdesk.notify.settings import NotifySettings
 from smsdesk.passwords import Passwords
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import InboundAck, InboundSms, SmsProvider, StatusUpdate
@@ -142,8 +144,7 @@ def _providers(rt: Runtime, sms: SmsSettings) -> tuple[ProviderRegistry, Simulat
         providers["twilio"] = TwilioProvider(sms.twilio)
     if sms.smpp is not None:
         providers["smpp"] = SmppProvider(sms.smpp, clock=rt.clock, inbound_sink=inbound, status_sink=status)
-    default = sms.default_provider or (next(iter(providers)) if providers else None)
-    return ProviderRegistry(providers, sms.bindings(), default=default), simulator
+    return ProviderRegistry(providers, sms.bindings(), default=sms.fallback()), simulator
 
 
 def build_app(
@@ -165,12 +166,16 @@ def build_app(
     bus = _bus(settings, worker)
     relay = Relay(worker.directory, worker.name) if worker is not None else None
     # subscribes to the bus: before bus.start()
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay)
+    notify = NotifySettings(cookie_secure=settings.cookie_secure, max_json_depth=settings.max_json_depth)
+    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, notify, relay=relay)
     rt.publisher = hub
+    revocation = AccessRevocation(bus, authenticator, hub.drop_user)
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
-    sms_settings = sms or SmsSettings.from_env(os.environ)
+    sms_settings = sms or SmsSettings.from_env(os.environ, demo=seed_demo)
     registry, simulator = _providers(rt, sms_settings)
+    sms_settings.check_numbers(settings.number_queues)  # startup refuses a number no provider serves
     rt.provider_name_for = registry.provider_name_for
+    rt.provider_available = registry.has
     outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
     rt.wake_outbox = outbox.wake
     router = RouterLoop(Router(rt), bus=bus)
@@ -210,6 +215,7 @@ def build_app(
     app.state.rt = rt
     app.state.authenticator = authenticator
     app.state.hub = hub
+    app.state.revocation = revocation
     app.state.router = router
     app.state.outbox = outbox
     app.state.simulator = simulator
@@ -219,6 +225,7 @@ def build_app(
         status_sink=lambda u: receive_status(rt, u),
         simulator=simulator,
         twilio=sms_settings.twilio,
+        simulator_guard=None if sms_settings.simulator.public else admin_only(authenticator),
     )
     # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
     # routes stay registered for the OpenAPI schema, behind these)

@@ -12,10 +12,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["ConfigError", "Settings", "load_settings", "sms_environ"]
+__all__ = ["ConfigError", "Settings", "load_settings", "origin_of", "sms_environ"]
 
 ENV_PREFIX = "SMSDESK_"
 
@@ -55,8 +56,19 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # --- hardening (docs/security.md) ---
+    max_json_depth: int = Field(32, ge=2, le=512)  # nesting of any JSON body
+    allowed_origins: tuple[str, ...] = ()  # Origins trusted with credentials; default: the public URL's
+    login_max_failures_per_user: int = Field(10, ge=1)  # failed logins per user name within the window
+    login_max_failures_per_address: int = Field(10, ge=1)  # failed logins per client address
+    login_failure_window_s: int = Field(300, ge=1)  # the window, and the longest Retry-After
+    password_hash_concurrency: int = Field(2, ge=1, le=64)  # password verifications at once per process
+    userdata_max_keys: int = Field(100, ge=1)  # keys of one session's userData
+    userdata_max_key_length: int = Field(128, ge=1)  # characters of one userData key
+    userdata_max_value_length: int = Field(4096, ge=1)  # characters of one userData value (as JSON)
+    userdata_max_bytes: int = Field(32_768, ge=256)  # one session's userData as JSON, in bytes
 
-    @field_validator("features", "disabled_features", mode="before")
+    @field_validator("features", "disabled_features", "allowed_origins", mode="before")
     @classmethod
     def _split_list(cls, v: Any) -> Any:
         if isinstance(v, str):
@@ -80,11 +92,33 @@ class Settings(BaseModel):
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def cookie_secure(self) -> bool:
+        """Cookies get ``Secure`` when the public URL is https."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """The Origins allowed to send credentialed requests: ``allowed_origins``, else the public URL's."""
+        origins = self.allowed_origins or (origin_of(self.base_url),)
+        return frozenset(o.rstrip("/").lower() for o in origins)
+
     def feature_enabled(self, name: str) -> bool:
         return name in self.features and name not in self.disabled_features
 
     def queue_for(self, business_number: str) -> str:
         return self.number_queues.get(business_number, self.default_queue)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (the default port left out, as browsers send it)."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port is None or port == default else f"{scheme}://{host}:{port}"
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:

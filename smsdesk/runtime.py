@@ -64,6 +64,7 @@ class Runtime:
     session_locks: _Locks = field(default_factory=_default_locks)
     session_cache: SessionCache = field(default_factory=SessionCache)  # sessions this node wrote last
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
+    provider_available: Callable[[str], bool] = lambda _name: True  # a provider of that name is configured
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
     agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smsdesk.actions.session_cache import CachedSession, apply_messages
+from smsdesk.config import Settings
 from smsdesk.domain.errors import Forbidden, GwsError, InUse, InvalidState, NotFound
-from smsdesk.domain.outcome import Context, Outcome, random_participant_id
+from smsdesk.domain.outcome import Context, Outcome, UserDataLimits, random_participant_id
 from smsdesk.domain.participants import UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
@@ -72,6 +73,17 @@ def context(rt: Runtime) -> Context:
         new_participant_id=random_participant_id,
         new_session_id=rt.ids.session_id,
         disposition_key=rt.settings.disposition_key,
+        user_data_limits=user_data_limits(rt.settings),
+    )
+
+
+def user_data_limits(settings: Settings) -> UserDataLimits:
+    """The ``userdata_*`` settings (docs/security.md)."""
+    return UserDataLimits(
+        settings.userdata_max_keys,
+        settings.userdata_max_key_length,
+        settings.userdata_max_value_length,
+        settings.userdata_max_bytes,
     )
 
 
@@ -206,8 +218,25 @@ async def _outbound(rt: Runtime, out: Outcome) -> list[NewOutbound]:
         return []
     first = out.outbound_sms[0]
     await require_not_opted_out(rt, first.to)
-    provider = rt.provider_name_for(first.sender)
+    provider = outbound_provider(rt, out.session.provider, first.sender)
     return [NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index) for o in out.outbound_sms]
+
+
+def outbound_provider(rt: Runtime, came_in_on: str, business_number: str) -> str:
+    """The provider a reply leaves through: the one the conversation came in on (else the one bound to the
+    business number). Never another one: with no route the reply is refused (``InvalidState``, statusCode 2)
+    and nothing is stored, rather than handed to a provider that does not reach the customer."""
+    try:
+        provider = came_in_on or rt.provider_name_for(business_number)
+    except NotFound:
+        provider = ""
+    if not provider or not rt.provider_available(provider):
+        via = f"came in through {came_in_on!r}, which" if came_in_on else f"is on {business_number}, which"
+        raise InvalidState(
+            f"No SMS route to this customer: the conversation {via} no configured SMS provider serves; "
+            "the message was not sent"
+        )
+    return provider
 
 
 async def require_reopenable(rt: Runtime, s: Session) -> None:

@@ -47,7 +47,8 @@ def _ack_id(sms: InboundSms) -> str:
 
 
 def _reply(rt: Runtime, sms: InboundSms, text: str) -> NewOutbound:
-    return NewOutbound(rt.provider_name_for(sms.to_number), sms.to_number, sms.from_number, text)
+    """An automatic answer (opt-out, opt-in, help) leaves through the provider the text came in on."""
+    return NewOutbound(sms.provider, sms.to_number, sms.from_number, text)
 
 
 async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
@@ -143,7 +144,10 @@ async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None) -> Non
         ctx=context(rt),
     )
     session = replace(
-        out.session, user_data={**out.session.user_data, **_user_data(sms, out.session)}, lar_agent_id=lar
+        out.session,
+        user_data={**out.session.user_data, **_user_data(sms, out.session)},
+        lar_agent_id=lar,
+        provider=sms.provider,  # the replies leave through it (docs/providers.md)
     )
     out = replace(out, session=session)
     await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id, opted_out=False))

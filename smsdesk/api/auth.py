@@ -11,26 +11,32 @@ tokens (spec §9.1).
   node that ends it.
 - A request with valid Basic credentials and no matching session gets a new ``JSESSIONID`` (the same one for
   repeated Basic requests without cookies, so cookie-less clients do not create a session per request).
+- A request whose ``Origin`` header is neither a trusted origin (``allowed_origins``, default the public URL's)
+  nor the origin of the host it is addressed to (its ``Host`` header) is refused (HTTP 403, ``statusCode`` 3)
+  before its credentials are looked at: a page of another site cannot ride the cookie (or a browser's cached
+  Basic credentials) into the API, CometD or its websocket (docs/security.md).
+- Failed Basic logins are throttled and passwords verified off the event loop (``login_guard.py``).
 - With ``csrf_enabled``, POST/PUT/DELETE/PATCH need ``X-CSRF-TOKEN`` equal to the session's token, obtained from
   the ``X-CSRF-TOKEN`` header of any GET; otherwise HTTP 403 "Missing or invalid Csrf token".
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smsdesk.api.errors import error_response
-from smsdesk.domain.errors import GwsError, NotAuthenticated
+from smsdesk.api.errors import error_response, gws_error
+from smsdesk.api.login_guard import LoginGuard
+from smsdesk.domain.errors import Forbidden, GwsError, NoPermission, NotAuthenticated
 from smsdesk.domain.users import Principal, Role, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import HttpSession
@@ -39,6 +45,7 @@ __all__ = [
     "COOKIE",
     "AuthMiddleware",
     "Authenticator",
+    "admin_only",
     "authorize",
     "cookie_value",
     "guarded",
@@ -51,7 +58,9 @@ BASIC_TTL_S = 60.0
 SESSION_TTL_S = 2.0
 _CACHE_MAX = 10_000
 _UNSAFE = {"POST", "PUT", "DELETE", "PATCH"}
-_READ_HEADERS = frozenset({b"authorization", b"cookie", b"x-requested-with", b"x-csrf-token"})
+_READ_HEADERS = frozenset(
+    {b"authorization", b"cookie", b"x-requested-with", b"x-csrf-token", b"origin", b"host"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +135,8 @@ class Authenticator:
 
     Per logged-in client the caches hold one ``_Session`` and, for Basic logins, one ``_Credentials`` sharing
     its ``Principal`` (whose roles set is shared by every user with the same roles): about 0.75 KB. Passwords
-    are verified on a worker thread of their own, so a production-cost Argon2 verification (~0.2 s of CPU)
-    does not stall the event loop.
+    are verified by ``LoginGuard`` on worker threads, so a production-cost Argon2 verification (~0.2 s of
+    CPU) does not stall the event loop, and failed logins are throttled there.
     """
 
     def __init__(self, rt: Runtime) -> None:
@@ -135,7 +144,24 @@ class Authenticator:
         self._basic: dict[bytes, _Credentials] = {}  # sha256 of the Authorization header ->
         self._sessions: dict[str, _Session] = {}
         self._roles: dict[frozenset[Role], frozenset[Role]] = {}
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="smsdesk-passwords")
+        self.guard = LoginGuard(rt)
+        self._origins = rt.settings.trusted_origins
+        self._cookie_flags = "; Secure" if rt.settings.cookie_secure else ""
+
+    def origin_allowed(self, origin: str, host: str | None) -> bool:
+        """A trusted origin, or the origin of the host the request is addressed to (same-origin pages)."""
+        wanted = origin.strip().rstrip("/").lower()
+        if wanted in self._origins:
+            return True
+        if not host:
+            return False
+        parts = urlsplit(wanted)
+        return parts.scheme in ("http", "https") and parts.netloc == host.strip().lower()
+
+    @property
+    def cookie_flags(self) -> str:
+        """Extra attributes of the cookies set: ``; Secure`` when the public URL is https."""
+        return self._cookie_flags
 
     def _principal(self, who: User | Principal, session_id: str | None) -> Principal:
         roles = self._roles.setdefault(who.roles, who.roles)
@@ -143,23 +169,28 @@ class Authenticator:
             return Principal(who.id, who.user_name, roles, session_id)
         return Principal(who.user_id, who.user_name, roles, session_id)
 
-    async def _verify_basic(self, header: str, creds: tuple[str, str]) -> tuple[Principal, str | None]:
+    async def _verify_basic(
+        self, header: str, creds: tuple[str, str], client: str | None
+    ) -> tuple[Principal, str | None]:
         digest = hashlib.sha256(header.encode()).digest()
         hit = self._basic.get(digest)
         if hit and hit.until > time.monotonic():
             return hit.principal, hit.session_id
-        user = await self.rt.store.get_user_by_name(creds[0])
-        if user is None or not user.enabled or not await self._verify(user.password_hash, creds[1]):
+        name, password = creds
+        had_failures = await self.guard.check(name, client)
+        user = await self.rt.store.get_user_by_name(name)
+        usable = user if user is not None and user.enabled else None
+        ok = await self.guard.verify(usable.password_hash if usable else None, password, client)
+        if usable is None or not ok:
+            await self.guard.failed(name, client)
             raise NotAuthenticated("Invalid user name or password")
+        if had_failures:
+            await self.guard.succeeded(name)
         if len(self._basic) >= _CACHE_MAX:
             self._basic.clear()
-        who = self._principal(user, None)
+        who = self._principal(usable, None)
         self._basic[digest] = _Credentials(who, None, time.monotonic() + BASIC_TTL_S)
         return who, None
-
-    async def _verify(self, password_hash: str, password: str) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._hasher, self.rt.passwords.verify, password_hash, password)
 
     def _remember_basic_session(self, header: str, principal: Principal) -> None:
         hit = self._basic.get(hashlib.sha256(header.encode()).digest())
@@ -218,14 +249,17 @@ class Authenticator:
         return session
 
     async def authenticate_request(
-        self, headers: Mapping[str, str], cookies: Mapping[str, str]
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], client: str | None = None
     ) -> AuthResult:
+        origin = headers.get("origin")
+        if origin is not None and not self.origin_allowed(origin, headers.get("host")):
+            raise Forbidden(f"Origin {origin[:100]} is not allowed (allowed_origins, docs/security.md)")
         header = headers.get("authorization")
         creds = _basic(header)
         sid = cookies.get(COOKIE)
         found = await self._session(sid) if sid else None
         if creds is not None and header is not None:
-            who, remembered = await self._verify_basic(header, creds)
+            who, remembered = await self._verify_basic(header, creds, client)
             if found and found.principal.user_id == who.user_id:
                 return AuthResult(found.principal, found.csrf_token, False)
             if remembered:
@@ -240,10 +274,13 @@ class Authenticator:
             return AuthResult(found.principal, found.csrf_token, False)
         raise NotAuthenticated("Authentication required: send HTTP Basic credentials or a JSESSIONID cookie")
 
-    async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
-        """For CometD handshakes and websocket upgrades: a principal, or ``None`` when not authenticated."""
+    async def authenticate(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], client: str | None = None
+    ) -> Principal | None:
+        """For CometD handshakes and websocket upgrades: a principal, or ``None`` when not authenticated (or
+        refused: an Origin not allowed, too many failed logins)."""
         try:
-            return (await self.authenticate_request(headers, cookies)).principal
+            return (await self.authenticate_request(headers, cookies, client)).principal
         except GwsError:
             return None
 
@@ -265,13 +302,17 @@ async def authorize(
             headers[k.decode("latin-1")] = v.decode("latin-1")
     sid = cookie_value(headers.get("cookie", ""), COOKIE)
     cookies = {COOKIE: sid} if sid is not None else {}
+    client = scope.get("client")
     try:
-        result = await auth.authenticate_request(headers, cookies)
-    except GwsError as exc:
+        result = await auth.authenticate_request(headers, cookies, client[0] if client else None)
+    except NotAuthenticated as exc:
         # Scripts (X-Requested-With: XMLHttpRequest) get no challenge, so browsers show no password dialog.
         scripted = headers.get("x-requested-with", "").lower() == "xmlhttprequest"
         hdrs = None if scripted else {"WWW-Authenticate": 'Basic realm="smsdesk"'}
         await error_response(exc.code, exc.message, hdrs)(scope, receive, send)
+        return None
+    except GwsError as exc:  # an Origin not allowed (403), too many failed logins (429 + Retry-After)
+        await gws_error(exc)(scope, receive, send)
         return None
     method = scope["method"]
     if csrf and method in _UNSAFE and headers.get(CSRF_HEADER.lower()) != result.csrf_token:
@@ -280,12 +321,27 @@ async def authorize(
     scope.setdefault("state", {})["principal"] = result.principal
     extra: list[tuple[bytes, bytes]] = []
     if result.new_session:
-        cookie = f"{COOKIE}={result.principal.http_session_id}; Path=/; HttpOnly; SameSite=Lax"
+        cookie = (
+            f"{COOKIE}={result.principal.http_session_id}; Path=/; HttpOnly; SameSite=Lax{auth.cookie_flags}"
+        )
         extra.append((b"set-cookie", cookie.encode()))
     if method in ("GET", "HEAD"):
         extra.append((b"x-csrf-header", CSRF_HEADER.encode()))
         extra.append((b"x-csrf-token", result.csrf_token.encode()))
     return extra
+
+
+def admin_only(auth: Authenticator) -> Callable[[Request], Awaitable[None]]:
+    """A guard for endpoints only admins may use (the simulator's API in ``smsdesk serve``): Basic or the
+    session cookie, the same Origin rule as the API; ``NotAuthenticated`` / ``NoPermission`` otherwise."""
+
+    async def guard(request: Request) -> None:
+        client = request.client.host if request.client else None
+        result = await auth.authenticate_request(request.headers, request.cookies, client)
+        if Role.ADMIN not in result.principal.roles:
+            raise NoPermission("Only administrators may use the SMS simulator on this server")
+
+    return guard
 
 
 class AuthMiddleware:

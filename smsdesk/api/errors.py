@@ -11,9 +11,19 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from smsdesk.domain.errors import GwsError
+from smsdesk.domain.errors import Forbidden, GwsError, Validation
 
-__all__ = ["HTTP_STATUS", "GwsJSONResponse", "error_response", "gws_error", "http_error", "internal_error"]
+__all__ = [
+    "HTTP_STATUS",
+    "GwsJSONResponse",
+    "TooLarge",
+    "TooManyAttempts",
+    "UnsupportedMediaType",
+    "error_response",
+    "gws_error",
+    "http_error",
+    "internal_error",
+]
 
 HTTP_STATUS: dict[int, int] = {
     0: 200,
@@ -33,6 +43,29 @@ HTTP_STATUS: dict[int, int] = {
 }
 
 
+class TooLarge(Validation):
+    """A request body beyond its endpoint's limit: HTTP 413, ``statusCode`` 10. Nothing past the limit is read."""
+
+    http_status = 413
+
+
+class UnsupportedMediaType(Validation):
+    """A body that is not ``application/json`` sent to a JSON endpoint: HTTP 415, ``statusCode`` 10."""
+
+    http_status = 415
+
+
+class TooManyAttempts(Forbidden):
+    """Too many failed logins for a user name or from a client address: HTTP 429 with ``Retry-After``,
+    ``statusCode`` 3 (docs/security.md)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class GwsJSONResponse(Response):
     media_type = "application/json"
 
@@ -40,17 +73,21 @@ class GwsJSONResponse(Response):
         return orjson.dumps(content)
 
 
-def error_response(code: int, message: str, headers: dict[str, str] | None = None) -> GwsJSONResponse:
+def error_response(
+    code: int, message: str, headers: dict[str, str] | None = None, *, http_status: int | None = None
+) -> GwsJSONResponse:
     return GwsJSONResponse(
         {"statusCode": code, "statusMessage": message},
-        status_code=HTTP_STATUS.get(code, 400),
+        status_code=http_status or HTTP_STATUS.get(code, 400),
         headers=headers,
     )
 
 
 def gws_error(exc: GwsError) -> GwsJSONResponse:
     headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
-    return error_response(exc.code, exc.message, headers)
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    return error_response(exc.code, exc.message, headers, http_status=getattr(exc, "http_status", None))
 
 
 def http_error(exc: HTTPException) -> GwsJSONResponse:

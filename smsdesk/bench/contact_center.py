@@ -161,6 +161,7 @@ class ContactCenterLoad:
         self._tasks: set[asyncio.Task[None]] = set()
         self._customer_prefix = f"+1{random.randint(201, 989)}"
         self._customers = 0
+        self._simulator: dict[str, str] = {}  # the admin's cookie: the simulator's API is for admins in serve
 
     # --- setup ---------------------------------------------------------------------------------------
 
@@ -178,6 +179,8 @@ class ContactCenterLoad:
 
     async def setup(self, *, concurrency: int = 32) -> None:
         pw = self.population.password
+        if self.population.admin is not None:
+            self._simulator = (await login(self.pool, self.population.admin, pw)).cookie
         agents = await gather_limited([login(self.pool, a, pw) for a in self.population.agents], concurrency)
         sups = await gather_limited(
             [login(self.pool, s, pw) for s in self.population.supervisors], concurrency
@@ -326,7 +329,7 @@ class ContactCenterLoad:
         t = self.t
         body = {"from": customer, "to": BUSINESS, "text": text}
         try:
-            r = await self.pool.request("POST", "/sms/simulator/inbound", body)
+            r = await self.pool.request("POST", "/sms/simulator/inbound", body, self._simulator)
             if r.status != 200:
                 t.errors[f"{kind}: HTTP {r.status} {r.body[:120].decode(errors='replace')}"] += 1
         except HttpError as exc:
@@ -371,7 +374,9 @@ class ContactCenterLoad:
 
         async def one(customer: str) -> bool:
             try:
-                r = await self.pool.request("GET", f"/sms/simulator/outbound?to={quote(customer)}")
+                r = await self.pool.request(
+                    "GET", f"/sms/simulator/outbound?to={quote(customer)}", headers=self._simulator
+                )
                 texts = {m["text"]: m["timestampSeconds"] for m in r.json().get("messages", [])}
             except (HttpError, KeyError, TypeError, AttributeError) as exc:
                 t.errors[f"read phone: {exc}"] += 1

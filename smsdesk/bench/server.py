@@ -8,7 +8,8 @@ take about 15 minutes on 2 cores and measure nothing of interest. Authentication
 (the load generator then uses the ``JSESSIONID`` cookie), so this does not change the measured hot path.
 
 The server process is exactly ``python -m smsdesk serve --database URL --port P [--redis URL] [--workers N]``
-with ``SMSDESK_LOG_LEVEL=warning`` (no per-request access log, as in a tuned deployment). ``--workers`` is
+with ``SMSDESK_LOG_LEVEL=warning`` (no per-request access log, as in a tuned deployment) and the simulator
+switched on (``SMSDESK_SIMULATOR_ENABLED=1``: the load generator, logged in as an admin, plays the customers). ``--workers`` is
 passed only when N > 1, and ``SMSDESK_WORKERS`` is taken out of the child's environment, so the server runs
 exactly the number of workers the results record. With N > 1 the process is uvicorn's supervisor and the
 workers are its children: the server is ready when ``/health`` answers and N processes of its tree serve the
@@ -53,6 +54,7 @@ class Population:
     agents: list[BenchUser] = field(default_factory=list)
     supervisors: list[BenchUser] = field(default_factory=list)
     password: str = PASSWORD
+    admin: BenchUser | None = None  # drives the SMS simulator, which `smsdesk serve` opens to admins only
 
 
 def free_port() -> int:
@@ -81,9 +83,10 @@ async def seed_users(database_url: str, *, agents: int, supervisors: int, capaci
             for i in range(count):
                 user = await do_create_user(rt, f"b{tag}{kind}{i}", PASSWORD, [role], capacity=capacity)
                 made[kind].append(BenchUser(user.user_name, user.id))
+        admin = await do_create_user(rt, f"b{tag}admin", PASSWORD, [Role.ADMIN])
     finally:
         await rt.store.close()
-    return Population(made["a"], made["s"])
+    return Population(made["a"], made["s"], admin=BenchUser(admin.user_name, admin.id))
 
 
 class ServerProcess:
@@ -129,7 +132,8 @@ class ServerProcess:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "SMSDESK_WORKERS"}
-        return env | {"SMSDESK_LOG_LEVEL": "warning"}
+        # the customers' side is the simulator, off in `smsdesk serve` unless switched on (docs/security.md)
+        return env | {"SMSDESK_LOG_LEVEL": "warning", "SMSDESK_SIMULATOR_ENABLED": "1"}
 
     def log_tail(self, chars: int = 2000) -> str:
         with contextlib.suppress(OSError):

@@ -16,7 +16,13 @@ Formats::
     {"type": "resync"}
         Delivered locally by a bus after it (re)connected: anything may have been missed, catch up.
 
-The topic they travel on is ``EVENTS_TOPIC``.
+The topic they travel on is ``EVENTS_TOPIC``. On ``ACCESS_TOPIC``::
+
+    {"type": "access_revoked", "user_ids": ["u1"], "http_session_ids": ["S1"]}
+        These users were deleted or logged out (``user_ids``: end their CometD clients and forget their
+        cached credentials), and these HTTP sessions ended. The store already says so (the session row is
+        gone, the user deleted): a lost message only leaves a websocket open until it re-checks its
+        credentials (docs/security.md).
 """
 
 from __future__ import annotations
@@ -25,9 +31,19 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-__all__ = ["EVENTS_TOPIC", "BusMessage", "BusMessageError", "EventsAdvanced", "Resync", "parse_message"]
+__all__ = [
+    "ACCESS_TOPIC",
+    "EVENTS_TOPIC",
+    "AccessRevoked",
+    "BusMessage",
+    "BusMessageError",
+    "EventsAdvanced",
+    "Resync",
+    "parse_message",
+]
 
 EVENTS_TOPIC = "smsdesk.events"
+ACCESS_TOPIC = "smsdesk.access"
 
 
 class BusMessageError(ValueError):
@@ -100,11 +116,35 @@ class Resync:
         return cls()
 
 
-BusMessage = EventsAdvanced | Resync
+@dataclass(frozen=True, slots=True)
+class AccessRevoked:
+    NAME: ClassVar[str] = "access_revoked"
 
-_BY_NAME: dict[str, type[EventsAdvanced] | type[Resync]] = {
+    user_ids: tuple[str, ...] = ()
+    http_session_ids: tuple[str, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": self.NAME,
+            "user_ids": list(self.user_ids),
+            "http_session_ids": list(self.http_session_ids),
+        }
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> AccessRevoked:
+        users, sessions = wire.get("user_ids", []), wire.get("http_session_ids", [])
+        for name, value in (("user_ids", users), ("http_session_ids", sessions)):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BusMessageError(f"access_revoked: {name} must be a list of strings")
+        return cls(tuple(users), tuple(sessions))
+
+
+BusMessage = EventsAdvanced | Resync | AccessRevoked
+
+_BY_NAME: dict[str, type[EventsAdvanced] | type[Resync] | type[AccessRevoked]] = {
     EventsAdvanced.NAME: EventsAdvanced,
     Resync.NAME: Resync,
+    AccessRevoked.NAME: AccessRevoked,
 }
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
 
-__all__ = ["main"]
+__all__ = ["WS_MAX_FRAME", "main"]
+
+WS_MAX_FRAME = 512 * 1024  # above CometD's max_message_bytes (256 KB), which answers a large frame itself
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -106,7 +108,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
     from smsdesk.config import sms_environ
     from smsdesk.sms.config import SmsSettings
 
-    app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file)))
+    app = build_app(settings, seed_demo=demo, sms=SmsSettings.from_env(sms_environ(config_file), demo=demo))
     announce(settings, demo=demo)
     settle_heap()  # the startup heap out of the collector's reach, and its thresholds (cli/heap.py)
     # websockets-sansio: a third of wsproto's CPU per frame written. No permessage-deflate: browsers always
@@ -118,6 +120,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         log_level=settings.log_level,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_FRAME,  # a frame is refused when it passes CometD's limit, not buffered to 16 MB
         http=OneWriteHttpProtocol,  # a response in one write, not two (cli/http_protocol.py)
     )
     return 0

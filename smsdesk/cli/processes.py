@@ -29,6 +29,7 @@ __all__ = ["serve_workers", "worker_app"]
 ENV_SETTINGS = "SMSDESK_WORKER_SETTINGS"  # the serve process's Settings, as JSON
 ENV_DIRECTORY = "SMSDESK_WORKER_DIRECTORY"  # where the workers' Unix sockets live
 ENV_CONFIG = "SMSDESK_WORKER_CONFIG"  # the --config file, for the SMS providers' settings ("" for none)
+ENV_DEMO = "SMSDESK_WORKER_DEMO"  # "1" for `smsdesk demo`: the simulator on and open
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> None:
@@ -59,6 +60,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
     import uvicorn
 
     from smsdesk.cli.http_protocol import OneWriteHttpProtocol
+    from smsdesk.cli.main import WS_MAX_FRAME
 
     child = multiprocessing.get_context("spawn").Process(
         target=_prepare_in_child, args=(settings.model_dump_json(), demo), name="smsdesk-prepare"
@@ -72,6 +74,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
     os.environ[ENV_SETTINGS] = settings.model_dump_json()
     os.environ[ENV_DIRECTORY] = directory
     os.environ[ENV_CONFIG] = config_file or ""
+    os.environ[ENV_DEMO] = "1" if demo else ""
     try:
         uvicorn.run(
             f"{__name__}:worker_app",
@@ -82,6 +85,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
             log_level=settings.log_level,
             ws="websockets-sansio",  # as in the one-process server (smsdesk/cli/main.py)
             ws_per_message_deflate=False,
+            ws_max_size=WS_MAX_FRAME,
             http=OneWriteHttpProtocol,
         )
     finally:
@@ -97,7 +101,8 @@ def worker_app() -> ASGIApp:
     from smsdesk.sms.config import SmsSettings
 
     settings = Settings.model_validate_json(os.environ[ENV_SETTINGS])
-    sms = SmsSettings.from_env(sms_environ(os.environ.get(ENV_CONFIG) or None))
+    demo = os.environ.get(ENV_DEMO) == "1"
+    sms = SmsSettings.from_env(sms_environ(os.environ.get(ENV_CONFIG) or None), demo=demo)
     worker = Worker(Path(os.environ[ENV_DIRECTORY]), f"w{os.getpid()}")
     app = build_app(settings, sms=sms, worker=worker)
     settle_heap()  # as in the one-process server (cli/heap.py)

@@ -22,6 +22,7 @@ __all__ = [
     "OutboundSms",
     "Outcome",
     "RouteRequest",
+    "UserDataLimits",
     "random_participant_id",
     "random_session_id",
     "random_string",
@@ -53,6 +54,16 @@ def random_string(alphabet: str, length: int) -> str:
     return "".join(chars)
 
 
+@dataclass(frozen=True, slots=True)
+class UserDataLimits:
+    """Bounds of one session's userData, checked on every write to it (statusCode 10 beyond)."""
+
+    max_keys: int = 100
+    max_key_length: int = 128
+    max_value_length: int = 4096  # characters of a value (a number: of its JSON text)
+    max_bytes: int = 32_768  # the whole userData as compact JSON (UTF-8)
+
+
 @dataclass(frozen=True)
 class Context:
     """Settings and injected id generators (deterministic in tests)."""
@@ -63,6 +74,7 @@ class Context:
     disposition_key: str = "DispositionCode"  # SetDisposition without ``dispositionKey``
     system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
     max_text_length: int = 4096
+    user_data_limits: UserDataLimits = field(default_factory=lambda: UserDataLimits())  # settings userdata_*
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ class Session:
     lar_agent_id: str | None = None  # last-agent routing hint, recorded by Accept/Complete with saveLAR
     pending: PendingInvite | None = None
     excluded: tuple[str, ...] = ()  # agents that rejected or timed out in the current routing round
+    provider: str = ""  # the SMS provider the conversation came in on: replies leave through it ("": unknown)
 
     # -- lookups ---------------------------------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class Session:
             "larAgentId": self.lar_agent_id,
             "pending": None if self.pending is None else self.pending.to_json(),
             "excluded": list(self.excluded),
+            "provider": self.provider,
         }
 
     @classmethod
@@ -219,6 +221,7 @@ class Session:
             lar_agent_id=get_opt_str(d, "larAgentId"),
             pending=None if pending is None else PendingInvite.from_json(require_mapping(pending, "pending")),
             excluded=tuple(excluded),
+            provider=get_opt_str(d, "provider") or "",
         )
 
 

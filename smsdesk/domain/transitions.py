@@ -9,6 +9,7 @@ SMS-provider and supervision commands are in ``smsdesk/domain/system.py``; decis
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -217,9 +218,30 @@ def _sender(kind: str, key: str | None, fixed: Visibility | None = None) -> Hand
     return send
 
 
+def _bounded(ch: Change, user_data: dict[str, Any]) -> dict[str, Any]:
+    """``user_data`` when within ``ctx.user_data_limits``; ``Validation`` (statusCode 10) otherwise."""
+    limits = ch.ctx.user_data_limits
+    if len(user_data) > limits.max_keys:
+        raise Validation(f"userData would hold {len(user_data)} keys; at most {limits.max_keys} are allowed")
+    for key, value in user_data.items():
+        if len(key) > limits.max_key_length:
+            raise Validation(
+                f"userData key '{key[:40]}...' is longer than {limits.max_key_length} characters"
+            )
+        size = len(value) if isinstance(value, str) else len(json.dumps(value))
+        if size > limits.max_value_length:
+            raise Validation(
+                f"userData '{key}': the value is longer than {limits.max_value_length} characters"
+            )
+    total = len(json.dumps(user_data, ensure_ascii=False, separators=(",", ":")).encode())
+    if total > limits.max_bytes:
+        raise Validation(f"userData would take {total} bytes; at most {limits.max_bytes} are allowed")
+    return user_data
+
+
 def _attach(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     data = _check_user_data(get_mapping(cmd.params, "userData"))
-    ch.session = ch.session.evolve(user_data={**ch.session.user_data, **data})
+    ch.session = ch.session.evolve(user_data=_bounded(ch, {**ch.session.user_data, **data}))
     ch.properties_touched = True
 
 
@@ -235,7 +257,7 @@ def _disposition(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     value = get_str(cmd.params, "disposition")
     key = get_opt_str(cmd.params, "dispositionKey")
     key = key.strip() if key and key.strip() else ch.ctx.disposition_key
-    ch.session = ch.session.evolve(user_data={**ch.session.user_data, key: value})
+    ch.session = ch.session.evolve(user_data=_bounded(ch, {**ch.session.user_data, key: value}))
     ch.properties_touched = True
 
 

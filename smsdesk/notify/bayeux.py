@@ -199,9 +199,9 @@ class Bayeux:
     def _client(self, message: dict[str, Any], principal: Principal | None) -> ClientSession | None:
         client_id = message.get("clientId")
         session = self._sessions.get(client_id) if isinstance(client_id, str) else None
-        if session is None:
-            return None
-        if principal is not None and principal.user_id != session.principal.user_id:
+        if session is None or principal is None:
+            return None  # every message carries its user's credentials (docs/security.md)
+        if principal.user_id != session.principal.user_id:
             return None  # a clientId is never usable by another user
         return session
 

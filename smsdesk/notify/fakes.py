@@ -55,7 +55,9 @@ class StaticAuthenticator:
         self.users = dict(users or {})
         self.sessions: dict[str, Principal] = {}
 
-    async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
+    async def authenticate(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], client: str | None = None
+    ) -> Principal | None:
         header = headers.get("authorization", "")
         if header.lower().startswith("basic "):
             try:

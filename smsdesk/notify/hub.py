@@ -73,6 +73,10 @@ class Sink(Protocol):
 
     def deliver(self, frame: bytes) -> None: ...
 
+    def close_soon(self, code: int, reason: str) -> None:
+        """Stop serving the socket and close it (its user's access was revoked)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Processed:
@@ -110,6 +114,7 @@ class NotificationHub:
         self._wakers: dict[str, asyncio.Future[None]] = {}  # client id -> resolved by the next wake
         self._sinks: dict[str, Sink] = {}  # client id -> the websocket its last connect came through
         self._ws_holds: dict[str, tuple[Hold, Sink]] = {}  # client id -> its held websocket connect
+        self._sockets: dict[Sink, str] = {}  # open websocket -> the user it was authenticated as
         self._deadlines: list[tuple[float, int, str]] = []  # heap of (deadline, hold token, client id)
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -245,8 +250,15 @@ class NotificationHub:
         self._wake(due)
 
     def drop_user(self, user_id: str) -> None:
-        """Disconnect every client of ``user_id`` (call it at logout / EndContactCenterSession)."""
+        """Disconnect every client of ``user_id`` and close its websockets (at logout, when the user is deleted:
+        docs/security.md)."""
         self._wake(self.bayeux.drop_user(user_id))
+        for sink in [s for s, owner in self._sockets.items() if owner == user_id]:
+            sink.close_soon(1008, "access revoked")
+
+    def attach(self, sink: Sink, user_id: str) -> None:
+        """A websocket was opened by ``user_id`` (``drop_user`` closes it); ``detach`` forgets it."""
+        self._sockets[sink] = user_id
 
     # --- consumer side (the transports call this) ------------------------------------------------------
 
@@ -304,6 +316,7 @@ class NotificationHub:
     def detach(self, sink: Sink) -> None:
         """The websocket ``sink`` closed: its held connects are abandoned, their events stay queued."""
         now = self.clock.monotonic()
+        self._sockets.pop(sink, None)
         for client_id in sink.clients:
             if self._sinks.get(client_id) is sink:
                 del self._sinks[client_id]

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive
 
+from smsdesk.limits import is_json_media_type
 from smsdesk.notify.bayeux import Transport
 from smsdesk.notify.relay import RelayHandler
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
@@ -34,10 +35,30 @@ BROWSER_COOKIE = "BAYEUX_BROWSER"
 PATH = "/api/v2/notifications"
 
 
-def _bad_request(reason: str) -> Response:
+def _bad_request(reason: str, status: int = 400) -> Response:
     return Response(
-        encode_batch([{"successful": False, "error": f"400::{reason}"}]), 400, media_type="application/json"
+        encode_batch([{"successful": False, "error": f"{status}::{reason}"}]),
+        status,
+        media_type="application/json",
     )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _bounded_body(receive: Receive, limit: int) -> bytes:
+    """The body, or ``_TooLarge`` as soon as it passes ``limit`` bytes: nothing beyond it is read."""
+    buffer = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        buffer += message.get("body", b"")
+        if len(buffer) > limit:
+            raise _TooLarge()
+        if not message.get("more_body", False):
+            return bytes(buffer)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -61,12 +82,17 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
     relay = hub.relay
 
     async def endpoint(request: Request) -> Response:
+        limit = settings.max_message_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_message_bytes:
-            return _bad_request(f"body too large (limit {settings.max_message_bytes} bytes)")
+        if declared.isdigit() and int(declared) > limit:
+            return _bad_request(f"body too large (limit {limit} bytes)", 413)
+        if not is_json_media_type(request.headers.get("content-type")):
+            return _bad_request("the body must be JSON, sent with Content-Type: application/json", 415)
         try:
-            body = await request.body()
-            messages = decode_batch(body, max_bytes=settings.max_message_bytes)
+            body = await _bounded_body(request.receive, limit)
+            messages = decode_batch(body, max_bytes=limit, max_depth=settings.max_json_depth)
+        except _TooLarge:
+            return _bad_request(f"body too large (limit {limit} bytes)", 413)
         except WireError as exc:
             return _bad_request(str(exc))
         except ClientDisconnect:
@@ -81,7 +107,8 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
                     return Response(answer, status, media_type="application/json")
                 if gone.done():
                     return Response(status_code=204)
-            processed = await _process(hub, messages, request.headers, request.cookies, gone)
+            client = request.client.host if request.client else None
+            processed = await _process(hub, messages, request.headers, request.cookies, gone, client)
         finally:
             gone.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,8 +136,9 @@ async def _process(
     headers: Mapping[str, str],
     cookies: Mapping[str, str],
     gone: asyncio.Future[Any],
+    client: str | None = None,
 ) -> Processed | None:
-    principal = await hub.authenticator.authenticate(headers, cookies)
+    principal = await hub.authenticator.authenticate(headers, cookies, client)
     return await hub.process(messages, principal, Transport.LONG_POLLING, gone)
 
 
@@ -133,7 +161,9 @@ def relay_handler(hub: NotificationHub) -> RelayHandler:
 
     async def handle(body: bytes, headers: Mapping[str, str], gone: asyncio.Future[Any]) -> tuple[int, bytes]:
         try:
-            messages = decode_batch(body, max_bytes=settings.max_message_bytes)
+            messages = decode_batch(
+                body, max_bytes=settings.max_message_bytes, max_depth=settings.max_json_depth
+            )
         except WireError as exc:
             return 400, encode_batch([{"successful": False, "error": f"400::{exc}"}])
         cookies = _cookies(headers.get("cookie", ""))

@@ -38,6 +38,9 @@ class AllEventSource(Protocol):
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal | None:
-        """The caller of a request (Basic header or JSESSIONID cookie), or ``None`` when unauthenticated."""
+    async def authenticate(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], client: str | None = None
+    ) -> Principal | None:
+        """The caller of a request (Basic header or JSESSIONID cookie), or ``None`` when unauthenticated or
+        refused (an ``Origin`` not allowed). ``client``: the client's address, for login throttling."""
         ...

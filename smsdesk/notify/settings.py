@@ -25,6 +25,8 @@ class NotifySettings:
     max_clients_per_user: int = 32
     max_message_bytes: int = 256 * 1024
     """Largest accepted request body or websocket frame."""
+    max_json_depth: int = 32
+    """Deepest nesting of objects and arrays accepted in a request body or frame."""
     ws_send_timeout_ms: int = 10_000
     """A websocket frame not written within this time closes that socket (a stalled reader)."""
     ws_outbox: int = 32
@@ -51,6 +53,7 @@ class NotifySettings:
             "max_subscriptions",
             "max_clients_per_user",
             "max_message_bytes",
+            "max_json_depth",
             "ws_send_timeout_ms",
             "ws_outbox",
             "sweep_interval_ms",

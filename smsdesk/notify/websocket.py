@@ -40,6 +40,9 @@ PATH = "/api/v2/notifications"
 POLICY_VIOLATION = 1008
 INVALID_PAYLOAD = 1007
 _NOT_STARTED = object()
+RECHECK_S = 10.0  # how often a socket's credentials are checked again, at its next frame
+_CREDENTIAL_HEADERS = frozenset({"authorization", "origin", "host"})
+Credentials = tuple[dict[str, str], dict[str, str], str | None]  # headers, cookies, client address
 
 
 async def _finish(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
@@ -65,10 +68,31 @@ async def _finish(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
 class _Connection:
     """One websocket: the hub's ``Sink`` for the clients that connected through it."""
 
-    __slots__ = ("clients", "closing", "hub", "outbox", "principal", "reader", "receive", "send", "writer")
+    __slots__ = (
+        "checked",
+        "clients",
+        "closing",
+        "credentials",
+        "hub",
+        "outbox",
+        "principal",
+        "reader",
+        "receive",
+        "send",
+        "writer",
+    )
 
-    def __init__(self, hub: NotificationHub, receive: Receive, send: Send, principal: Principal) -> None:
+    def __init__(
+        self,
+        hub: NotificationHub,
+        receive: Receive,
+        send: Send,
+        principal: Principal,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.hub = hub
+        self.credentials = credentials  # what the upgrade authenticated with, checked again now and then
+        self.checked = hub.clock.monotonic()
         self.receive = receive
         self.send = send
         self.principal = principal
@@ -140,7 +164,10 @@ class _Connection:
 
     def handle(self, text: str) -> None:
         try:
-            messages = decode_batch(text, max_bytes=self.hub.settings.max_message_bytes)
+            settings = self.hub.settings
+            messages = decode_batch(
+                text, max_bytes=settings.max_message_bytes, max_depth=settings.max_json_depth
+            )
         except WireError as exc:
             self.deliver(encode_batch([{"successful": False, "error": f"400::{exc}"}]))
             return
@@ -148,12 +175,27 @@ class _Connection:
         if frame is not None:
             self.deliver(frame)
 
+    async def still_authorized(self) -> bool:
+        """Whether the upgrade's credentials still authenticate the same user (checked at most every
+        ``RECHECK_S``): a logout or a deletion whose bus hint was lost ends the socket all the same."""
+        credentials = self.credentials
+        now = self.hub.clock.monotonic()
+        if credentials is None or now - self.checked < RECHECK_S:
+            return True
+        self.checked = now
+        headers, cookies, client = credentials
+        principal = await self.hub.authenticator.authenticate(headers, cookies, client)
+        return principal is not None and principal.user_id == self.principal.user_id
+
     async def read(self) -> None:
         """Read and handle frames until the peer leaves or ``close_soon``."""
         receive, limit = self.receive, self.hub.settings.max_message_bytes
         while self.closing is None:
             message = await receive()
             if message["type"] == "websocket.disconnect":
+                return
+            if not await self.still_authorized():
+                self.close_soon(POLICY_VIOLATION, "authentication required")
                 return
             text = message.get("text")
             if text is None:
@@ -207,15 +249,20 @@ class _Endpoint:
             )
             return
         request = HTTPConnection(scope)
-        principal = await hub.authenticator.authenticate(request.headers, request.cookies)
+        # the Origin is checked by the authenticator (a page of another site is refused, docs/security.md)
+        headers = {k: v for k, v in request.headers.items() if k in _CREDENTIAL_HEADERS}
+        cookies = {k: v for k, v in request.cookies.items() if k == "JSESSIONID"}
+        client = request.client.host if request.client else None
         del request
+        principal = await hub.authenticator.authenticate(headers, cookies, client)
         if principal is None:  # closing before accepting: HTTP 403
             await send(
                 {"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "authentication required"}
             )
             return
         await send({"type": "websocket.accept"})
-        conn = _Connection(hub, receive, send, principal)
+        conn = _Connection(hub, receive, send, principal, (headers, cookies, client))
+        hub.attach(conn, principal.user_id)
         try:
             await conn.read()
         except asyncio.CancelledError:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from smsdesk.domain.events import StoredEvent
+from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, too_deep
 
 __all__ = ["WireError", "decode_batch", "encode_batch", "encode_message", "event_message", "join_frame"]
 
@@ -24,7 +25,9 @@ class WireError(ValueError):
     """The request is not a Bayeux batch."""
 
 
-def decode_batch(body: bytes | str, *, max_bytes: int) -> list[dict[str, Any]]:
+def decode_batch(
+    body: bytes | str, *, max_bytes: int, max_depth: int = DEFAULT_MAX_JSON_DEPTH
+) -> list[dict[str, Any]]:
     if len(body) > max_bytes:
         raise WireError(f"message too large ({len(body)} bytes, limit {max_bytes})")
     if not body or not body.strip():
@@ -33,6 +36,8 @@ def decode_batch(body: bytes | str, *, max_bytes: int) -> list[dict[str, Any]]:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise WireError(f"body is not JSON: {exc}") from None
+    if too_deep(parsed, max_depth):
+        raise WireError(f"body nests deeper than {max_depth} levels")
     batch = [parsed] if isinstance(parsed, dict) else parsed
     if not isinstance(batch, list) or not batch:
         raise WireError("expected a non-empty JSON array of Bayeux message objects")

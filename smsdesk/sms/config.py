@@ -3,7 +3,7 @@
 Environment variables (all optional; a provider is active when its required variables are set):
 
 =================================  ==========================================================
-``SMSDESK_SIMULATOR_ENABLED``       ``1`` (default) / ``0``
+``SMSDESK_SIMULATOR_ENABLED``       ``0`` (default of ``smsdesk serve``) / ``1`` (default of ``smsdesk demo``)
 ``SMSDESK_SIMULATOR_NUMBERS``       business numbers bound to the simulator, comma-separated
 ``SMSDESK_TWILIO_ACCOUNT_SID``      required for Twilio
 ``SMSDESK_TWILIO_AUTH_TOKEN``       required for Twilio (signs webhooks, authenticates REST)
@@ -30,7 +30,7 @@ A bad value raises ``ConfigError`` naming the variable. Binding numbers to provi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from smsdesk.sms.numbers import InvalidNumber, normalize_e164
@@ -91,15 +91,20 @@ def _max_len(name: str, value: str, limit: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SimulatorSettings:
+    """``public``: its API needs no credentials (``smsdesk demo`` only); otherwise an admin's (docs/security.md)."""
+
     enabled: bool = True
     numbers: tuple[str, ...] = ()
+    public: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SimulatorSettings:
-        flag = _get(env, "SMSDESK_SIMULATOR_ENABLED", "1").lower()
+    def from_env(cls, env: Mapping[str, str], *, demo: bool = False) -> SimulatorSettings:
+        """Off in ``smsdesk serve`` unless ``SMSDESK_SIMULATOR_ENABLED`` switches it on (then for admins only);
+        on and open to anyone in ``smsdesk demo``."""
+        flag = _get(env, "SMSDESK_SIMULATOR_ENABLED", "1" if demo else "0").lower()
         if flag not in {"1", "0", "true", "false", "yes", "no"}:
             raise ConfigError(f"SMSDESK_SIMULATOR_ENABLED={flag!r} is not a boolean")
-        return cls(flag in {"1", "true", "yes"}, _numbers(env, "SMSDESK_SIMULATOR_NUMBERS"))
+        return cls(flag in {"1", "true", "yes"}, _numbers(env, "SMSDESK_SIMULATOR_NUMBERS"), public=demo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +188,8 @@ class SmsSettings:
     default_provider: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SmsSettings:
-        simulator = SimulatorSettings.from_env(env)
+    def from_env(cls, env: Mapping[str, str], *, demo: bool = False) -> SmsSettings:
+        simulator = SimulatorSettings.from_env(env, demo=demo)
         twilio = TwilioSettings.from_env(env)
         smpp = SmppSettings.from_env(env)
         default = _get(env, "SMSDESK_SMS_DEFAULT_PROVIDER") or None
@@ -195,7 +200,39 @@ class SmsSettings:
             raise ConfigError(
                 f"SMSDESK_SMS_DEFAULT_PROVIDER={default!r} is not an active provider ({sorted(active)})"
             )
+        if simulator.numbers and not simulator.enabled:
+            raise ConfigError(
+                "SMSDESK_SIMULATOR_NUMBERS is set but the simulator is off: set SMSDESK_SIMULATOR_ENABLED=1 "
+                "(smsdesk serve runs it only when asked, docs/security.md) or bind the numbers to a provider"
+            )
         return cls(simulator, twilio, smpp, default)
+
+    def active(self) -> list[str]:
+        names = ["simulator"] if self.simulator.enabled else []
+        return names + (["twilio"] if self.twilio else []) + (["smpp"] if self.smpp else [])
+
+    def fallback(self) -> str | None:
+        """The provider of numbers bound to none: ``SMSDESK_SMS_DEFAULT_PROVIDER``, else the only active
+        provider; with several and none named, no fallback (a reply never goes to an arbitrary provider)."""
+        active = self.active()
+        return self.default_provider or (active[0] if len(active) == 1 else None)
+
+    def check_numbers(self, numbers: Iterable[str]) -> None:
+        """Refuse (``ConfigError``) business numbers of the configuration that no provider serves."""
+        bound, fallback = self.bindings(), self.fallback()
+        orphans = []
+        for number in numbers:
+            try:
+                normal = normalize_e164(number)
+            except InvalidNumber as exc:
+                raise ConfigError(f"number_queues: {exc.message}") from None
+            if normal not in bound and fallback is None:
+                orphans.append(normal)
+        if orphans:
+            raise ConfigError(
+                f"no SMS provider serves {', '.join(sorted(orphans))} (number_queues): bind each number to a "
+                "provider (SMSDESK_*_NUMBERS) or name SMSDESK_SMS_DEFAULT_PROVIDER (docs/providers.md)"
+            )
 
     def bindings(self) -> dict[str, str]:
         """Business number -> provider name; a number bound twice raises ``ConfigError``."""

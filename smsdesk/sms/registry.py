@@ -45,6 +45,10 @@ class ProviderRegistry:
             raise NotFound(f"no SMS provider is bound to business number {number}")
         return name
 
+    def has(self, provider_name: str) -> bool:
+        """Whether a provider of that name is configured."""
+        return provider_name in self._providers
+
     def provider_for(self, business_number: str) -> SmsProvider:
         """The provider that sends from (and receives on) ``business_number``."""
         return self._providers[self.provider_name_for(business_number)]

@@ -17,17 +17,21 @@ Routes:
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from smsdesk.api.errors import HTTP_STATUS, UnsupportedMediaType, error_response
+from smsdesk.api.params import read_bounded_body
 from smsdesk.clock import Clock
 from smsdesk.domain.errors import GwsError, MissingParameter, Validation
+from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, is_json_media_type, too_deep
 from smsdesk.sms.base import InboundSink, StatusSink
 from smsdesk.sms.config import TwilioSettings
 from smsdesk.sms.simulator import SimulatorProvider
@@ -47,20 +51,27 @@ MAX_TEXT = 1600
 MAX_BODY = 64 * 1024
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Guard = Callable[[Request], Awaitable[None]]  # raises a GwsError to refuse the request
 
 
-def gws_error(exc: GwsError, http_status: int = 400) -> JSONResponse:
-    return JSONResponse({"statusCode": exc.code, "statusMessage": exc.message}, status_code=http_status)
+def _error(exc: GwsError) -> Response:
+    """HTTP 400 for bad input; 401/403 for the simulator's access rule, 413/415 for a refused body."""
+    status = getattr(exc, "http_status", None) or (HTTP_STATUS[exc.code] if exc.code in (3, 5, 20) else 400)
+    headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
+    return error_response(exc.code, exc.message, headers, http_status=status)
 
 
-def _guarded(handler: Endpoint) -> Endpoint:
-    """Map domain errors raised while parsing or by the sink to a GWS error with HTTP 400."""
+def _guarded(handler: Endpoint, guard: Guard | None = None) -> Endpoint:
+    """Check ``guard`` first (the simulator's access rule), then map domain errors raised while parsing or by
+    the sink to their GWS envelope (HTTP 400 for bad input, 413 and 415 for a refused body)."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            if guard is not None:
+                await guard(request)
             return await handler(request)
         except GwsError as exc:
-            return gws_error(exc)
+            return _error(exc)
 
     return endpoint
 
@@ -82,17 +93,21 @@ def _field(body: dict[str, Any], name: str, *, limit: int, required: bool = True
     return value
 
 
-def _simulator_routes(simulator: SimulatorProvider, sink: InboundSink) -> list[BaseRoute]:
+def _simulator_routes(
+    simulator: SimulatorProvider, sink: InboundSink, guard: Guard | None
+) -> list[BaseRoute]:
     page = resources.files("smsdesk.sms").joinpath("simulator_page.html").read_text(encoding="utf-8")
 
     async def inbound(request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Validation("request body too large")
+        if not is_json_media_type(request.headers.get("content-type")):
+            raise UnsupportedMediaType("the body must be JSON, sent with 'Content-Type: application/json'")
+        raw = await read_bounded_body(request.receive, MAX_BODY)
         try:
-            body = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError):
+            body = orjson.loads(raw or b"null")
+        except orjson.JSONDecodeError:
             raise Validation("request body is not valid JSON") from None
+        if too_deep(body, DEFAULT_MAX_JSON_DEPTH):
+            raise Validation(f"request body nests deeper than {DEFAULT_MAX_JSON_DEPTH} levels")
         if not isinstance(body, dict):
             raise Validation('expected a JSON object {"from": ..., "to": ..., "text": ...}')
         from_number = _field(body, "from", limit=40)
@@ -116,8 +131,8 @@ def _simulator_routes(simulator: SimulatorProvider, sink: InboundSink) -> list[B
         return HTMLResponse(page)
 
     return [
-        Route("/sms/simulator/inbound", _guarded(inbound), methods=["POST"]),
-        Route("/sms/simulator/outbound", _guarded(outbound), methods=["GET"]),
+        Route("/sms/simulator/inbound", _guarded(inbound, guard), methods=["POST"]),
+        Route("/sms/simulator/outbound", _guarded(outbound, guard), methods=["GET"]),
         Route("/simulator", phone_page, methods=["GET"]),
     ]
 
@@ -126,11 +141,16 @@ def _twilio_routes(
     settings: TwilioSettings, clock: Clock, inbound_sink: InboundSink, status_sink: StatusSink
 ) -> list[BaseRoute]:
     async def verified_form(request: Request) -> list[tuple[str, str]] | None:
-        form = await request.form()
+        # Twilio posts application/x-www-form-urlencoded, never multipart: anything else is refused before a
+        # byte of the body is read, and the form is read up to MAX_BODY bytes at most.
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
+        raw = await read_bounded_body(request.receive, MAX_BODY)
         try:
-            pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        finally:
-            await form.close()
+            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=1000)
+        except (UnicodeDecodeError, ValueError):
+            raise Validation("the webhook's form is not valid") from None
         ok = signature_is_valid(
             url=public_request_url(str(request.url), settings.public_url),
             form=pairs,
@@ -178,11 +198,13 @@ def build_sms_routes(
     status_sink: StatusSink,
     simulator: SimulatorProvider | None = None,
     twilio: TwilioSettings | None = None,
+    simulator_guard: Guard | None = None,
 ) -> list[BaseRoute]:
-    """The routes for the configured providers (SMPP has none: it is a TCP client)."""
+    """The routes for the configured providers (SMPP has none: it is a TCP client). ``simulator_guard`` checks
+    each request to the simulator's API (``smsdesk serve``: an admin's credentials); ``None``: open (demo)."""
     routes: list[BaseRoute] = []
     if simulator is not None:
-        routes += _simulator_routes(simulator, inbound_sink)
+        routes += _simulator_routes(simulator, inbound_sink, simulator_guard)
     if twilio is not None:
         routes += _twilio_routes(twilio, clock, inbound_sink, status_sink)
     return routes

@@ -183,3 +183,14 @@ audit_log = Table(
     Column("created_ms", BigInteger, nullable=False),
     UniqueConstraint("id"),
 )
+
+# --- hardening: failed logins, counted per user name and per client address across every process and node
+# (smsdesk/store/login_failures.py, docs/security.md)
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "user:<name>" or "addr:<address>"
+    Column("window_start_ms", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Index("ix_login_failures_window", "window_start_ms"),
+)

@@ -16,7 +16,7 @@ from smsdesk.app import Worker, build_app
 from smsdesk.clock import FakeClock
 from smsdesk.config import Settings
 from smsdesk.runtime import Runtime
-from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.config import SimulatorSettings, SmsSettings
 
 
 def basic(user: str, password: str = "password") -> dict[str, str]:
@@ -86,7 +86,13 @@ async def make_api(
 ) -> AsyncIterator[Api]:
     s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
     app = build_app(
-        s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False, worker=worker
+        s,
+        clock=clock,
+        fast_hash=True,
+        seed_demo=True,
+        sms=SmsSettings(SimulatorSettings(public=True)),
+        background=False,
+        worker=worker,
     )
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)

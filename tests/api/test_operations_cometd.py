@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from smsdesk.app import build_app
 from smsdesk.config import Settings
-from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.config import SimulatorSettings, SmsSettings
 from tests.api.test_operations_kit import BIZ, CUST, brief, check_event
 from tests.notify.helpers import BasicAuth, serve
 
@@ -42,7 +42,13 @@ def _auth(user: str) -> dict[str, str]:
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, str]]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'cometd.db'}")
-    app = build_app(settings, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
+    app = build_app(
+        settings,
+        fast_hash=True,
+        seed_demo=True,
+        sms=SmsSettings(SimulatorSettings(public=True)),
+        background=False,
+    )
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as http:
         yield app, http, base + "/api/v2/notifications"
 

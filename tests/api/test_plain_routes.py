@@ -29,6 +29,9 @@ def test_hot_calls_are_answered_by_plain_routes(api: Api, method: str, path: str
 
 async def test_plain_routes_answer_errors_in_the_gws_envelope(api: Api) -> None:
     r = await api.client.post("/api/v2/me/smssessions/nope", content=b"{", headers=_basic())
+    assert r.status_code == 415 and r.json()["statusCode"] == 10  # not sent as application/json
+    json_type = {"content-type": "application/json"}
+    r = await api.client.post("/api/v2/me/smssessions/nope", content=b"{", headers={**_basic(), **json_type})
     assert r.status_code == 400 and r.json()["statusCode"] == 10
     r = await api.client.post("/api/v2/me/smssessions/nope", json={}, headers=_basic())
     assert r.status_code == 400 and r.json()["statusCode"] in (1, 10)

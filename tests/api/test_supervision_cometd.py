@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from smsdesk.app import build_app
 from smsdesk.config import Settings
-from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.config import SimulatorSettings, SmsSettings
 from tests.notify.helpers import BasicAuth, serve
 
 pytestmark = [
@@ -63,7 +63,13 @@ class Server:
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'cometd.db'}")
-    app = build_app(settings, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
+    app = build_app(
+        settings,
+        fast_hash=True,
+        seed_demo=True,
+        sms=SmsSettings(SimulatorSettings(public=True)),
+        background=False,
+    )
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as http:
         yield Server(app, http, base + "/api/v2/notifications")
 

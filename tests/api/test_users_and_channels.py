@@ -108,7 +108,8 @@ async def test_bad_bodies_get_clear_errors(api: Api, raw: bytes) -> None:
 async def test_oversize_body_is_rejected(api: Api) -> None:
     big = {"operationName": "Ready", "pad": "x" * 2_000_000}
     r = await api.post("/api/v2/me/channels/sms", big)
-    assert r.status_code == 400 and "too large" in r.json()["statusMessage"]
+    assert r.status_code == 413 and "too large" in r.json()["statusMessage"]
+    assert r.json()["statusCode"] == 10
 
 
 async def test_ready_not_ready_and_channel_reads(api: Api) -> None:

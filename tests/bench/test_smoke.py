@@ -52,7 +52,7 @@ async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> Non
         load = ContactCenterLoad(
             server.host,
             server.port,
-            Population(pop.agents[:2], pop.supervisors[:1]),
+            Population(pop.agents[:2], pop.supervisors[:1], admin=pop.admin),
             transport="long-polling",
             server_pid=server.pid,
         )
@@ -71,7 +71,10 @@ async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> Non
         assert talk["sustained_inbound_per_s"] > talk["sustained_sessions_per_s"] > 0
 
         target = SmsdeskTarget(
-            server.host, server.port, Population(pop.agents[2:3], pop.supervisors), server.pid
+            server.host,
+            server.port,
+            Population(pop.agents[2:3], pop.supervisors, admin=pop.admin),
+            server.pid,
         )
         try:
             fan = await run_fanout(target, k=2, publishers=1, rate=10, duration_s=1)
@@ -82,7 +85,7 @@ async def test_long_polling_fanout_and_idle_on_one_server(tmp_path: Path) -> Non
         assert fan["max"]["lost"] == 0 and fan["max"]["latency_ms"]["count"] > 0
 
         idle = await measure_idle_clients(
-            server.host, server.port, server.pid, Population(pop.agents[3:]), settle_s=0.2
+            server.host, server.port, server.pid, Population(pop.agents[3:], admin=pop.admin), settle_s=0.2
         )
         assert idle["clients"] == 3 and idle["client_errors"] == 0 and idle["rss_after_mb"] > 0
     finally:

@@ -45,10 +45,16 @@ def handshake(b: Bayeux, who: Principal = AGENT, **extra: Any) -> str:
     return out.handshake
 
 
+def owner(b: Bayeux, cid: str) -> Principal | None:
+    """The principal ``cid`` was handshaken with: every later message carries its user's credentials."""
+    session = b.session(cid)
+    return session.principal if session is not None else AGENT
+
+
 def connect(b: Bayeux, cid: str, now: float = 0.0, **extra: Any) -> Any:
     return b.handle(
         [{"channel": "/meta/connect", "clientId": cid, "connectionType": "long-polling", **extra}],
-        principal=None,
+        principal=owner(b, cid),
         now=now,
         transport=LP,
     )
@@ -57,7 +63,7 @@ def connect(b: Bayeux, cid: str, now: float = 0.0, **extra: Any) -> Any:
 def subscribe(b: Bayeux, cid: str, sub: object, who: Principal | None = None) -> dict[str, Any]:
     out = b.handle(
         [{"channel": "/meta/subscribe", "clientId": cid, "subscription": sub, "id": "7"}],
-        principal=who,
+        principal=who or owner(b, cid),
         now=0.0,
         transport=LP,
     )
@@ -189,7 +195,7 @@ def test_connect_batched_with_other_messages_is_not_held() -> None:
             {"channel": "/meta/connect", "clientId": cid},
             {"channel": "/meta/subscribe", "clientId": cid, "subscription": "/v2/me"},
         ],
-        principal=None,
+        principal=owner(b, cid),
         now=0.0,
         transport=LP,
     )
@@ -269,7 +275,7 @@ def test_unsubscribe_stops_delivery() -> None:
     cid = ready_client(b, AGENT, "/v2/me/channels")
     out = b.handle(
         [{"channel": "/meta/unsubscribe", "clientId": cid, "subscription": "/v2/me/channels"}],
-        principal=None,
+        principal=owner(b, cid),
         now=0.0,
         transport=LP,
     )
@@ -299,6 +305,18 @@ def test_client_id_of_another_user_is_unknown() -> None:
     assert out.replies[0]["error"] == "402::Unknown client"
 
 
+@pytest.mark.parametrize(
+    "channel", ["/meta/connect", "/meta/subscribe", "/meta/unsubscribe", "/meta/disconnect"]
+)
+def test_a_client_id_without_its_users_credentials_is_unknown(channel: str) -> None:
+    b = make()
+    cid = ready_client(b)
+    message = {"channel": channel, "clientId": cid, "subscription": "/v2/me/**"}
+    out = b.handle([message], principal=None, now=0.0, transport=LP)
+    assert out.replies[0]["error"] == "402::Unknown client"
+    assert b.session(cid) is not None  # and the client itself is untouched
+
+
 def test_new_connect_releases_the_held_one() -> None:
     b = make()
     cid = ready_client(b)
@@ -315,7 +333,7 @@ def test_disconnect_removes_the_client_and_releases_its_hold() -> None:
     cid = ready_client(b)
     hold = connect(b, cid).hold
     out = b.handle(
-        [{"channel": "/meta/disconnect", "clientId": cid, "id": "5"}], principal=None, now=0.0, transport=LP
+        [{"channel": "/meta/disconnect", "clientId": cid, "id": "5"}], principal=AGENT, now=0.0, transport=LP
     )
     assert out.replies == [{"channel": "/meta/disconnect", "successful": True, "id": "5"}]
     assert out.woken == [cid] and b.session(cid) is None
@@ -413,7 +431,7 @@ def test_illegal_session_transitions_raise() -> None:
 def ws_connect(b: Bayeux, cid: str, now: float = 0.0, **extra: Any) -> Any:
     return b.handle(
         [{"channel": "/meta/connect", "clientId": cid, "connectionType": "websocket", **extra}],
-        principal=None,
+        principal=owner(b, cid),
         now=now,
         transport=Transport.WEBSOCKET,
     )
@@ -474,9 +492,9 @@ def test_the_audience_is_kept_as_clients_come_and_go() -> None:
     two = ready_client(b, SUPERVISOR, "/v2/users")
     agent = ready_client(b, AGENT, "/**")
     assert audience == {"u1", "u2", SUPERVISORS}
-    b.handle([{"channel": "/meta/disconnect", "clientId": one}], principal=None, now=0.0, transport=LP)
+    b.handle([{"channel": "/meta/disconnect", "clientId": one}], principal=SUPERVISOR, now=0.0, transport=LP)
     assert audience == {"u1", "u2", SUPERVISORS}  # the other supervisor client is still here
-    b.handle([{"channel": "/meta/disconnect", "clientId": two}], principal=None, now=0.0, transport=LP)
+    b.handle([{"channel": "/meta/disconnect", "clientId": two}], principal=SUPERVISOR, now=0.0, transport=LP)
     assert audience == {"u1"}
     assert b.push([StoredEvent(1, SUPERVISORS, "/v2/users", {})]) == []
     b.drop_user("u1")

@@ -147,8 +147,33 @@ async def test_bad_bodies_are_http_400_with_a_reason(http: httpx.AsyncClient, bo
 
 
 async def test_oversized_body_is_refused(http: httpx.AsyncClient) -> None:
-    r = await http.post(URL, content=b"[" + b" " * 300_000 + b"]")
-    assert r.status_code == 400 and "too large" in r.json()[0]["error"]
+    r = await http.post(
+        URL, content=b"[" + b" " * 300_000 + b"]", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413 and "too large" in r.json()[0]["error"]
+
+
+async def test_a_chunked_body_is_refused_at_the_limit(http: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"["
+        for _ in range(40):
+            yield b" " * 10_000
+
+    r = await http.post(URL, content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "too large" in r.json()[0]["error"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_a_body_that_is_not_json_is_refused(http: httpx.AsyncClient, content_type: str | None) -> None:
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = await http.post(URL, content=b'[{"channel":"/meta/handshake"}]', headers=headers)
+    assert r.status_code == 415 and r.json()[0]["error"].startswith("415::")
+
+
+async def test_deep_nesting_is_refused(http: httpx.AsyncClient) -> None:
+    body = b'[{"channel":"/meta/handshake","ext":' + b"[" * 100 + b"]" * 100 + b"}]"
+    r = await http.post(URL, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "deeper" in r.json()[0]["error"]
 
 
 async def test_get_is_not_allowed(http: httpx.AsyncClient) -> None:

@@ -5,6 +5,7 @@ import pytest
 from smsdesk.sms.config import ConfigError, SimulatorSettings, SmppSettings, SmsSettings, TwilioSettings
 
 FULL = {
+    "SMSDESK_SIMULATOR_ENABLED": "1",
     "SMSDESK_SIMULATOR_NUMBERS": "+15550000000",
     "SMSDESK_TWILIO_ACCOUNT_SID": "AC123",
     "SMSDESK_TWILIO_AUTH_TOKEN": "tok",
@@ -37,9 +38,15 @@ def test_full_environment() -> None:
     }
 
 
-def test_empty_environment_is_simulator_only() -> None:
-    s = SmsSettings.from_env({})
-    assert s == SmsSettings(SimulatorSettings(True, ()), None, None, None)
+def test_empty_environment_is_no_provider_in_serve_and_the_open_simulator_in_the_demo() -> None:
+    assert SmsSettings.from_env({}) == SmsSettings(SimulatorSettings(False, ()), None, None, None)
+    demo = SmsSettings.from_env({}, demo=True)
+    assert demo == SmsSettings(SimulatorSettings(True, (), public=True), None, None, None)
+
+
+def test_the_simulator_switched_on_in_serve_is_not_public() -> None:
+    s = SmsSettings.from_env({"SMSDESK_SIMULATOR_ENABLED": "1"})
+    assert s.simulator.enabled and not s.simulator.public
 
 
 @pytest.mark.parametrize(

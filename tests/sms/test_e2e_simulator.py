@@ -22,7 +22,7 @@ CUST = "+15551230001"
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     def settings(_base: str) -> SmsSettings:
-        return SmsSettings(simulator=SimulatorSettings(True, (BIZ,)))
+        return SmsSettings(simulator=SimulatorSettings(True, (BIZ,), public=True))
 
     async with running_desk(tmp_path / "desk.db", settings) as d:
         yield d

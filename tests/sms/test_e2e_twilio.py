@@ -57,7 +57,7 @@ class Twilio:
         twilio = TwilioSettings(
             ACCOUNT_SID, AUTH_TOKEN, api_base=self.api_base, public_url=base, numbers=(BIZ,)
         )
-        return SmsSettings(simulator=SimulatorSettings(True, (SIM_BIZ,)), twilio=twilio)
+        return SmsSettings(simulator=SimulatorSettings(True, (SIM_BIZ,), public=True), twilio=twilio)
 
     async def text(self, desk: Desk, body: str, sid: str | None = None) -> None:
         r = await self.fake.text(desk.url, customer=CUST, business=BIZ, body=body, sid=sid)

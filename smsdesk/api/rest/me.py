@@ -35,13 +35,14 @@ async def get_me(request: Request) -> GwsJSONResponse:
 @router.post("/api/v2/me")
 async def post_me(request: Request) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     op = operation_name(body)
     if op == "StartContactCenterSession":
         return await _start(request, body)
     if op == "EndContactCenterSession":
         await ch.do_end_contact_center_session(rt, p)
-        request.app.state.authenticator.forget_session(p.http_session_id or "")
+        # every process forgets the session and ends the user's CometD clients (docs/security.md)
+        await request.app.state.revocation.revoke([p.user_id], [p.http_session_id or ""])
         return GwsJSONResponse({"statusCode": 0})
     raise Validation(
         f"Unknown operationName '{op}'; use StartContactCenterSession or EndContactCenterSession"
@@ -90,7 +91,7 @@ async def get_my_channel(request: Request, channel: str) -> GwsJSONResponse:
 @router.post("/api/v2/me/channels/{channel}")
 async def post_my_channel(request: Request, channel: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     await ch.check_set_channel_state(rt, p, channel, operation_name(body), body)
     return GwsJSONResponse({"statusCode": 0})
 

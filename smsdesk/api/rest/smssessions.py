@@ -25,7 +25,7 @@ SEGMENTS = ("smssessions", "smsessions", "smsssession", "smssession", "smsession
 
 async def operate(request: Request, session_id: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     extra = await ss.check_session_operation(rt, p, session_id, body)
     return GwsJSONResponse({"statusCode": 0, **extra})
 

@@ -19,7 +19,7 @@ router = APIRouter()
 
 async def intrude(request: Request, user_id: str, session_id: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     return GwsJSONResponse({"statusCode": 0, **await sv.check_intrude(rt, p, user_id, session_id, body)})
 
 

@@ -44,7 +44,7 @@ async def list_users(request: Request) -> GwsJSONResponse:
 @router.post("/api/v2/users")
 async def create_user(request: Request) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     user = await us.check_create_user(rt, p, body)
     res = us.user_resource(rt, user)
     return GwsJSONResponse({"statusCode": 0, "id": user.id, "uri": res["uri"], "path": res["path"]})
@@ -63,14 +63,14 @@ async def get_user(request: Request, user_id: str) -> GwsJSONResponse:
 async def delete_user(request: Request, user_id: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
     await us.check_delete_user(rt, p, user_id)
-    request.app.state.authenticator.forget_user(user_id)  # this node stops accepting it at once
+    await request.app.state.revocation.revoke([user_id])  # every process, its CometD clients too
     return GwsJSONResponse({"statusCode": 0})
 
 
 @router.post("/api/v2/users/{user_id}/channels/{channel}")
 async def post_user_channel(request: Request, user_id: str, channel: str) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
-    body = await read_json_object(request, rt.settings.max_body_bytes)
+    body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     op = operation_name(body)
     handler = SUPERVISION_OPERATIONS.get(op.lower())
     if handler is not None:
