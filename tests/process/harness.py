@@ -3,7 +3,6 @@ it with (chunked floods, requests whose body is never sent)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import socket
@@ -31,20 +30,33 @@ def basic(user: str, password: str = PASSWORD) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-async def _seed(database_url: str, users: Sequence[tuple[str, str]]) -> None:
-    from smsdesk.actions.users import do_create_user
-    from smsdesk.app import build_runtime
-    from smsdesk.config import Settings
-    from smsdesk.domain.users import Role
-    from smsdesk.store.migrate import migrate
+_SEED = """
+import asyncio, sys
+from smsdesk.actions.users import do_create_user
+from smsdesk.app import build_runtime
+from smsdesk.config import Settings
+from smsdesk.domain.users import Role
+from smsdesk.store.migrate import migrate
 
-    rt = build_runtime(Settings(database_url=database_url), fast_hash=True)
+async def seed(url, pairs):
+    rt = build_runtime(Settings(database_url=url), fast_hash=True)
     try:
         await migrate(rt.store)
-        for name, role in users:
-            await do_create_user(rt, name, PASSWORD, [Role.parse(role)], capacity=3)
+        for pair in pairs:
+            name, role = pair.split(":")
+            await do_create_user(rt, name, sys.argv[1], [Role.parse(role)], capacity=3)
     finally:
         await rt.store.close()
+
+asyncio.run(seed(sys.argv[2], sys.argv[3:]))
+"""
+
+
+def _seed(database_url: str, users: Sequence[tuple[str, str]], env: Mapping[str, str], cwd: Path) -> None:
+    """Users created by the server's own code in a child process (cheap hashes), before it starts."""
+    pairs = [f"{name}:{role}" for name, role in users]
+    cmd = [sys.executable, "-c", _SEED, PASSWORD, database_url, *pairs]
+    subprocess.run(cmd, env=dict(env), cwd=cwd, check=True, timeout=120, capture_output=True)
 
 
 @dataclass
@@ -84,15 +96,15 @@ def served(
     """``smsdesk <command>`` on a free port over a fresh SQLite file; ``users``: (name, role) created first
     (password ``password``, cheap hashes)."""
     database = f"sqlite:///{tmp_path / f'{command}.db'}"
-    if users:
-        asyncio.run(_seed(database, users))
-    port = free_port()
-    log = tmp_path / f"{command}-{port}.log"
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("SMSDESK_")}
     child_env |= {"SMSDESK_LOG_LEVEL": "warning", **(env or {})}
+    if users:
+        _seed(database, users, child_env, tmp_path)
+    port = free_port()
+    log = tmp_path / f"{command}-{port}.log"
     cmd = [sys.executable, "-m", "smsdesk", command, "--port", str(port), "--database", database, *args]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=child_env, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("wb") as out:  # run from tmp_path: the installed package, not the current directory's
+        proc = subprocess.Popen(cmd, env=child_env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     server = Served(proc, port, log)
     try:
         deadline = time.monotonic() + 90
@@ -168,7 +180,9 @@ def chunked_flood(
         sock.close()
 
 
-def unsent_body(port: int, path: str, headers: Mapping[str, str], declared: int) -> tuple[int, dict[str, str], bytes]:
+def unsent_body(
+    port: int, path: str, headers: Mapping[str, str], declared: int
+) -> tuple[int, dict[str, str], bytes]:
     """Send a request's head declaring ``declared`` bytes of body, send none of it, and read the answer: a
     server that reads bodies first would wait (and this would time out)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
