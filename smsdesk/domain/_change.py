@@ -163,6 +163,23 @@ class Change:
                 self.set_state(invitee, UserState.REVOKED)
         self.session = self.session.evolve(pending=None)
 
+    def supersede_pending(self, by: str) -> None:
+        """The asker of the pending invitation asked for another (``by``): the first is withdrawn, and its
+        asker hears so through an Error quoting that request's ``referenceId``."""
+        pend = self.session.pending
+        if pend is None:
+            return
+        invitee = None if pend.participant_id is None else self.session.by_id(pend.participant_id)
+        whom = pend.target_queue if invitee is None else (invitee.nickname or invitee.user_id)
+        self.errors.append(
+            (
+                pend.by_participant_id,
+                f"Request failed: {pend.kind.value} to {whom}: replaced by {by}",
+                pend.reference_id,
+            )
+        )
+        self.withdraw_pending()
+
     def request_route(self) -> None:
         s = self.session
         self.route = RouteRequest(s.queue, None, s.excluded, s.lar_agent_id)

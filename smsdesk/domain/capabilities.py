@@ -23,6 +23,7 @@ __all__ = [
     "SEND_OPERATIONS",
     "capabilities",
     "in_conference",
+    "inviting",
     "leave_state",
     "permission_problem",
 ]
@@ -116,6 +117,13 @@ def _originated_consult(session: Session, p: Participant) -> bool:
     return invitee is None or invitee.state is UserState.INVITED
 
 
+def inviting(session: Session, p: Participant) -> bool:
+    """``p`` asked for the agent invitation still pending (Invite, Consult or Transfer, to a user or a queue):
+    for the capability lists a conference has been started (spec §4.4, §6.18's first notification)."""
+    pend = session.pending
+    return pend is not None and pend.by_participant_id == p.participant_id
+
+
 def capabilities(session: Session, p: Participant) -> tuple[Op, ...]:
     """The operations ``p`` may call now, in the order printed in notifications."""
     if p.state is UserState.INVITED:
@@ -132,13 +140,14 @@ def capabilities(session: Session, p: Participant) -> tuple[Op, ...]:
     else:
         base = _CONSULTANT_CHATTING if p.role is ParticipantRole.CONSULTANT else _AGENT_CHATTING
         ops = list(base + _USER_DATA + _TO_CUSTOMER)
-        if in_conference(session, p):
+        if in_conference(session, p) or inviting(session, p):
             ops += _TO_AGENTS
         if p.visibility is Visibility.ALL and _removable(session, p):
             ops.append(Op.REMOVE_PARTICIPANT)
         if _originated_consult(session, p):
             ops.append(Op.CANCEL_CONSULT)
-    if session.pending is not None:  # one agent invitation at a time
+    if session.pending is not None and not inviting(session, p):
+        # one agent invitation at a time: its asker may replace it by another (docs/sessions.md), others wait
         ops = [op for op in ops if op not in _HANDOVER]
     return tuple(ops)
 

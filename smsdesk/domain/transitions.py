@@ -290,6 +290,8 @@ def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str) 
 def _handover(kind: InviteKind) -> Handler:
     def handover(ch: Change, actor: Participant, cmd: UserOperation) -> None:
         user_id, queue = parse_target(cmd.params, allow_queue_name=True)
+        if ch.session.pending is not None:  # capabilities let only its asker here: the new one replaces it
+            ch.supersede_pending(kind.value)
         if kind is not InviteKind.TRANSFER:
             ch.new_reference()
         elif cmd.params.get("text") is not None:

@@ -96,9 +96,6 @@ SCENARIOS: dict[str, tuple[Callable[[Desk], Awaitable[None]], list[Case]]] = {
     "invite pending": (
         _invite_pending,
         [
-            ("agent1", "Invite", {"targetUri": USER % "agent3"}, 2),
-            ("agent1", "Consult", {"targetUri": USER % "agent3"}, 2),
-            ("agent1", "Transfer", {"targetUri": USER % "agent3"}, 2),
             ("agent2", "SendMessage", {"text": "not yet"}, 2),
             ("agent2", "Leave", {}, 2),
         ],
@@ -107,6 +104,9 @@ SCENARIOS: dict[str, tuple[Callable[[Desk], Awaitable[None]], list[Case]]] = {
         _conference_with_consult_pending,
         [
             ("agent2", "CancelConsult", {}, 5),  # only the agent who started it
+            # one invitation at a time: only its asker may replace it (docs/sessions.md)
+            ("agent2", "Invite", {"targetUri": USER % "agent3"}, 2),
+            ("agent2", "Transfer", {"targetUri": USER % "agent3"}, 2),
             ("agent3", "SendToAgents", {"text": "not yet"}, 2),
         ],
     ),

@@ -233,19 +233,22 @@ def test_invite_accept_and_conference_capabilities() -> None:
     alice = notes_for(out, "alice")[0]
     assert alice["referenceId"] == 1 and alice["smssession"]["participants"][-1] == agent("bob", 3)
     assert notes_for(out, "bob")[0]["smssession"]["capabilities"] == ["Accept", "Reject"]
-    out = d.op("bob", Op.ACCEPT)
-    assert kinds(out) == [
-        ("bob", "StatusChange"),
-        ("bob", "ParticipantsUpdated"),
-        ("bob", "NewMessages"),
-        ("alice", "ParticipantsUpdated"),
-        ("alice", "NewMessages"),
-    ]
-    caps = notes_for(out, "alice")[0]["smssession"]["capabilities"]
+    # spec §6.18: the conference has started for the inviter, with the agents-only operations
+    caps = alice["smssession"]["capabilities"]
     assert caps[: len(AGENT_CAPS)] == AGENT_CAPS and caps[len(AGENT_CAPS) :] == [
         *TO_AGENTS,
         "RemoveParticipantFromConference",
     ]
+    out = d.op("bob", Op.ACCEPT)
+    # alice's participants and capabilities stay as they were: only bob's ParticipantJoined reaches her
+    assert kinds(out) == [
+        ("bob", "StatusChange"),
+        ("bob", "ParticipantsUpdated"),
+        ("bob", "NewMessages"),
+        ("alice", "NewMessages"),
+    ]
+    caps = notes_for(out, "bob")[0]["smssession"]["capabilities"]
+    assert caps[: len(AGENT_CAPS)] == AGENT_CAPS and set(TO_AGENTS) <= set(caps)
 
 
 def test_consult_is_agents_only_and_cancel_consult_is_silent_for_the_caller() -> None:

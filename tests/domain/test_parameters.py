@@ -114,11 +114,13 @@ def test_only_the_consulting_agent_may_cancel_the_consult() -> None:
         d.op("bob", Op.CANCEL_CONSULT)
 
 
-def test_second_invitation_while_one_is_pending_is_refused() -> None:
+def test_second_invitation_by_someone_else_while_one_is_pending_is_refused() -> None:
     d = active()
-    d.op("alice", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    d.op("bob", Op.ACCEPT)
+    d.op("alice", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/users/carol"})
     with pytest.raises(InvalidState, match="still pending"):
-        d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/carol"})
+        d.op("bob", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/dave"})
 
 
 def test_inviting_someone_already_there_is_refused() -> None:

@@ -211,6 +211,16 @@ class SessionMachine(RuleBasedStateMachine):
             assert len(offers) <= 1 and (s.phase is not Phase.OFFERED or len(offers) == 1)
             live = Counter(p.user_id for p in s.users() if not p.terminal)
             assert all(n == 1 for n in live.values())
+            pend = s.pending
+            asker = None if pend is None else s.by_id(pend.by_participant_id)
+            if asker is not None and asker.state is UserState.CHATTING:
+                # spec §4.4/§6.18: a pending Invite or Consult gives its asker the conference's list
+                caps = set(capabilities(s, asker))
+                assert {Op.TRANSFER, Op.INVITE, Op.CONSULT} <= caps
+                assert asker.mode is SupervisionMode.MONITOR or Op.SEND_TO_AGENTS in caps
+            for p in s.users():
+                if pend is not None and p is not asker and p.state is UserState.CHATTING:
+                    assert Op.INVITE not in capabilities(s, p)  # one invitation at a time
             held.update(p.user_id or "" for p in s.users() if p.is_agent and not p.terminal)
             for m in d.transcript:
                 if m["from"].get("visibility") != "All" or m["visibility"] != "All":

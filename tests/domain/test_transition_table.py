@@ -80,6 +80,15 @@ def _owner_consulting() -> Driver:
     return d
 
 
+def _owner_pending(kind: Op, target: str = f"{BASE}/api/v2/users/b") -> Callable[[], Driver]:
+    def build() -> Driver:
+        d = _then(_invited_owner, ("x", Op.ACCEPT, {}))()
+        d.op("x", kind, {"targetUri": target})
+        return d
+
+    return build
+
+
 def _owner_in_conference() -> Driver:
     d = _then(_invited_owner, ("x", Op.ACCEPT, {}))()
     d.op("x", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/b"})
@@ -101,6 +110,12 @@ SCENARIOS: dict[str, Callable[[], Driver]] = {
     "owner-sole/Chatting": _SOLE,
     "owner-consulting/Chatting": _owner_consulting,
     "owner-in-conference/Chatting": _owner_in_conference,
+    "owner-inviting/Chatting": _owner_pending(Op.INVITE),
+    "owner-inviting-queue/Chatting": _owner_pending(Op.INVITE, f"{BASE}/api/v2/queues/q2"),
+    "owner-transferring/Chatting": _owner_pending(Op.TRANSFER),
+    "conference-while-owner-invites/Chatting": _then(
+        _with(Op.INVITE, accept=True), ("a", Op.CONSULT, {"targetUri": f"{BASE}/api/v2/users/c"})
+    ),
     "owner/LeftChat": _then(_SOLE, ("x", Op.LEAVE, {})),
     "owner/Completed": _then(_SOLE, ("x", Op.COMPLETE, {})),
     "owner/Revoked": _revoked_owner,
@@ -195,3 +210,66 @@ def test_capabilities_follow_the_spec_lists(scenario: str) -> None:
         }
     else:
         assert {Op.SEND_MESSAGE, Op.LEAVE, Op.SET_DISPOSITION} <= caps
+
+
+# spec §6.18: the inviter's first notification after Invite, before the invitee accepted (and §6.19: Consult
+# is "identical in shape"); plus SendCustomNoticeToAgents, the fourth agents-only operation.
+_PENDING_SAMPLE = {
+    "Transfer", "Leave", "Invite", "Consult", "SetInFocus", "SetDisposition", "AttachUserData",
+    "DeleteUserData", "UpdateUserData", "SendToAgents", "SendStartTypingToAgentsNotification",
+    "SendStopTypingToAgentsNotification", "Complete", "SendMessage", "SendStartTypingNotification",
+    "SendStopTypingNotification",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["owner-consulting/Chatting", "owner-inviting/Chatting", "owner-inviting-queue/Chatting",
+     "owner-transferring/Chatting"],
+)  # fmt: skip
+def test_pending_invitation_offers_the_spec_list_to_its_asker(scenario: str) -> None:
+    d = SCENARIOS[scenario]()
+    me = d.s.for_user("x")
+    assert me is not None and d.s.pending is not None
+    caps = {op.capability for op in capabilities(d.s, me)}
+    assert _PENDING_SAMPLE <= caps
+    assert Op.SEND_CUSTOM_NOTICE_TO_AGENTS.capability in caps
+    # and they are allowed, not only listed: the agents-only operations reach the agents (visibility Agents)
+    for op in (Op.SEND_TO_AGENTS, Op.SEND_START_TYPING_TO_AGENTS, Op.SEND_STOP_TYPING_TO_AGENTS):
+        out = d.op("x", op, {"text": "note for the next agent"})
+        assert [m["visibility"] for m in out.messages] == ["Agents"]
+        assert not out.outbound_sms
+
+
+def test_pending_invite_and_consult_agree() -> None:
+    invite = SCENARIOS["owner-inviting/Chatting"]()
+    consult = SCENARIOS["owner-consulting/Chatting"]()
+    caps = [capabilities(d.s, d.s.for_user("x")) for d in (invite, consult)]  # type: ignore[arg-type]
+    assert set(caps[0]) == set(caps[1]) - {Op.CANCEL_CONSULT}
+
+
+def test_others_wait_while_an_invitation_is_pending() -> None:
+    d = SCENARIOS["conference-while-owner-invites/Chatting"]()
+    me = d.s.for_user("x")
+    assert me is not None and d.s.pending is not None
+    caps = capabilities(d.s, me)
+    assert not {Op.TRANSFER, Op.INVITE, Op.CONSULT} & set(caps)
+    with pytest.raises(InvalidState, match="still pending"):
+        d.op("x", Op.INVITE, {"targetUri": ZED})
+
+
+@pytest.mark.parametrize("kind", [Op.INVITE, Op.CONSULT, Op.TRANSFER])
+def test_a_new_invitation_replaces_the_pending_one(kind: Op) -> None:
+    d = SCENARIOS["owner-inviting/Chatting"]()
+    first = d.s.pending
+    assert first is not None
+    out = d.op("x", kind, {"targetUri": ZED})
+    b = d.s.for_user("b")
+    assert b is not None and b.state is UserState.REVOKED
+    pend = d.s.pending
+    assert pend is not None and pend.target_user_id == "zed" and pend.kind.value == kind.value
+    errors = [n.data for n in out.notifications if n.data.get("notificationType") == "Error"]
+    assert [(n["errorMessage"], n["referenceId"]) for n in errors] == [
+        (f"Request failed: Invite to b: replaced by {kind.value}", first.reference_id)
+    ]
+    assert [n.user_id for n in out.notifications if n.data.get("notificationType") == "Error"] == ["x"]
