@@ -55,6 +55,10 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # desktop (issue 24): wrap-up and transfers (docs/ui.md)
+    wrap_up_s: float = Field(0.0, ge=0, le=86400)  # after-call work after Complete; 0: none
+    wrap_up_requires_disposition: bool = False  # wrap-up ends only once the session has a disposition
+    transfer_keeps_disposition: bool = False  # a disposition set before a transfer goes to the next agent
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

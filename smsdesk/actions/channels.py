@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from smsdesk.actions import wrapup
 from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
 from smsdesk.domain import agents as ag
 from smsdesk.domain.agents import AgentState
@@ -20,6 +21,7 @@ from smsdesk.runtime import Runtime
 from smsdesk.store.base import AuditEntry, Change
 
 __all__ = [
+    "apply_agent_state",
     "check_set_channel_state",
     "check_supervisor_set_channel_state",
     "do_end_contact_center_session",
@@ -47,7 +49,7 @@ def _notifications(agent: AgentState, user_name: str) -> list[Notification]:
     return [Notification(agent.user_id, CHANNELS_TOPIC, data), Notification(SUPERVISORS, USERS_TOPIC, team)]
 
 
-async def _apply(
+async def apply_agent_state(
     rt: Runtime,
     user_id: str,
     user_name: str,
@@ -77,11 +79,13 @@ async def do_set_channel_state(
     rt: Runtime, user_id: str, user_name: str, operation: str, reason: str | None = None
 ) -> AgentState:
     now = rt.clock.now_ms()
+    if operation not in ("Ready", "NotReady"):
+        raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+    before = await load_agent(rt, user_id)
+    extra = await wrapup.leaving(rt, before, now, how="agent") if before.wrapping_up else None
     if operation == "Ready":
-        return await _apply(rt, user_id, user_name, lambda a: ag.set_ready(a, now))
-    if operation == "NotReady":
-        return await _apply(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason))
-    raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+        return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_ready(a, now), extra)
+    return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason), extra)
 
 
 async def check_set_channel_state(
@@ -108,7 +112,7 @@ async def do_start_contact_center_session(
     for ch in channels:
         ag.canonical_channel(ch)
     now = rt.clock.now_ms()
-    return await _apply(
+    return await apply_agent_state(
         rt, principal.user_id, principal.user_name, lambda a: ag.start_contact_center_session(a, now)
     )
 
@@ -134,7 +138,7 @@ async def _end_monitoring(rt: Runtime, supervisor_id: str, now_ms: int) -> Chang
 
 async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
     now = rt.clock.now_ms()
-    agent = await _apply(
+    agent = await apply_agent_state(
         rt,
         principal.user_id,
         principal.user_name,

@@ -63,6 +63,8 @@ class Context:
     disposition_key: str = "DispositionCode"  # SetDisposition without ``dispositionKey``
     system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
     max_text_length: int = 4096
+    offer_timeout_ms: int = 30_000  # an offer to an agent is withdrawn this long after it was made
+    transfer_keeps_disposition: bool = False  # else a completed transfer clears ``disposition_key``
 
 
 @dataclass(frozen=True)
