@@ -108,11 +108,9 @@ def _removable(session: Session, p: Participant) -> bool:
     )
 
 
-def _originated_invitation(session: Session, p: Participant) -> bool:
-    """``p`` asked for the pending Consult, Invite or Transfer, not accepted yet: ``p`` may withdraw it with
-    CancelConsult (for Invite and Transfer an [INF] extension, docs/sessions.md)."""
+def _originated_consult(session: Session, p: Participant) -> bool:
     pend = session.pending
-    if pend is None or pend.by_participant_id != p.participant_id:
+    if pend is None or pend.kind is not InviteKind.CONSULT or pend.by_participant_id != p.participant_id:
         return False
     invitee = None if pend.participant_id is None else session.by_id(pend.participant_id)
     return invitee is None or invitee.state is UserState.INVITED
@@ -138,7 +136,7 @@ def capabilities(session: Session, p: Participant) -> tuple[Op, ...]:
             ops += _TO_AGENTS
         if p.visibility is Visibility.ALL and _removable(session, p):
             ops.append(Op.REMOVE_PARTICIPANT)
-        if _originated_invitation(session, p):
+        if _originated_consult(session, p):
             ops.append(Op.CANCEL_CONSULT)
     if session.pending is not None:  # one agent invitation at a time
         ops = [op for op in ops if op not in _HANDOVER]
@@ -152,7 +150,7 @@ def permission_problem(session: Session, p: Participant, op: Op) -> str | None:
     if op is Op.REMOVE_PARTICIPANT and (not p.is_agent or p.visibility is not Visibility.ALL):
         return "Only an agent visible to all may remove a participant from the conference"
     pend = session.pending
-    if op is Op.CANCEL_CONSULT and pend is not None and pend.by_participant_id != p.participant_id:
-        what = "consultation" if pend.kind is InviteKind.CONSULT else pend.kind.value.lower()
-        return f"Only the agent who started the {what} may cancel it"
+    if op is Op.CANCEL_CONSULT and pend is not None and pend.kind is InviteKind.CONSULT:
+        if pend.by_participant_id != p.participant_id:
+            return "Only the agent who started the consultation may cancel it"
     return None

@@ -333,11 +333,14 @@ def test_a_completed_transfer_drops_the_disposition_unless_configured() -> None:
     assert kept.s.user_data["DispositionCode"] == "Resolved"
 
 
-def test_the_asker_may_cancel_a_pending_transfer() -> None:
+def test_the_asker_cancels_a_pending_transfer_by_removing_the_invitee() -> None:
+    """The desktop's "Cancel transfer": RemoveParticipantFromConference on the invited agent (GWS operations
+    only; CancelConsult stays the consultation's)."""
     d = active()
     d.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob"})
-    assert "CancelConsult" in [op.value for op in capabilities(d.s, d.s.for_user("alice"))]  # type: ignore[arg-type]
-    out = d.op("alice", Op.CANCEL_CONSULT)
+    caps = [op.value for op in capabilities(d.s, d.s.for_user("alice"))]  # type: ignore[arg-type]
+    assert "RemoveParticipantFromConference" in caps and "CancelConsult" not in caps
+    out = d.op("alice", Op.REMOVE_PARTICIPANT, {"targetUri": f"{BASE}/api/v2/users/bob"})
     assert notes_for(out, "bob")[0]["smssession"]["state"] == "Revoked"
     assert d.s.pending is None and d.s.for_user("alice").state.value == "Chatting"  # type: ignore[union-attr]
 
