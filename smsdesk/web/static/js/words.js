@@ -23,7 +23,7 @@ export const offerKindWord = (kind) => OFFER_KINDS[kind] || "Incoming SMS";
 
 // "1:05" / "0:09" from milliseconds (never negative).
 export function clockText(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
+  const s = Math.max(0, Math.floor(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
