@@ -105,11 +105,14 @@ function routingControls(pane, getColleagues, getQueues) {
     flash(loading, "Checking who is free…");
     const [found, queues] = await Promise.all([colleagueAvailability(pane.gws, getColleagues()), getQueues()]);
     rows = found;
+    const [keepAgent, keepQueue] = [agent.value, queue.value]; // a choice made while the lists loaded stays
     const free = rows.filter((r) => r.available);
     agent.replaceChildren(h("option", {value: ""}, free.length ? "Choose an agent…" : "Nobody is free now"),
       ...free.map((r) => h("option", {value: r.user.uri}, describeColleague(r))));
     queue.replaceChildren(h("option", {value: ""}, "Choose a queue…"),
       ...queues.map((q) => h("option", {value: q.uri}, q.name)));
+    if ([...agent.options].some((o) => o.value === keepAgent)) agent.value = keepAgent;
+    if ([...queue.options].some((o) => o.value === keepQueue)) queue.value = keepQueue;
     const busy = rows.length - free.length;
     flash(loading, busy ? `${busy} busy or not ready (not listed)` : "");
   });

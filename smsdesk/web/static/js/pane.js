@@ -126,7 +126,7 @@ export class SessionPane {
     el.addEventListener("pointerdown", () => this.markRead());
     this.opButtons = [];
     this.offer = new OfferCard(this);
-    this.acceptButton = this.button("Accept", "Accept", {class: "primary", after: () => { this.focusOnChat = true; }});
+    this.acceptButton = this.button("Accept", "Accept", {class: "primary", after: () => this.#focusReplyWhenOpen()});
     this.acceptButton.setAttribute("aria-keyshortcuts", "Alt+A");
     this.acceptButton.title = "Accept (Alt+A)";
     this.ring = h("div", {class: "ring", role: "group", "aria-label": "Incoming conversation"},
@@ -139,6 +139,12 @@ export class SessionPane {
     for (const build of actions.controls || []) bar.append(build(this));
     el.append(bar, this.status);
     return el;
+  }
+
+  // After Accept: the reply box gets the focus, now if the Chatting notification came first, else once it comes.
+  #focusReplyWhenOpen() {
+    if (this.text && !this.text.disabled) this.text.focus();
+    else this.focusOnChat = true;
   }
 
   // A button that posts `op` (with params from `params()`), enabled while the capability is present.
