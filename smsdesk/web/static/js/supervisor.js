@@ -220,12 +220,15 @@ async function main() {
   // A NextChat subscription ends once it joined a session: forget it when a session of that agent arrives.
   board.onPaneChange = (pane) => {
     const mine = supervisorMode(pane);
-    for (const person of pane.data.participants || []) {
-      const id = person.type === "Agent" && (person.path || "").split("/").pop();
-      if (!id || !team.has(id)) continue;
+    const ids = (pane.data.participants || []).filter((p) => p.type === "Agent")
+      .map((p) => (p.path || "").split("/").pop()).filter((id) => team.has(id));
+    pane.agentIds = ids.length ? ids : pane.agentIds || []; // a finished pane lists nobody: keep the last ones
+    for (const id of pane.agentIds) {
       if (Date.now() - (readAt.get(id) || 0) > 1000) refreshAgent(team.get(id)); // its load changed
-      if (mine && liveMode[id] !== mine) {
-        liveMode[id] = mine;
+      const next = mine && monitoring[id] ? mine : undefined; // my mode shows on the agents I supervise
+      if (liveMode[id] !== next) {
+        if (next) liveMode[id] = next;
+        else delete liveMode[id];
         renderRow(team.get(id));
         saveMonitoring();
       }

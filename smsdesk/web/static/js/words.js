@@ -30,8 +30,12 @@ export function clockText(ms) {
 // Failure texts from the server, in words an agent understands.
 export function explainFailure(op, message) {
   const m = String(message || "");
-  if (/rejected$/.test(m)) return `${m.replace(/^Request failed: /, "")}: the other agent declined.`;
-  if (/did not accept$/.test(m)) return `${m.replace(/^Request failed: /, "")}: nobody answered in time.`;
+  const declined = /^Request failed: (Transfer|Invite|Consult) to (.*): (rejected|did not accept)$/.exec(m);
+  if (declined) {
+    const what = {Transfer: "transfer", Invite: "invitation", Consult: "consultation"}[declined[1]];
+    return declined[3] === "rejected" ? `${declined[2]} declined the ${what}.`
+      : `${declined[2]} did not answer the ${what} in time.`;
+  }
   if (/not an agent/.test(m)) return `${op}: that person cannot take SMS conversations.`;
   if (/already in this session/.test(m)) return `${op}: that agent is already in this conversation.`;
   if (/pending/.test(m)) return `${op}: wait until the other transfer or invitation is answered, or cancel it.`;
