@@ -30,12 +30,21 @@ class FakeGws {
   async sessionOp(id, operationName, params = {}) { this.ops.push({id, operationName, ...params}); return {statusCode: 0}; }
   async messages(id) { return this.history[id] || []; }
   async sessions() { if (this.gate) await this.gate; return this.list; }
+  async session(id) { return {id}; }
+  serverNow() { return Date.now(); }
+  async queues() { return [{name: "billing", uri: "http://x/api/v2/queues/billing"}]; }
+  async userDetail(id) {
+    const busy = id === "u3";
+    return {id, capacity: 3, channels: [{channel: "sms", userState: {state: busy ? "NotReady" : "Ready",
+      displayName: busy ? "Not Ready" : "Ready"}}], smssessions: busy ? [] : [{id: "X", state: "Chatting"}]};
+  }
 }
 const gws = new FakeGws();
 const board = new Board({gws, viewer: new Viewer({id: "u1", userName: "agent1"}),
   panesEl: document.getElementById("panes"), listEl: document.getElementById("session-list"),
   statusEl: document.getElementById("status"), emptyText: "No sessions",
-  actions: agentActions(() => [{uri: "http://x/api/v2/users/u2", nickname: "Bob"}])});
+  actions: agentActions(() => [{id: "u2", uri: "http://x/api/v2/users/u2", nickname: "Bob"},
+    {id: "u3", uri: "http://x/api/v2/users/u3", nickname: "Carol"}], () => gws.queues(), () => {})});
 window.t = {gws, board};
 </script></body></html>"""
 
@@ -217,20 +226,34 @@ def test_agent_controls_post_their_operations(page: Any) -> None:
     for summary in ("Transfer / invite / consult", "Disposition", "Attach data"):
         page.click(f".pane summary:has-text('{summary}')")
     page.click(".pane button[data-op='Transfer']")
-    assert "Choose an agent or type a queue name" in page.text_content(".pane-status")
+    assert "Choose an agent or a queue first" in page.text_content(".pane-problem")
     assert ops(page) == []  # nothing posted for an incomplete form
+    # only the colleagues who can take it now, with state and load; the configured queues
+    page.wait_for_selector(".pane select[name='target'] option:has-text('Bob')", state="attached")
+    options = page.eval_on_selector_all(
+        ".pane select[name='target'] option", "os => os.map(o => o.textContent)"
+    )
+    assert options == ["Choose an agent…", "Bob — Ready, 1/3"]
+    assert page.get_attribute(".pane select[name='target']", "aria-label") == "Transfer to agent"
     page.select_option(".pane select[name='target']", "http://x/api/v2/users/u2")
+    page.fill(".pane textarea[name='note']", "VIP")
     page.click(".pane button[data-op='Consult']")
-    page.fill(".pane input[name='queue']", "billing")
+    page.select_option(".pane select[name='queue']", "billing")
     page.click(".pane button[data-op='Transfer']")
     page.fill(".pane input[name='disposition']", "Resolved")
-    page.click(".pane button[data-op='SetDisposition']")
+    page.press(".pane input[name='disposition']", "Enter")  # Enter submits the form
     page.fill(".pane input[name='key']", "Order")
     page.fill(".pane input[name='value']", "4711")
-    page.click(".pane button[data-op='AttachUserData']")
+    page.press(".pane input[name='value']", "Enter")
     page.wait_for_function("window.t.gws.ops.length === 4")
     assert ops(page) == [
-        {"id": "S1", "operationName": "Consult", "targetUri": "http://x/api/v2/users/u2"},
+        {
+            "id": "S1",
+            "operationName": "Consult",
+            "targetUri": "http://x/api/v2/users/u2",
+            "text": "VIP",
+            "visibility": "Agents",
+        },
         {"id": "S1", "operationName": "Transfer", "queueName": "billing"},
         {"id": "S1", "operationName": "SetDisposition", "disposition": "Resolved"},
         {"id": "S1", "operationName": "AttachUserData", "userData": {"Order": "4711"}},

@@ -10,9 +10,10 @@ function field(label, input) {
   return h("label", {class: "field"}, h("span", {}, label), input);
 }
 
-// A <form> whose Enter (or submit button) clicks `primary`.
+// A <form> whose Enter clicks `primary` (a hidden submit button makes Enter submit forms of several fields).
 function opForm(primary, ...children) {
-  const form = h("form", {class: "op-form"}, ...children);
+  const enter = h("button", {type: "submit", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true"}, "Submit");
+  const form = h("form", {class: "op-form"}, ...children, enter);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); if (!primary.disabled) primary.click(); });
   return form;
 }
@@ -69,13 +70,15 @@ function routingControls(pane, getColleagues, getQueues) {
     "aria-label": "Note for the next agent", placeholder: "Note for the next agent (the customer does not see it)"});
   const loading = h("span", {class: "muted", role: "status"});
   let rows = [];
+  let queues = [];
   const chosen = () => rows.find((r) => r.user.uri === agent.value);
   const params = (kind) => () => {
     const body = {};
     if (note.value.trim()) { body.text = note.value.trim(); body.visibility = "Agents"; }
     if (agent.value) return {...body, targetUri: agent.value};
-    if (queue.value && kind === "Transfer") return {...body, queueName: queue.value};
-    if (queue.value) return {...body, targetUri: queue.value};
+    const q = queues.find((x) => x.name === queue.value);
+    if (q && kind === "Transfer") return {...body, queueName: q.name};
+    if (q) return {...body, targetUri: q.uri};
     return kind === "Transfer" ? "Choose an agent or a queue first." : "Choose an agent first.";
   };
   const after = (kind) => () => {
@@ -103,14 +106,15 @@ function routingControls(pane, getColleagues, getQueues) {
   block.addEventListener("toggle", async () => {
     if (!block.open) return;
     flash(loading, "Checking who is free…");
-    const [found, queues] = await Promise.all([colleagueAvailability(pane.gws, getColleagues()), getQueues()]);
+    const [found, configured] = await Promise.all([colleagueAvailability(pane.gws, getColleagues()), getQueues()]);
     rows = found;
+    queues = configured;
     const [keepAgent, keepQueue] = [agent.value, queue.value]; // a choice made while the lists loaded stays
     const free = rows.filter((r) => r.available);
     agent.replaceChildren(h("option", {value: ""}, free.length ? "Choose an agent…" : "Nobody is free now"),
       ...free.map((r) => h("option", {value: r.user.uri}, describeColleague(r))));
     queue.replaceChildren(h("option", {value: ""}, "Choose a queue…"),
-      ...queues.map((q) => h("option", {value: q.uri}, q.name)));
+      ...queues.map((q) => h("option", {value: q.name}, q.name)));
     if ([...agent.options].some((o) => o.value === keepAgent)) agent.value = keepAgent;
     if ([...queue.options].some((o) => o.value === keepQueue)) queue.value = keepQueue;
     const busy = rows.length - free.length;
