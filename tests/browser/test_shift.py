@@ -198,12 +198,21 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
         and "2 SMS" in pane.locator(".segments").inner_text()
     )
     screens.shot(alice, "alice-segment-counter-1280")
+    asked: list[str] = []
+
+    def leave_anyway(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.accept()
+
+    alice.on("dialog", leave_anyway)  # leaving with a draft asks first
     alice.reload()
     alice.wait_for_selector("#connection[data-kind='ok']", timeout=WAIT)
     pane = alice.locator(".pane[data-state='Chatting']").first
     reply = pane.get_by_role("textbox", name="Reply")
     reply.wait_for(timeout=WAIT)
     assert reply.input_value().startswith("Checking parcel 4711 now 🙂")
+    assert asked == ["beforeunload"], asked
+    alice.remove_listener("dialog", leave_anyway)
     assert pane.locator(".pane-details").get_attribute("open") is None  # technical fields folded away
     reply.fill("Checking parcel 4711 now.")
     reply.press("Enter")
