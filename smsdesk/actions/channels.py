@@ -76,13 +76,24 @@ def _parse_reason(body: dict[str, Any]) -> str | None:
 
 
 async def do_set_channel_state(
-    rt: Runtime, user_id: str, user_name: str, operation: str, reason: str | None = None
+    rt: Runtime,
+    user_id: str,
+    user_name: str,
+    operation: str,
+    reason: str | None = None,
+    *,
+    by_supervisor: bool = False,
 ) -> AgentState:
+    """Ready / NotReady. An agent in wrap-up leaves it (refused while a required disposition is missing; a
+    supervisor's choice is not refused)."""
     now = rt.clock.now_ms()
     if operation not in ("Ready", "NotReady"):
         raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
     before = await load_agent(rt, user_id)
-    extra = await wrapup.leaving(rt, before, now, how="agent") if before.wrapping_up else None
+    extra = None
+    if before.wrapping_up:
+        how = "supervisor" if by_supervisor else "agent"
+        extra = await wrapup.leaving(rt, before, now, how=how, enforce=not by_supervisor)
     if operation == "Ready":
         return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_ready(a, now), extra)
     return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason), extra)
@@ -103,7 +114,9 @@ async def check_supervisor_set_channel_state(
     require_supervisor(principal)
     ag.canonical_channel(channel)
     target = await access_user_by_id(rt.store, user_id)
-    await do_set_channel_state(rt, target.id, target.user_name, operation, _parse_reason(body))
+    await do_set_channel_state(
+        rt, target.id, target.user_name, operation, _parse_reason(body), by_supervisor=True
+    )
 
 
 async def do_start_contact_center_session(

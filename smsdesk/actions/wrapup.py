@@ -32,14 +32,14 @@ async def has_disposition(rt: Runtime, session_id: str | None) -> bool:
     return value is not None and str(value).strip() != ""
 
 
-async def leaving(rt: Runtime, agent: AgentState, now_ms: int, *, how: str) -> Change:
-    """The agent leaves wrap-up (``how``: "agent" or "timer"): refused while a required disposition is
-    missing; else the audit entry that records the wrap-up's length."""
-    ag.leave_wrap_up(
-        agent,
-        disposition_set=await has_disposition(rt, agent.wrap_session_id),
-        required=rt.settings.wrap_up_requires_disposition,
-    )
+async def leaving(rt: Runtime, agent: AgentState, now_ms: int, *, how: str, enforce: bool = True) -> Change:
+    """The agent leaves wrap-up (``how``: "agent", "timer" or "supervisor"): refused while a required
+    disposition is missing (unless not ``enforce``d: a supervisor's choice); else the audit entry that
+    records the wrap-up's length."""
+    if enforce and rt.settings.wrap_up_requires_disposition:
+        ag.leave_wrap_up(
+            agent, disposition_set=await has_disposition(rt, agent.wrap_session_id), required=True
+        )
     details = {
         "sessionId": agent.wrap_session_id,
         "startedMs": agent.since_ms,
@@ -75,7 +75,8 @@ async def end_due_wrap_ups(rt: Runtime) -> int:
         if not ag.wrap_up_due(agent, now, disposition_set=disposed, required=required):
             continue
         user = await rt.store.get_user(agent.user_id)
-        if user is None:
+        current = await rt.store.get_agent(agent.user_id)  # the agent may have chosen a state meanwhile
+        if user is None or current is None or current.wrap_session_id != agent.wrap_session_id:
             continue
         try:
             extra = await leaving(rt, agent, now, how="timer")

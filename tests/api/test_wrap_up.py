@@ -94,3 +94,17 @@ async def test_a_required_disposition_holds_the_agent_in_wrap_up(strict_api: Api
     api.clock.advance(1)  # the router loop looks once a tick
     await api.route()
     assert (await channel_state(api))["state"] == "Ready"
+
+
+async def test_a_supervisor_may_end_a_wrap_up_without_the_disposition(strict_api: Api) -> None:
+    api = strict_api
+    d = await Desk.start(api)
+    await d.op("agent1", "Complete")
+    agent_id = await api.user_id("agent1")
+    r = await api.post(
+        f"/api/v2/users/{agent_id}/channels/sms", {"operationName": "Ready"}, user="supervisor1"
+    )
+    assert r.json() == {"statusCode": 0}
+    assert (await channel_state(api))["state"] == "Ready"
+    audit = [e for e in await api.rt.store.list_audit() if e.action == "WrapUpEnded"]
+    assert [e.details["endedBy"] for e in audit] == ["supervisor"]
