@@ -27,3 +27,15 @@ async def test_a_transfer_offer_names_the_asker_and_carries_the_note(api: Api) -
     assert (offer["kind"], offer["text"]) == ("Transfer", "VIP, be kind")
     assert offer["from"].startswith("Alice")
     assert await d.phone() == []  # an agents-only note never reaches the phone
+
+
+async def test_a_colleague_reads_another_agents_load_without_its_sessions(api: Api) -> None:
+    d = await Desk.start(api)
+    uid = await api.user_id("agent1")
+    user = (await api.get(f"/api/v2/users/{uid}?subresources=*", user="agent2")).json()["user"]
+    (channel,) = user["channels"]
+    assert (channel["userState"]["state"], channel["load"], channel["capacity"]) == ("Ready", 1, 3)
+    assert "smssessions" not in user  # the sessions stay for supervisors
+    await d.op("agent1", "Complete")
+    user = (await api.get(f"/api/v2/users/{uid}?subresources=channels", user="agent2")).json()["user"]
+    assert user["channels"][0]["load"] == 0

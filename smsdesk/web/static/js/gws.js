@@ -135,8 +135,8 @@ export class Gws {
 
   // A user with its channels and SMS sessions (GetAgentInteractions, spec §7.10). `subresources=*` embeds
   // every subresource the server knows, so the page keeps working on servers without `smssessions`.
-  async userDetail(userId) {
-    const body = await this.get(`/api/v2/users/${encodeURIComponent(userId)}?subresources=*`);
+  async userDetail(userId, subresources = "*") {
+    const body = await this.get(`/api/v2/users/${encodeURIComponent(userId)}?subresources=${subresources}`);
     return body.user;
   }
 

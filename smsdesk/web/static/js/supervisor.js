@@ -229,6 +229,7 @@ async function main() {
       if (liveMode[id] !== next) {
         if (next) liveMode[id] = next;
         else delete liveMode[id];
+        flash(status, ""); // "Monitoring … started" is no longer true
         renderRow(team.get(id));
         saveMonitoring();
       }
