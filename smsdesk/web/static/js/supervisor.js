@@ -10,6 +10,7 @@ import {signIn} from "./login.js";
 import {Notifications} from "./notifications.js";
 import {Board} from "./board.js";
 import {Viewer} from "./transcript.js";
+import {Drafts} from "./drafts.js";
 import {modeShort, modeWord, scopeWord, stateWord} from "./words.js";
 import {sessionSummary, supervisorAudience, supervisorMode} from "./console_words.js";
 
@@ -213,8 +214,10 @@ async function main() {
   $("#me").textContent = user.nickname || user.userName;
   myNickname = user.nickname || "";
   $("#app").hidden = false;
+  const drafts = new Drafts(user.id);
+  drafts.warnOnLeave();
   const board = new Board({
-    gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
+    gws, viewer: new Viewer(user), drafts, panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
     actions: ACTIONS, emptyText: "No supervised conversations yet. Start Monitor, Coach or Barge in on an agent.",
   });
   // A NextChat subscription ends once it joined a session: forget it when a session of that agent arrives.
