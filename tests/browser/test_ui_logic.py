@@ -319,3 +319,46 @@ def test_ringer_chimes_while_offered_and_remembers_mute(page: Any) -> None:
         "muted": [True, 1, "1"],
         "remembered": True,
     }
+
+
+def test_a_declined_transfer_is_said_in_its_pane_until_an_operation_succeeds(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    feed(
+        page,
+        {
+            "notificationType": "Error",
+            "errorMessage": "Request failed: Transfer to Bob (agent2): rejected",
+            "smssessionUri": "http://x/api/v2/smssessions/S1",
+            "smssessionPath": "/smssessions/S1",
+        },
+    )
+    assert page.text_content(".pane-problem") == "Bob (agent2) declined the transfer."
+    assert page.text_content("#status") == ""  # said where it belongs, not in the page's status line
+    page.click(".pane summary:has-text('Disposition')")
+    page.fill(".pane input[name='disposition']", "Resolved")
+    page.press(".pane input[name='disposition']", "Enter")
+    page.wait_for_selector(".pane-problem", state="hidden")
+
+
+def test_complete_asks_first_and_is_not_the_default_button(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    ask = page.locator(".pane button:has-text('Complete…')")
+    assert "primary" not in (ask.get_attribute("class") or "")
+    ask.click()
+    page.click(".pane button:has-text('Keep open')")
+    assert ops(page) == []
+    ask.click()
+    page.click(".pane button:has-text('Yes, complete')")
+    page.wait_for_function("window.t.gws.ops.length === 1")
+    assert ops(page) == [{"id": "S1", "operationName": "Complete"}]
+
+
+def test_the_reply_box_counts_sms_segments_as_the_server_splits(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    box = page.get_by_role("textbox", name="Reply")
+    box.fill("a" * 160)
+    assert page.text_content(".pane .segments") == "GSM-7 · 1 SMS · 0 left"
+    box.fill("a" * 161)
+    assert page.text_content(".pane .segments") == "GSM-7 · 2 SMS · 145 left"
+    box.fill("ş")
+    assert page.text_content(".pane .segments") == "UCS-2 (special characters: 70 per SMS) · 1 SMS · 69 left"
