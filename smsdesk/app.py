@@ -29,7 +29,7 @@ from smsdesk.actions.session_cache import cache_hints
 from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, smssessions, supervision, users
+from smsdesk.api.rest import features, me, queues, smssessions, supervision, users
 from smsdesk.api.revocation import AccessRevocation
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
@@ -232,7 +232,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision):
+    for module in (me, users, features, smssessions, supervision, queues):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

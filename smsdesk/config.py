@@ -67,6 +67,10 @@ class Settings(BaseModel):
     userdata_max_key_length: int = Field(128, ge=1)  # characters of one userData key
     userdata_max_value_length: int = Field(4096, ge=1)  # characters of one userData value (as JSON)
     userdata_max_bytes: int = Field(32_768, ge=256)  # one session's userData as JSON, in bytes
+    # desktop (issue 24): wrap-up and transfers (docs/ui.md)
+    wrap_up_s: float = Field(0.0, ge=0, le=86400)  # after-call work after Complete; 0: none
+    wrap_up_requires_disposition: bool = False  # wrap-up ends only once the session has a disposition
+    transfer_keeps_disposition: bool = False  # a disposition set before a transfer goes to the next agent
 
     @field_validator("features", "disabled_features", "allowed_origins", mode="before")
     @classmethod

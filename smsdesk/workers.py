@@ -1,4 +1,4 @@
-"""Background loops of one node: routing (and offer expiry), the SMS outbox, expired HTTP session cleanup.
+"""Background loops of one node: routing (and offer expiry, and the end of timed wrap-ups), the SMS outbox, expired HTTP session cleanup.
 
 Each loop wakes on a hint (``wake()``) or a short tick, so a lost hint costs latency only. Several nodes may
 run them at once: every decision goes through the session engine's version check. Routing runs on the node
@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from smsdesk.actions.routing import Router
+from smsdesk.actions.wrapup import end_due_wrap_ups
 from smsdesk.bus.base import Bus
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
@@ -112,6 +113,8 @@ class RouterLoop:
         if now >= self._expiry_due_ms:
             self._expiry_due_ms = now + int(self.tick_s * 1000)
             expired = await self.router.expire_offers()
+            if self.router.rt.settings.wrap_up_s > 0:
+                await end_due_wrap_ups(self.router.rt)  # wrap-ups whose time ran out (docs/ui.md)
         return expired + await self.router.route_waiting()
 
     async def _run(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from smsdesk.actions import wrapup
 from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
 from smsdesk.domain import agents as ag
 from smsdesk.domain.agents import AgentState
@@ -20,6 +21,7 @@ from smsdesk.runtime import Runtime
 from smsdesk.store.base import AuditEntry, Change
 
 __all__ = [
+    "apply_agent_state",
     "check_set_channel_state",
     "check_supervisor_set_channel_state",
     "do_end_contact_center_session",
@@ -47,7 +49,7 @@ def _notifications(agent: AgentState, user_name: str) -> list[Notification]:
     return [Notification(agent.user_id, CHANNELS_TOPIC, data), Notification(SUPERVISORS, USERS_TOPIC, team)]
 
 
-async def _apply(
+async def apply_agent_state(
     rt: Runtime,
     user_id: str,
     user_name: str,
@@ -74,14 +76,27 @@ def _parse_reason(body: dict[str, Any]) -> str | None:
 
 
 async def do_set_channel_state(
-    rt: Runtime, user_id: str, user_name: str, operation: str, reason: str | None = None
+    rt: Runtime,
+    user_id: str,
+    user_name: str,
+    operation: str,
+    reason: str | None = None,
+    *,
+    by_supervisor: bool = False,
 ) -> AgentState:
+    """Ready / NotReady. An agent in wrap-up leaves it (refused while a required disposition is missing; a
+    supervisor's choice is not refused)."""
     now = rt.clock.now_ms()
+    if operation not in ("Ready", "NotReady"):
+        raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+    before = await load_agent(rt, user_id)
+    extra = None
+    if before.wrapping_up:
+        how = "supervisor" if by_supervisor else "agent"
+        extra = await wrapup.leaving(rt, before, now, how=how, enforce=not by_supervisor)
     if operation == "Ready":
-        return await _apply(rt, user_id, user_name, lambda a: ag.set_ready(a, now))
-    if operation == "NotReady":
-        return await _apply(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason))
-    raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+        return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_ready(a, now), extra)
+    return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason), extra)
 
 
 async def check_set_channel_state(
@@ -99,7 +114,9 @@ async def check_supervisor_set_channel_state(
     require_supervisor(principal)
     ag.canonical_channel(channel)
     target = await access_user_by_id(rt.store, user_id)
-    await do_set_channel_state(rt, target.id, target.user_name, operation, _parse_reason(body))
+    await do_set_channel_state(
+        rt, target.id, target.user_name, operation, _parse_reason(body), by_supervisor=True
+    )
 
 
 async def do_start_contact_center_session(
@@ -108,7 +125,7 @@ async def do_start_contact_center_session(
     for ch in channels:
         ag.canonical_channel(ch)
     now = rt.clock.now_ms()
-    return await _apply(
+    return await apply_agent_state(
         rt, principal.user_id, principal.user_name, lambda a: ag.start_contact_center_session(a, now)
     )
 
@@ -134,7 +151,7 @@ async def _end_monitoring(rt: Runtime, supervisor_id: str, now_ms: int) -> Chang
 
 async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
     now = rt.clock.now_ms()
-    agent = await _apply(
+    agent = await apply_agent_state(
         rt,
         principal.user_id,
         principal.user_name,

@@ -73,6 +73,8 @@ def context(rt: Runtime) -> Context:
         new_participant_id=random_participant_id,
         new_session_id=rt.ids.session_id,
         disposition_key=rt.settings.disposition_key,
+        offer_timeout_ms=int(rt.settings.offer_timeout_s * 1000),
+        transfer_keeps_disposition=rt.settings.transfer_keeps_disposition,
         user_data_limits=user_data_limits(rt.settings),
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from smsdesk.actions import wrapup
 from smsdesk.actions.access import access_user_by_id, require_feature
 from smsdesk.actions.engine import (
     apply_command,
@@ -20,12 +21,13 @@ from smsdesk.domain.capabilities import capabilities
 from smsdesk.domain.errors import InvalidState, NotFound, Validation
 from smsdesk.domain.operations import Operation, parse_operation
 from smsdesk.domain.outcome import Outcome
-from smsdesk.domain.participants import Participant
+from smsdesk.domain.participants import Participant, UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.transitions import UserOperation, parse_target
 from smsdesk.domain.users import Principal, Role
 from smsdesk.domain.views import (
     format_timestamp,
+    offer_view,
     participant_wire,
     session_path,
     session_uri,
@@ -44,6 +46,7 @@ __all__ = [
 
 _TARGETED = {Operation.INVITE, Operation.CONSULT, Operation.TRANSFER}
 _NEEDS_TRANSCRIPT = {Operation.ACCEPT}
+_ENDS_WORK = {Operation.COMPLETE, Operation.LEAVE_AND_COMPLETE, Operation.LEAVE}
 
 
 async def _target_nickname(rt: Runtime, op: Operation, params: Mapping[str, Any]) -> str:
@@ -68,11 +71,22 @@ async def check_session_operation(
     require_feature(rt.settings, "api-multimedia")
     op = parse_operation(body.get("operationName"))
     nickname = await _target_nickname(rt, op, body)
+    wrapping_up = False
+    if op is Operation.SET_DISPOSITION and rt.settings.wrap_up_s > 0:
+        agent = await rt.store.get_agent(principal.user_id)
+        wrapping_up = agent is not None and agent.wrapping_up and agent.wrap_session_id == session_id
 
     async def decide(session: Session) -> Outcome:
         _require_visible(principal, session)
         transcript = await stored_transcript(rt, session.id, session) if op in _NEEDS_TRANSCRIPT else ()
-        cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
+        cmd = UserOperation(
+            principal.user_id,
+            op,
+            body,
+            transcript=transcript,
+            target_nickname=nickname,
+            wrapping_up=wrapping_up,
+        )
         out = apply_command(rt, session, cmd)
         if op is Operation.TRANSFER and session.phase is Phase.ENDED:
             await require_reopenable(rt, session)  # the target's Accept would reopen it: refuse now, not then
@@ -86,6 +100,10 @@ async def check_session_operation(
             _, rec = await load_session(rt, session_id)
             await require_not_opted_out(rt, rec.customer)
         raise
+    if op in _ENDS_WORK and rt.settings.wrap_up_s > 0:
+        me = out.session.for_user(principal.user_id)
+        if me is not None and me.is_agent and me.state is UserState.COMPLETED:
+            await wrapup.after_session_done(rt, principal.user_id, principal.user_name, session_id)
     return dict(out.response)
 
 
@@ -96,8 +114,9 @@ def _require_visible(principal: Principal, session: Session) -> None:
 
 
 def session_view_for(rt: Runtime, session: Session, viewer: Participant) -> dict[str, Any]:
+    offer = offer_view(session, viewer, int(rt.settings.offer_timeout_s * 1000))
     obj: dict[str, Any] = state_change(
-        "StatusChange", session, viewer, capabilities(session, viewer), rt.settings.base_url
+        "StatusChange", session, viewer, capabilities(session, viewer), rt.settings.base_url, offer=offer
     )["smssession"]
     return obj
 

@@ -33,6 +33,7 @@ from smsdesk.domain.views import (
     error_notification,
     message,
     message_log_updated,
+    offer_view,
     participants_view,
     state_change,
     visible_messages,
@@ -284,7 +285,8 @@ class Change:
         out: list[dict[str, Any]] = []
         state_changed = prev is None or prev.state is not p.state
         if state_changed:
-            out.append(state_change("StatusChange", after, p, caps, base, ref))
+            offer = offer_view(after, p, self.ctx.offer_timeout_ms)
+            out.append(state_change("StatusChange", after, p, caps, base, ref, offer))
         if not p.holding:
             return out
         was_holding = prev is not None and prev.holding

@@ -75,6 +75,8 @@ class Context:
     system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
     max_text_length: int = 4096
     user_data_limits: UserDataLimits = field(default_factory=lambda: UserDataLimits())  # settings userdata_*
+    offer_timeout_ms: int = 30_000  # an offer to an agent is withdrawn this long after it was made
+    transfer_keeps_disposition: bool = False  # else a completed transfer clears ``disposition_key``
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class PendingInvite:
     target_queue: str | None  # a queue to find one through (the router then sends Offer)
     participant_id: str | None = None  # the Invited participant, once there is one
     reference_id: int | None = None
+    note: str | None = None  # the asker's note to the invitee (the operation's ``text``)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class PendingInvite:
             "targetQueue": self.target_queue,
             "participantId": self.participant_id,
             "referenceId": self.reference_id,
+            "note": self.note,
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class PendingInvite:
             target_queue=queue,
             participant_id=get_opt_str(data, "participantId"),
             reference_id=None if ref is None else get_int(data, "referenceId"),
+            note=get_opt_str(data, "note"),
         )
 
 

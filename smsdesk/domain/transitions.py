@@ -43,6 +43,9 @@ class UserOperation:
     params: Mapping[str, Any] = field(default_factory=dict)
     transcript: Sequence[Mapping[str, Any]] = ()  # the transcript so far: Accept replays it to the caller
     target_nickname: str = ""  # display name of the Invite/Consult/Transfer target user, if known
+    wrapping_up: bool = (
+        False  # the caller is in wrap-up for this very session (SetDisposition after Complete)
+    )
 
 
 Command = (
@@ -74,11 +77,21 @@ def _operate(session: Session, cmd: UserOperation, *, now_ms: int, ctx: Context)
     problem = permission_problem(session, actor, op)
     if problem is not None:
         raise NoPermission(problem)
-    if op not in capabilities(session, actor):
+    if op not in capabilities(session, actor) and not _wrap_up_disposition(actor, cmd):
         raise InvalidState(_refusal(session, actor, op))
     ch = Change(session, now_ms=now_ms, ctx=ctx, actor=actor)
     _HANDLERS[op](ch, actor, cmd)
     return ch.finish()
+
+
+def _wrap_up_disposition(actor: Participant, cmd: UserOperation) -> bool:
+    """During wrap-up the agent who completed the session may still set its disposition (docs/ui.md)."""
+    return (
+        cmd.wrapping_up
+        and cmd.operation is Op.SET_DISPOSITION
+        and actor.is_agent
+        and actor.state is UserState.COMPLETED
+    )
 
 
 def _refusal(session: Session, p: Participant, op: Op) -> str:
@@ -155,6 +168,7 @@ def _accept(ch: Change, actor: Participant, cmd: UserOperation) -> None:
             source = ch.get(pend.by_participant_id)
             if not source.terminal:
                 ch.depart(source, UserState.COMPLETED)
+            drop_disposition(ch)
     ch.post("ParticipantJoined", p, p.visibility)
     if p.is_agent:
         if ch.session.phase is not Phase.ACTIVE:
@@ -265,7 +279,9 @@ def _in_focus(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     """Accepted and recorded nowhere: focus is a desktop concern (no notification)."""
 
 
-def _invite_user(ch: Change, actor: Participant, kind: InviteKind, user_id: str, cmd: UserOperation) -> None:
+def _invite_user(
+    ch: Change, actor: Participant, kind: InviteKind, user_id: str, cmd: UserOperation, note: str | None
+) -> None:
     if user_id == actor.user_id:
         raise Validation(f"{kind.value}: you cannot target yourself")
     p = ch.add_user(
@@ -276,15 +292,42 @@ def _invite_user(ch: Change, actor: Participant, kind: InviteKind, user_id: str,
         role=kind.role,
         invited_by=actor.participant_id,
     )
-    pend = PendingInvite(kind, actor.participant_id, user_id, None, p.participant_id, ch.reference_id)
+    pend = PendingInvite(kind, actor.participant_id, user_id, None, p.participant_id, ch.reference_id, note)
     ch.session = ch.session.evolve(pending=pend)
 
 
-def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str) -> None:
+def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str, note: str | None) -> None:
     present = tuple(p.user_id for p in ch.session.users() if p.present and p.user_id is not None)
-    pend = PendingInvite(kind, actor.participant_id, None, queue, None, ch.reference_id)
+    pend = PendingInvite(kind, actor.participant_id, None, queue, None, ch.reference_id, note)
     ch.session = ch.session.evolve(pending=pend, excluded=present)
     ch.route = RouteRequest(queue, kind, present)
+
+
+def _handover_note(ch: Change, actor: Participant, cmd: UserOperation, kind: InviteKind) -> str | None:
+    """The optional ``text`` of Transfer / Invite / Consult, shown to the agent who is offered the session
+    (``offer.text``) and posted as a ``Text``. Transfer's ``text`` goes to the customer too, as the GWS chat
+    page says, unless ``visibility`` is ``"Agents"`` (smsdesk's addition: a note for the next agent only);
+    Invite's and Consult's (not in GWS) are always agents-only (docs/sessions.md)."""
+    vis_param = get_opt_str(cmd.params, "visibility")
+    if vis_param is not None and vis_param not in ("All", "Agents"):
+        raise Validation("'visibility' must be 'All' or 'Agents'")
+    if cmd.params.get("text") is None:
+        return None
+    if actor.mode is SupervisionMode.MONITOR:
+        raise InvalidState(f"{kind.value}: a supervisor in Monitor mode cannot send text")
+    note = _text(ch, cmd.params, "text")
+    to_all = kind is InviteKind.TRANSFER and vis_param != "Agents"
+    ch.post("Text", actor, _send_visibility(actor) if to_all else Visibility.AGENTS, text=note)
+    return note
+
+
+def drop_disposition(ch: Change) -> None:
+    """A transfer hands the session over: the disposition set so far is the previous agent's, not carried
+    to the next one unless ``transfer_keeps_disposition`` (docs/ui.md)."""
+    key = ch.ctx.disposition_key
+    if not ch.ctx.transfer_keeps_disposition and key in ch.session.user_data:
+        ch.session = ch.session.evolve(user_data={k: v for k, v in ch.session.user_data.items() if k != key})
+        ch.properties_touched = True
 
 
 def _handover(kind: InviteKind) -> Handler:
@@ -294,19 +337,17 @@ def _handover(kind: InviteKind) -> Handler:
             ch.supersede_pending(kind.value)
         if kind is not InviteKind.TRANSFER:
             ch.new_reference()
-        elif cmd.params.get("text") is not None:
-            if actor.mode is SupervisionMode.MONITOR:
-                raise InvalidState("Transfer: a supervisor in Monitor mode cannot send text")
-            ch.post("Text", actor, _send_visibility(actor), text=_text(ch, cmd.params, "text"))
+        note = _handover_note(ch, actor, cmd, kind)
         if user_id is not None:
-            _invite_user(ch, actor, kind, user_id, cmd)
+            _invite_user(ch, actor, kind, user_id, cmd, note)
         elif kind is InviteKind.TRANSFER:
             assert queue is not None
             ch.depart(actor, UserState.COMPLETED)
+            drop_disposition(ch)
             ch.requeue(queue)
         else:
             assert queue is not None
-            _invite_queue(ch, actor, kind, queue)
+            _invite_queue(ch, actor, kind, queue, note)
 
     return handover
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsdesk.domain.operations import Operation
-from smsdesk.domain.participants import Participant, Visibility
+from smsdesk.domain.participants import Participant, UserState, Visibility
 from smsdesk.domain.sessions import Session
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "format_timestamp",
     "message",
     "message_log_updated",
+    "offer_view",
     "participant_wire",
     "participants_view",
     "session_path",
@@ -120,8 +121,10 @@ def state_change(
     capabilities: Sequence[Operation],
     base_uri: str,
     reference_id: int | None = None,
+    offer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``SMSsessionStateChangeMessage`` for one viewer. Completed/Revoked carry no capabilities, no participants."""
+    """``SMSsessionStateChangeMessage`` for one viewer. Completed/Revoked carry no capabilities, no participants.
+    ``offer`` (``offer_view``) is added to the session of an Invited agent."""
     obj: dict[str, Any] = {
         "id": session.id,
         "uri": session_uri(base_uri, session.id),
@@ -134,6 +137,8 @@ def state_change(
     obj["userData"] = dict(session.user_data)
     obj["receivedDate"] = format_timestamp(session.received_ms)
     obj["chatType"] = "Inbound"
+    if offer is not None:
+        obj["offer"] = dict(offer)
     out: dict[str, Any] = {
         "messageType": STATE_CHANGE,
         "notificationType": notification_type,
@@ -141,6 +146,29 @@ def state_change(
     }
     if reference_id is not None:
         out["referenceId"] = reference_id
+    return out
+
+
+def offer_view(session: Session, viewer: Participant, offer_timeout_ms: int) -> dict[str, Any] | None:
+    """smsdesk's addition to an Invited agent's session (docs/ui.md): what is offered and until when.
+
+    ``kind`` is ``Offer`` (the router), or ``Transfer`` / ``Invite`` / ``Consult`` from another agent, then with
+    ``from`` (their nickname) and ``text`` (their note, the operation's ``text``); ``expires`` and
+    ``expiresSeconds`` (milliseconds, like ``timestampSeconds``) say when the offer is withdrawn. The customer's
+    number is ``customerNumber``. None for anyone else (supervisors' invitations do not expire)."""
+    if viewer.state is not UserState.INVITED or viewer.is_supervisor:
+        return None
+    expires = viewer.since_ms + offer_timeout_ms
+    out: dict[str, Any] = {"kind": "Offer", "expires": format_timestamp(expires), "expiresSeconds": expires}
+    pend = session.pending
+    if pend is not None and pend.participant_id == viewer.participant_id:
+        out["kind"] = pend.kind.value
+        asker = session.by_id(pend.by_participant_id)
+        if asker is not None:
+            out["from"] = asker.nickname
+        if pend.note:
+            out["text"] = pend.note
+    out["customerNumber"] = session.customer_number
     return out
 
 

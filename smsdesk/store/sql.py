@@ -336,8 +336,8 @@ _CHANNEL_STATES = {s.value: s for s in ChannelState}
 
 
 def _agent(r: Sequence[Any]) -> AgentState:
-    # table order: user_id, state, reason, since_ms, idle_since_ms
-    return AgentState(r[0], _CHANNEL_STATES[r[1]], r[2], r[3], r[4])
+    # table order: user_id, state, reason, since_ms, idle_since_ms, work_mode, wrap_session_id, wrap_until_ms
+    return AgentState(r[0], _CHANNEL_STATES[r[1]], r[2], r[3], r[4], r[5], r[6], r[7])
 
 
 def _outbox(r: Sequence[Any]) -> OutboxRow:
@@ -854,6 +854,9 @@ def _upsert_agent(db: Db, agent: AgentState) -> None:
         "reason": agent.reason,
         "since_ms": agent.since_ms,
         "idle_since_ms": agent.idle_since_ms,
+        "work_mode": agent.work_mode,
+        "wrap_session_id": agent.wrap_session_id,
+        "wrap_until_ms": agent.wrap_until_ms,
     }
     if not db.run(_AGENT_UPDATE, values):
         db.run(_AGENT_INSERT, values)

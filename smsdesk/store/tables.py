@@ -58,6 +58,10 @@ agents = Table(
     Column("reason", String(128), nullable=True),
     Column("since_ms", BigInteger, nullable=False),
     Column("idle_since_ms", BigInteger, nullable=False),
+    # desktop (issue 24): wrap-up, the channel NotReady with workMode AfterCallWork (migration 0002_desktop)
+    Column("work_mode", String(32), nullable=True),
+    Column("wrap_session_id", String(32), nullable=True),
+    Column("wrap_until_ms", BigInteger, nullable=True),
 )
 
 sms_sessions = Table(

@@ -118,6 +118,17 @@ class WireMessage(_Strict):
         return self
 
 
+class WireOffer(_Strict):
+    """smsdesk's addition to an Invited agent's session (docs/ui.md)."""
+
+    kind: Literal["Offer", "Transfer", "Invite", "Consult"]
+    expires: Annotated[str, Field(pattern=_TIMESTAMP)]
+    expiresSeconds: int
+    customerNumber: str
+    text: str | None = None
+    from_: str | None = Field(None, alias="from")
+
+
 class WireSession(_Strict):
     id: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{16}$")]
     uri: str
@@ -128,6 +139,7 @@ class WireSession(_Strict):
     userData: dict[str, str | int | float]
     receivedDate: Annotated[str, Field(pattern=_TIMESTAMP)]
     chatType: Literal["Inbound"]
+    offer: WireOffer | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> WireSession:
@@ -143,6 +155,8 @@ class WireSession(_Strict):
             assert len(set(self.capabilities)) == len(self.capabilities)
         if self.state == "Invited":
             assert self.capabilities == ["Accept", "Reject"]
+        else:
+            assert self.offer is None, "only an Invited session carries its offer"
         return self
 
 

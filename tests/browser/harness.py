@@ -112,12 +112,13 @@ def missing_server_pieces(app: Any) -> list[str]:
     return missing
 
 
-def build_server_app(database: Path, port: int) -> Any:
+def build_server_app(database: Path, port: int, **settings: Any) -> Any:
     """``build_app`` with demo users; the web routes are added when the composition root does not mount them."""
     from smsdesk.app import build_app
     from smsdesk.config import Settings
 
-    app = build_app(Settings(database_url=f"sqlite:///{database}", port=port), seed_demo=True, fast_hash=True)
+    config = Settings(database_url=f"sqlite:///{database}", port=port, **settings)
+    app = build_app(config, seed_demo=True, fast_hash=True)
     if "/supervisor" not in route_paths(app):
         app.router.routes.extend(build_web_routes(DEFAULT_NODE_MODULES))
     return app
@@ -137,9 +138,9 @@ class RunningServer:
         self.thread.join(timeout=15)
 
 
-def start_server(database: Path, port: int | None = None) -> RunningServer:
+def start_server(database: Path, port: int | None = None, **settings: Any) -> RunningServer:
     port = port or free_port()
-    app = build_server_app(database, port)
+    app = build_server_app(database, port, **settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
     )
@@ -155,8 +156,8 @@ def start_server(database: Path, port: int | None = None) -> RunningServer:
 
 
 @contextmanager
-def running_server(database: Path) -> Iterator[RunningServer]:
-    srv = start_server(database)
+def running_server(database: Path, **settings: Any) -> Iterator[RunningServer]:
+    srv = start_server(database, **settings)
     try:
         yield srv
     finally:

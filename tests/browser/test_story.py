@@ -93,7 +93,7 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     ringing = agent.locator(".pane[data-state='Invited']").first
     ringing.wait_for(timeout=WAIT)
     agent.wait_for_selector(".session-item.state-invited", timeout=WAIT)
-    agent.wait_for_selector("#ring:has-text('Incoming SMS session from')", timeout=WAIT)
+    agent.wait_for_selector("#ring:has-text('Incoming SMS from')", timeout=WAIT)
     agent.wait_for_selector("body[data-ringing='yes']", timeout=WAIT)  # the ring sounds while offered
     screens.shot(agent, "agent-ringing")
     ringing.get_by_role("button", name="Accept").click()
@@ -101,8 +101,8 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     pane.wait_for(timeout=WAIT)
     agent.wait_for_selector("body[data-ringing='no']", timeout=WAIT)  # and stops once accepted
     pane.locator(f".msg-customer:has-text('{FIRST_TEXT}')").wait_for(timeout=WAIT)
-    pane.locator("textarea").fill(REPLY)
-    pane.locator("textarea").press("Enter")
+    pane.get_by_role("textbox", name="Reply").fill(REPLY)
+    pane.get_by_role("textbox", name="Reply").press("Enter")
     pane.locator(f".msg-mine:has-text('{REPLY}')").wait_for(timeout=WAIT)
     screens.shot(agent, "agent-replied")
 
@@ -130,8 +130,8 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
         arg=FIRST_TEXT,
         timeout=WAIT,
     )
-    watched.locator("textarea").fill(WHISPER)
-    watched.locator("textarea").press("Enter")
+    watched.get_by_role("textbox", name="Reply").fill(WHISPER)
+    watched.get_by_role("textbox", name="Reply").press("Enter")
     watched.locator(f".msg:has-text('{WHISPER}')").wait_for(timeout=WAIT)
     whisper = pane.locator(f".msg:has-text('{WHISPER}')")
     whisper.wait_for(timeout=WAIT)
@@ -143,7 +143,8 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     screens.shot(customer, "customer-no-whisper")
 
     # the agent completes; the supervisor's view shows the session revoked
-    pane.get_by_role("button", name="Complete").click()
+    pane.get_by_role("button", name="Complete…").click()
+    pane.get_by_role("button", name="Yes, complete").click()
     agent.locator(".pane[data-state='Completed']").first.wait_for(timeout=WAIT)
     screens.shot(agent, "agent-completed")
     sup.locator(".pane[data-state='Revoked']").first.wait_for(timeout=WAIT)

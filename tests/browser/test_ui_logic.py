@@ -30,12 +30,21 @@ class FakeGws {
   async sessionOp(id, operationName, params = {}) { this.ops.push({id, operationName, ...params}); return {statusCode: 0}; }
   async messages(id) { return this.history[id] || []; }
   async sessions() { if (this.gate) await this.gate; return this.list; }
+  async session(id) { return {id}; }
+  serverNow() { return Date.now(); }
+  async queues() { return [{name: "billing", uri: "http://x/api/v2/queues/billing"}]; }
+  async userDetail(id) {
+    const busy = id === "u3";
+    return {id, capacity: 3, channels: [{channel: "sms", userState: {state: busy ? "NotReady" : "Ready",
+      displayName: busy ? "Not Ready" : "Ready"}}], smssessions: busy ? [] : [{id: "X", state: "Chatting"}]};
+  }
 }
 const gws = new FakeGws();
 const board = new Board({gws, viewer: new Viewer({id: "u1", userName: "agent1"}),
   panesEl: document.getElementById("panes"), listEl: document.getElementById("session-list"),
   statusEl: document.getElementById("status"), emptyText: "No sessions",
-  actions: agentActions(() => [{uri: "http://x/api/v2/users/u2", nickname: "Bob"}])});
+  actions: agentActions(() => [{id: "u2", uri: "http://x/api/v2/users/u2", nickname: "Bob"},
+    {id: "u3", uri: "http://x/api/v2/users/u3", nickname: "Carol"}], () => gws.queues(), () => {})});
 window.t = {gws, board};
 </script></body></html>"""
 
@@ -217,20 +226,34 @@ def test_agent_controls_post_their_operations(page: Any) -> None:
     for summary in ("Transfer / invite / consult", "Disposition", "Attach data"):
         page.click(f".pane summary:has-text('{summary}')")
     page.click(".pane button[data-op='Transfer']")
-    assert "Choose an agent or type a queue name" in page.text_content(".pane-status")
+    assert "Choose an agent or a queue first" in page.text_content(".pane-problem")
     assert ops(page) == []  # nothing posted for an incomplete form
+    # only the colleagues who can take it now, with state and load; the configured queues
+    page.wait_for_selector(".pane select[name='target'] option:has-text('Bob')", state="attached")
+    options = page.eval_on_selector_all(
+        ".pane select[name='target'] option", "os => os.map(o => o.textContent)"
+    )
+    assert options == ["Choose an agent…", "Bob — Ready, 1/3"]
+    assert page.get_attribute(".pane select[name='target']", "aria-label") == "Transfer to agent"
     page.select_option(".pane select[name='target']", "http://x/api/v2/users/u2")
+    page.fill(".pane textarea[name='note']", "VIP")
     page.click(".pane button[data-op='Consult']")
-    page.fill(".pane input[name='queue']", "billing")
+    page.select_option(".pane select[name='queue']", "billing")
     page.click(".pane button[data-op='Transfer']")
     page.fill(".pane input[name='disposition']", "Resolved")
-    page.click(".pane button[data-op='SetDisposition']")
+    page.press(".pane input[name='disposition']", "Enter")  # Enter submits the form
     page.fill(".pane input[name='key']", "Order")
     page.fill(".pane input[name='value']", "4711")
-    page.click(".pane button[data-op='AttachUserData']")
+    page.press(".pane input[name='value']", "Enter")
     page.wait_for_function("window.t.gws.ops.length === 4")
     assert ops(page) == [
-        {"id": "S1", "operationName": "Consult", "targetUri": "http://x/api/v2/users/u2"},
+        {
+            "id": "S1",
+            "operationName": "Consult",
+            "targetUri": "http://x/api/v2/users/u2",
+            "text": "VIP",
+            "visibility": "Agents",
+        },
         {"id": "S1", "operationName": "Transfer", "queueName": "billing"},
         {"id": "S1", "operationName": "SetDisposition", "disposition": "Resolved"},
         {"id": "S1", "operationName": "AttachUserData", "userData": {"Order": "4711"}},
@@ -296,3 +319,46 @@ def test_ringer_chimes_while_offered_and_remembers_mute(page: Any) -> None:
         "muted": [True, 1, "1"],
         "remembered": True,
     }
+
+
+def test_a_declined_transfer_is_said_in_its_pane_until_an_operation_succeeds(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    feed(
+        page,
+        {
+            "notificationType": "Error",
+            "errorMessage": "Request failed: Transfer to Bob (agent2): rejected",
+            "smssessionUri": "http://x/api/v2/smssessions/S1",
+            "smssessionPath": "/smssessions/S1",
+        },
+    )
+    assert page.text_content(".pane-problem") == "Bob (agent2) declined the transfer."
+    assert page.text_content("#status") == ""  # said where it belongs, not in the page's status line
+    page.click(".pane summary:has-text('Disposition')")
+    page.fill(".pane input[name='disposition']", "Resolved")
+    page.press(".pane input[name='disposition']", "Enter")
+    page.wait_for_selector(".pane-problem", state="hidden")
+
+
+def test_complete_asks_first_and_is_not_the_default_button(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    ask = page.locator(".pane button:has-text('Complete…')")
+    assert "primary" not in (ask.get_attribute("class") or "")
+    ask.click()
+    page.click(".pane button:has-text('Keep open')")
+    assert ops(page) == []
+    ask.click()
+    page.click(".pane button:has-text('Yes, complete')")
+    page.wait_for_function("window.t.gws.ops.length === 1")
+    assert ops(page) == [{"id": "S1", "operationName": "Complete"}]
+
+
+def test_the_reply_box_counts_sms_segments_as_the_server_splits(page: Any) -> None:
+    feed(page, state_change("Chatting", FULL_CAPS, [ME, CUSTOMER]))
+    box = page.get_by_role("textbox", name="Reply")
+    box.fill("a" * 160)
+    assert page.text_content(".pane .segments") == "GSM-7 · 1 SMS · 0 left"
+    box.fill("a" * 161)
+    assert page.text_content(".pane .segments") == "GSM-7 · 2 SMS · 145 left"
+    box.fill("ş")
+    assert page.text_content(".pane .segments") == "UCS-2 (special characters: 70 per SMS) · 1 SMS · 69 left"

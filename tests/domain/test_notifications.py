@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import pytest
+
+from smsdesk.domain.capabilities import capabilities
+from smsdesk.domain.errors import Validation
 from smsdesk.domain.operations import Operation as Op
 from smsdesk.domain.participants import SupervisionMode as M
 from smsdesk.domain.system import Offer, WithdrawOffer
+from smsdesk.domain.views import format_timestamp
 from tests.domain.helpers import BASE, T0, Driver, kinds, notes_for
 
 SID = "0000Na9B26EF0001"
@@ -81,6 +87,13 @@ def test_offer_is_an_invited_status_change_with_accept_reject() -> None:
     d.open()
     out = d.do(Offer("alice", "Alice"))
     invited = smssession("Invited", ["Accept", "Reject"], [CUSTOMER, agent("alice", 2)])
+    since = d.s.for_user("alice").since_ms  # type: ignore[union-attr]
+    invited["offer"] = {  # smsdesk's addition: what is offered, until when (docs/ui.md)
+        "kind": "Offer",
+        "expires": format_timestamp(since + 30_000),
+        "expiresSeconds": since + 30_000,
+        "customerNumber": "+15551230001",
+    }
     assert [n.data for n in out.notifications] == [change("StatusChange", invited)]
     assert out.busied == ("alice",) and out.route is None
 
@@ -280,6 +293,59 @@ def test_transfer_to_agent_completes_the_source_on_accept() -> None:
     assert [m["type"] for m in out.messages] == ["ParticipantLeft", "ParticipantJoined"] and out.freed == (
         "alice",
     )
+
+
+def test_transfer_note_for_agents_only_is_shown_in_the_offer_and_never_sent() -> None:
+    d = active()
+    params = {
+        "targetUri": f"{BASE}/api/v2/users/bob",
+        "text": "Angry about parcel 4711",
+        "visibility": "Agents",
+    }
+    out = d.op("alice", Op.TRANSFER, params)
+    assert out.outbound_sms == ()
+    assert [(m["type"], m["visibility"]) for m in out.messages] == [("Text", "Agents")]
+    offer = notes_for(out, "bob")[0]["smssession"]["offer"]
+    assert (offer["kind"], offer["text"], offer["customerNumber"]) == (
+        "Transfer",
+        "Angry about parcel 4711",
+        "+15551230001",
+    )
+    assert offer["from"] == d.s.for_user("alice").nickname  # type: ignore[union-attr]
+
+
+def test_transfer_note_visibility_must_be_all_or_agents() -> None:
+    d = active()
+    with pytest.raises(Validation):
+        d.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob", "text": "x", "visibility": "Me"})
+
+
+def test_a_completed_transfer_drops_the_disposition_unless_configured() -> None:
+    d = active()
+    d.op("alice", Op.SET_DISPOSITION, {"disposition": "Resolved"})
+    d.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    assert d.s.user_data.get("DispositionCode") == "Resolved"  # kept while the transfer may still fail
+    d.op("bob", Op.ACCEPT)
+    assert "DispositionCode" not in d.s.user_data
+
+    kept = active()
+    kept.ctx = dataclasses.replace(kept.ctx, transfer_keeps_disposition=True)
+    kept.op("alice", Op.SET_DISPOSITION, {"disposition": "Resolved"})
+    kept.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    kept.op("bob", Op.ACCEPT)
+    assert kept.s.user_data["DispositionCode"] == "Resolved"
+
+
+def test_the_asker_cancels_a_pending_transfer_by_removing_the_invitee() -> None:
+    """The desktop's "Cancel transfer": RemoveParticipantFromConference on the invited agent (GWS operations
+    only; CancelConsult stays the consultation's)."""
+    d = active()
+    d.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    caps = [op.value for op in capabilities(d.s, d.s.for_user("alice"))]  # type: ignore[arg-type]
+    assert "RemoveParticipantFromConference" in caps and "CancelConsult" not in caps
+    out = d.op("alice", Op.REMOVE_PARTICIPANT, {"targetUri": f"{BASE}/api/v2/users/bob"})
+    assert notes_for(out, "bob")[0]["smssession"]["state"] == "Revoked"
+    assert d.s.pending is None and d.s.for_user("alice").state.value == "Chatting"  # type: ignore[union-attr]
 
 
 def test_transfer_to_queue_completes_the_source_and_revokes_supervisors() -> None:

@@ -18,7 +18,12 @@ Provider = Callable[[Runtime, User, Principal], Awaitable[Any]]
 
 
 async def _channels(rt: Runtime, user: User, viewer: Principal) -> Any:
-    return [ag.channel_view(await ch.load_agent(rt, user.id))]
+    """The channel state, with smsdesk's ``load`` (the SMS sessions the agent holds, offers included) and
+    ``capacity``: what a colleague needs to know to pick a transfer target, without seeing the sessions."""
+    view = ag.channel_view(await ch.load_agent(rt, user.id))
+    view["load"] = (await rt.store.agent_loads()).get(user.id, 0)
+    view["capacity"] = user.capacity or rt.settings.default_capacity
+    return [view]
 
 
 async def _smssessions(rt: Runtime, user: User, viewer: Principal) -> Any:

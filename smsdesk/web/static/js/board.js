@@ -3,9 +3,11 @@
 // GET /api/v2/me/smssessions?fields=* then GET .../{id}/messages for each session that is not Invited.
 import {h, flash} from "./dom.js";
 import {SessionPane} from "./pane.js";
+import {explainFailure, stateWord} from "./words.js";
 
 const STATE_CHANGE = new Set(["SMSsessionStateChangeMessage", "SMSSessionStateChangeMessage"]);
-const WITH_TRANSCRIPT = new Set(["Chatting", "LeftChat"]);
+// Invited too: the offer shows what the customer wrote before it is accepted (one GET per offer).
+const WITH_TRANSCRIPT = new Set(["Invited", "Chatting", "LeftChat"]);
 
 export function sessionIdFrom(data) {
   const obj = data.smssession || data.smsession;
@@ -16,7 +18,8 @@ export function sessionIdFrom(data) {
 }
 
 export class Board {
-  constructor({gws, viewer, panesEl, listEl, statusEl, actions, emptyText}) {
+  constructor({gws, viewer, panesEl, listEl, statusEl, actions, emptyText, drafts}) {
+    this.drafts = drafts || null;
     this.gws = gws;
     this.viewer = viewer;
     this.panesEl = panesEl;
@@ -33,7 +36,7 @@ export class Board {
     let pane = this.panes.get(id);
     if (!pane) {
       pane = new SessionPane({
-        session: session || {id}, viewer: this.viewer, gws: this.gws, actions: this.actions,
+        session: session || {id}, viewer: this.viewer, gws: this.gws, actions: this.actions, drafts: this.drafts,
         onChange: (p) => { this.renderList(); this.onPaneChange(p); },
         onClose: (p) => this.close(p),
       });
@@ -47,7 +50,14 @@ export class Board {
     return pane;
   }
 
+  setEmptyText(text) {
+    if (text === this.emptyText) return;
+    this.emptyText = text;
+    this.renderList();
+  }
+
   close(pane) {
+    pane.close();
     pane.el.remove();
     this.panes.delete(pane.id);
     this.renderList();
@@ -56,7 +66,15 @@ export class Board {
   // One notification from /v2/me/smssessions.
   handle(data) {
     if (data.notificationType === "Error") {
-      flash(this.statusEl, `Server error${data.referenceId ? " (request " + data.referenceId + ")" : ""}: ${data.errorMessage || "request failed"}`, "error");
+      // A request accepted earlier failed (e.g. a transfer declined): said in the conversation it concerns.
+      const target = this.panes.get(sessionIdFrom(data));
+      if (target) {
+        target.pendingHandover = null;
+        target.showProblem(explainFailure("Request", data.errorMessage || "request failed"));
+        target.render();
+      } else {
+        flash(this.statusEl, explainFailure("Request", data.errorMessage || "request failed"), "error");
+      }
       return;
     }
     const id = sessionIdFrom(data);
@@ -77,7 +95,7 @@ export class Board {
       pane.addMessages(await this.gws.messages(pane.id), {history: true});
     } catch (err) {
       pane.historyLoaded = false;
-      flash(this.statusEl, `Could not load the transcript of ${pane.id}: ${err.message}`, "error");
+      pane.showProblem(`Could not load the messages: ${err.message}`);
     }
   }
 
@@ -110,7 +128,7 @@ export class Board {
       return h("li", {class: `session-item state-${p.state.toLowerCase()}`, dataset: {session: p.id}},
         h("button", {type: "button", onclick: () => p.focus()},
           h("span", {class: "item-name"}, p.customerName()),
-          h("span", {class: "badge state", dataset: {state: p.state}}, p.state === "Invited" ? "Ringing" : p.state),
+          h("span", {class: "badge state", dataset: {state: p.state}}, p.state === "Invited" ? "Ringing" : stateWord(p.state)),
           unread));
     });
     this.listEl.replaceChildren(...(items.length ? items : [h("li", {class: "empty"}, this.emptyText)]));

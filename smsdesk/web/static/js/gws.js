@@ -19,7 +19,11 @@ export class Gws {
     this.base = base;
     this.csrfHeader = null;
     this.csrfToken = null;
+    this.skewMs = 0; // server clock minus this browser's, from the Date header (countdowns use server time)
   }
+
+  // The server's "now" in milliseconds (countdowns to offer and wrap-up deadlines, which are server times).
+  serverNow() { return Date.now() + this.skewMs; }
 
   // Did this tab sign in before (so the cookie may still be valid)? Only the user name is kept.
   rememberedUser() { return sessionStorage.getItem(SIGNED_IN_KEY); }
@@ -65,6 +69,8 @@ export class Gws {
       if (err.name === "TimeoutError") throw new GwsError(401, 20, "No answer to the sign-in request");
       throw new GwsError(0, -1, "The server cannot be reached (" + err.message + ")");
     }
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (Number.isFinite(date)) this.skewMs = date + 500 - Date.now(); // Date has whole seconds: +0.5 s
     const token = response.headers.get("X-CSRF-TOKEN");
     if (token) {
       this.csrfToken = token;
@@ -90,6 +96,22 @@ export class Gws {
     return body.smssessions || [];
   }
 
+  async session(sessionId) {
+    const body = await this.get(`/api/v2/me/smssessions/${encodeURIComponent(sessionId)}`);
+    return body.smssession;
+  }
+
+  // GET /api/v2/queues (smsdesk's addition): [{name, uri, path}]; [] from a server without it.
+  async queues() {
+    try {
+      const body = await this.get("/api/v2/queues");
+      return body.queues || [];
+    } catch (err) {
+      if (err.status === 404) return [];
+      throw err;
+    }
+  }
+
   async messages(sessionId) {
     const body = await this.get(`/api/v2/me/smssessions/${encodeURIComponent(sessionId)}/messages`);
     return body.messages || [];
@@ -113,15 +135,16 @@ export class Gws {
 
   // A user with its channels and SMS sessions (GetAgentInteractions, spec §7.10). `subresources=*` embeds
   // every subresource the server knows, so the page keeps working on servers without `smssessions`.
-  async userDetail(userId) {
-    const body = await this.get(`/api/v2/users/${encodeURIComponent(userId)}?subresources=*`);
+  async userDetail(userId, subresources = "*") {
+    const body = await this.get(`/api/v2/users/${encodeURIComponent(userId)}?subresources=${subresources}`);
     return body.user;
   }
 
   // POST /api/v2/users/{agentId}/channels/smssession: Monitor / Coach / BargeIn / CancelSupervisorMonitoring
-  supervise(agentId, operationName, mode) {
+  supervise(agentId, operationName, mode, nickname) {
     const payload = {operationName};
     if (mode) payload.supervisorMonitoringMode = mode;
+    if (nickname) payload.nickname = nickname;
     return this.post(`/api/v2/users/${encodeURIComponent(agentId)}/channels/smssession`, payload);
   }
 
@@ -137,8 +160,9 @@ export class Gws {
     }
   }
 
-  intrude(agentId, sessionId, visibilityMode) {
+  intrude(agentId, sessionId, visibilityMode, nickname) {
     const payload = {operationName: "Intrude"};
+    if (nickname) payload.nickname = nickname;
     if (visibilityMode) payload.supervisorVisibilityMode = visibilityMode;
     return this.post(
       `/api/v2/users/${encodeURIComponent(agentId)}/smssessions/${encodeURIComponent(sessionId)}`, payload);

@@ -1,8 +1,12 @@
-// One SMS session on screen: header (customer, state, participants), transcript, typing line, composer and
-// the operations the session's `capabilities` allow (spec §4.4). Agents and supervisors share it; the
-// `actions` passed in decide which controls exist. Every control posts one operation through Gws.sessionOp.
+// One SMS session on screen: header (customer, state, participants, details folded away), the offer while
+// ringing, transcript, typing line, composer (segment counter, draft kept across reloads) and the operations
+// the session's `capabilities` allow (spec §4.4). Agents and supervisors share it; the `actions` passed in
+// decide which controls exist. Every control posts one operation through Gws.sessionOp.
 import {h, flash, uid} from "./dom.js";
 import {Transcript, renderMessage} from "./transcript.js";
+import {OfferCard} from "./offer.js";
+import {describeSegments} from "./segments.js";
+import {explainFailure, stateWord} from "./words.js";
 
 const TERMINAL = new Set(["Completed", "Revoked"]);
 // Capability spellings differ from operation names for a few operations (spec §10 item 2).
@@ -10,11 +14,13 @@ const CAPABILITY_NAMES = {SwitchToBargeIn: ["SwitchToBargeIn", "SwitchBargeIn"],
 const TYPING_IDLE_MS = 4000;
 
 export class SessionPane {
-  constructor({session, viewer, gws, actions, onChange, onClose}) {
+  constructor({session, viewer, gws, actions, drafts, onChange, onClose}) {
     this.id = session.id;
     this.data = {};
     this.viewer = viewer;
     this.gws = gws;
+    this.actions = actions;
+    this.drafts = drafts || null;
     this.onChange = onChange;
     this.onClose = onClose;
     this.transcript = new Transcript();
@@ -23,6 +29,9 @@ export class SessionPane {
     this.historyLoaded = false;
     this.typingSent = false;
     this.typingTimer = null;
+    this.onRender = [];        // controls that follow the session (see agent_controls.js)
+    this.pendingHandover = null;
+    this.focusOnChat = false;  // after Accept: the reply box gets the focus once it is enabled
     this.el = this.#build(actions);
     this.update(session);
   }
@@ -32,7 +41,7 @@ export class SessionPane {
 
   customerName() {
     const c = (this.data.participants || []).find((p) => p.type === "Customer");
-    return (c && c.nickname) || this.lastCustomer || `Session ${this.id}`;
+    return (c && c.nickname) || (this.data.offer && this.data.offer.customerNumber) || this.lastCustomer || "Customer";
   }
 
   can(op) {
@@ -43,16 +52,26 @@ export class SessionPane {
     return caps.some((c) => names.includes(c));
   }
 
+  me() { return (this.data.participants || []).find((p) => this.viewer.isMe(p)) || null; }
+
   // Merge a `smssession` object (full or partial) from a notification or a GET.
   update(session) {
     const next = {...this.data, ...session};
     if (TERMINAL.has(next.state) && !session.capabilities) next.capabilities = [];
+    if (next.state !== "Invited") delete next.offer;
     if (session.participants && session.participants.length === 0 && this.data.participants) {
       this.lastCustomer = this.customerName();
     }
+    const changedState = session.state && session.state !== this.data.state;
     this.data = next;
     this.viewer.learn(next.participants);
+    if (changedState) this.clearProblem();
     this.render();
+  }
+
+  // Read the session again (after an operation that notifies nobody, e.g. CancelConsult).
+  async refresh() {
+    try { this.update(await this.gws.session(this.id)); } catch { /* the next notification brings it */ }
   }
 
   // Add messages from MessageLogUpdated or GET .../messages. History never counts as unread.
@@ -63,6 +82,7 @@ export class SessionPane {
       this.unread += fresh.filter((m) => Transcript.countsAsUnread(m, this.viewer)).length;
     }
     this.renderTranscript();
+    if (this.state === "Invited") this.offer.render();
     this.onChange(this);
   }
 
@@ -74,10 +94,17 @@ export class SessionPane {
 
   focus() {
     this.el.scrollIntoView({block: "nearest", inline: "nearest"});
-    const target = this.text && !this.text.disabled ? this.text : this.el.querySelector("button:not([disabled])");
+    const accept = this.state === "Invited" ? this.acceptButton : null;
+    const target = accept || (this.text && !this.text.disabled ? this.text : this.el.querySelector("button:not([disabled])"));
     (target || this.el).focus();
     this.markRead();
   }
+
+  // A problem with this session, in words (a failed operation, a transfer declined): shown until an
+  // operation succeeds or the state changes.
+  showProblem(text) { flash(this.problem, text, "error"); this.problem.hidden = false; }
+
+  clearProblem() { flash(this.problem, ""); this.problem.hidden = true; }
 
   #build(actions) {
     const titleId = uid("pane-title");
@@ -85,27 +112,39 @@ export class SessionPane {
     this.stateBadge = h("span", {class: "badge state"});
     this.people = h("ul", {class: "participants", "aria-label": "Participants"});
     this.userData = h("dl", {class: "userdata"});
+    this.details = h("details", {class: "pane-details"}, h("summary", {}, "Details"), this.userData);
     this.list = h("ol", {class: "transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: "0"});
     this.typingLine = h("p", {class: "typing", "aria-live": "polite"});
     this.status = h("p", {class: "pane-status", role: "status"});
+    this.problem = h("p", {class: "pane-problem", role: "alert", hidden: true});
     this.closeButton = h("button", {type: "button", class: "close", hidden: true,
       onclick: () => this.onClose(this)}, "Close");
     const el = h("section", {class: "pane", "aria-labelledby": titleId, tabindex: "-1", dataset: {session: this.id}},
       h("header", {class: "pane-head"}, this.title, this.stateBadge, this.closeButton),
-      this.people, this.userData, this.list, this.typingLine);
+      this.people, this.details);
     el.addEventListener("focusin", () => this.markRead());
     el.addEventListener("pointerdown", () => this.markRead());
     this.opButtons = [];
-    this.ring = h("div", {class: "ring", role: "group", "aria-label": "Incoming session"},
-      h("span", {}, "Incoming SMS session"),
-      this.button("Accept", "Accept", {class: "primary"}),
-      this.button("Reject", "Reject", {class: "danger"}));
-    el.append(this.ring);
-    if (actions.composer) el.append(this.#composer());
-    const bar = h("div", {class: "ops", role: "group", "aria-label": "Session operations"});
+    this.offer = new OfferCard(this);
+    this.acceptButton = this.button("Accept", "Accept", {class: "primary", after: () => this.#focusReplyWhenOpen()});
+    this.acceptButton.setAttribute("aria-keyshortcuts", "Alt+A");
+    this.acceptButton.title = "Accept (Alt+A)";
+    this.ring = h("div", {class: "ring", role: "group", "aria-label": "Incoming conversation"},
+      this.offer.el, h("div", {class: "ring-buttons"}, this.acceptButton,
+        this.button("Reject", "Reject", {class: "danger"})));
+    el.append(this.ring, this.list, this.typingLine, this.problem);
+    if (actions.composer) el.append(this.#composer(actions));
+    for (const build of actions.extras || []) el.append(build(this));
+    const bar = h("div", {class: "ops", role: "group", "aria-label": "Conversation actions"});
     for (const build of actions.controls || []) bar.append(build(this));
     el.append(bar, this.status);
     return el;
+  }
+
+  // After Accept: the reply box gets the focus, now if the Chatting notification came first, else once it comes.
+  #focusReplyWhenOpen() {
+    if (this.text && !this.text.disabled) this.text.focus();
+    else this.focusOnChat = true;
   }
 
   // A button that posts `op` (with params from `params()`), enabled while the capability is present.
@@ -113,38 +152,56 @@ export class SessionPane {
   button(label, op, {params = () => ({}), class: cls, capability = op, after} = {}) {
     const b = h("button", {type: "button", class: cls, dataset: {op}, onclick: async () => {
       const body = params();
-      if (typeof body === "string") { flash(this.status, body, "error"); return; }
-      try { await this.run(op, body); if (after) after(); } catch { /* shown in the status line */ }
+      if (typeof body === "string") { this.showProblem(body); return; }
+      try { await this.run(op, body, label); if (after) after(); } catch { /* shown in the pane */ }
     }}, label);
     this.opButtons.push({button: b, capability});
     return b;
   }
 
-  async run(op, params = {}) {
+  async run(op, params = {}, label = op) {
     try {
       await this.gws.sessionOp(this.id, op, params);
       flash(this.status, "");
+      this.clearProblem();
     } catch (err) {
-      flash(this.status, `${op} failed: ${err.message}`, "error");
+      this.showProblem(explainFailure(label, err.message));
       throw err;
     }
   }
 
-  #composer() {
+  #composer(actions) {
     const inputId = uid("compose");
-    this.text = h("textarea", {id: inputId, rows: "2", maxlength: "1600", placeholder: "Type a reply (Enter sends, Shift+Enter new line)"});
+    this.text = h("textarea", {id: inputId, rows: "3", maxlength: "1600",
+      placeholder: "Type a reply (Enter sends, Shift+Enter new line)"});
     this.agentsOnly = h("input", {type: "checkbox"});
     this.agentsOnlyLabel = h("label", {class: "agents-only"}, this.agentsOnly, " Agents only");
+    this.audience = h("p", {class: "audience"});
+    this.segments = h("p", {class: "segments", "aria-live": "polite"});
     this.sendButton = h("button", {type: "submit", class: "primary"}, "Send");
+    this.audienceText = actions.audience || null; // (pane) => text saying who sees what this user writes
     const form = h("form", {class: "composer"},
-      h("label", {for: inputId, class: "visually-hidden"}, "Message"), this.text,
+      h("label", {for: inputId, class: "visually-hidden"}, "Reply"),
+      h("div", {class: "composer-main"}, this.text, h("div", {class: "composer-meta"}, this.segments, this.audience)),
       h("div", {class: "composer-side"}, this.sendButton, this.agentsOnlyLabel));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.send(); });
     this.text.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this.send(); }
     });
-    this.text.addEventListener("input", () => this.#typing());
+    this.text.addEventListener("input", () => { this.#typing(); this.#draftChanged(); });
+    this.agentsOnly.addEventListener("change", () => this.#draftChanged());
+    if (this.drafts) {
+      this.text.value = this.drafts.get(this.id);
+      this.drafts.track(this.id, () => this.text.value);
+    }
+    this.#draftChanged(false);
     return form;
+  }
+
+  #draftChanged(save = true) {
+    if (save && this.drafts) this.drafts.set(this.id, this.text.value);
+    const toCustomer = !(this.agentsOnly.checked && this.can("SendToAgents")) && this.can("SendMessage");
+    this.segments.textContent = toCustomer ? describeSegments(this.text.value) : "";
   }
 
   #typing() {
@@ -172,33 +229,40 @@ export class SessionPane {
     const op = this.agentsOnly.checked && this.can("SendToAgents") ? "SendToAgents" : "SendMessage";
     this.sendButton.disabled = true;
     try {
-      await this.run(op, {text});
+      await this.run(op, {text}, "Send");
       this.text.value = "";
+      this.#draftChanged();
       this.typingSent = false;
       clearTimeout(this.typingTimer);
-    } catch { /* status line says why */ } finally {
+    } catch { /* the pane says why */ } finally {
       this.sendButton.disabled = false;
       this.renderControls();
       this.text.focus();
     }
   }
 
+  close() {
+    if (this.drafts) this.drafts.untrack(this.id);
+    clearTimeout(this.typingTimer);
+  }
+
   render() {
     this.title.textContent = this.customerName();
-    this.stateBadge.textContent = this.state;
+    this.stateBadge.textContent = stateWord(this.state);
     this.stateBadge.dataset.state = this.state;
     this.el.dataset.state = this.state;
     this.people.replaceChildren(...(this.data.participants || []).map((p) => h("li", {
       class: `person person-${(p.type || "").toLowerCase()}${this.viewer.isMe(p) ? " person-me" : ""}`,
       dataset: {visibility: p.visibility || "All"},
     }, p.nickname || p.type, this.viewer.isMe(p) ? " (you)" : "",
-      p.visibility && p.visibility !== "All" ? h("small", {}, ` · ${p.visibility}`) : "")));
-    const data = Object.entries(this.data.userData || {});
+      p.visibility && p.visibility !== "All" ? h("small", {}, ` · ${p.visibility === "Agents" ? "agents only" : "supervisors only"}`) : "")));
+    const data = [["Conversation id", this.id], ...Object.entries(this.data.userData || {})];
     this.userData.replaceChildren(...data.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
-    this.userData.hidden = data.length === 0;
     this.ring.hidden = this.state !== "Invited";
+    if (this.state === "Invited") this.offer.render();
     this.closeButton.hidden = !this.terminal;
     this.renderControls();
+    for (const fn of this.onRender) fn(this);
     this.onChange(this);
   }
 
@@ -214,8 +278,14 @@ export class SessionPane {
       const canSend = this.can("SendMessage") || this.can("SendToAgents");
       this.text.disabled = !canSend;
       this.sendButton.disabled = !canSend;
-      this.agentsOnlyLabel.hidden = !this.can("SendToAgents") || !this.can("SendMessage");
+      const both = this.can("SendToAgents") && this.can("SendMessage");
+      this.agentsOnlyLabel.hidden = !both || Boolean(this.audienceText);
       if (!this.can("SendMessage") && this.can("SendToAgents")) this.agentsOnly.checked = true;
+      const said = this.audienceText ? this.audienceText(this) : "";
+      this.audience.textContent = said;
+      this.audience.hidden = !said;
+      this.#draftChanged(false);
+      if (canSend && this.focusOnChat) { this.focusOnChat = false; this.text.focus(); }
     }
   }
 

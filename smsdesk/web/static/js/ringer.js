@@ -1,7 +1,9 @@
 // The ring of the agent desktop: a short two-tone chime, repeated every RING_EVERY_MS while at least one
 // session is offered (Invited), silent once none is. Tones are synthesised with the Web Audio API (no sound
 // file to ship). Browsers start audio only after a user gesture; signing in is one, so the desktop's first
-// ring is heard. Muting is remembered per browser (localStorage "smsdesk.ringer.muted").
+// ring is heard. After a reload (no gesture yet) the browser keeps audio suspended: `blocked` says so, and the
+// desktop shows "Click to enable ringing" until a click `unlock()`s it. Muting is remembered per browser
+// (localStorage "smsdesk.ringer.muted").
 const RING_EVERY_MS = 3000;
 const TONES = [[880, 0], [660, 0.18]]; // Hz, start offset in seconds
 const TONE_S = 0.15;
@@ -17,6 +19,24 @@ export class Ringer {
   }
 
   get ringing() { return this.timer !== null; }
+
+  // Audio exists but the browser holds it until a user gesture (autoplay policy).
+  get blocked() { return !this.muted && this.context !== null && this.context.state === "suspended"; }
+
+  // Create the audio context now (on sign-in) so that `blocked` is known before the first offer.
+  prime() {
+    const Context = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Context || this.context) return;
+    try { this.context = new Context(); } catch { this.context = null; }
+  }
+
+  // Call from a click handler: the gesture lets the browser start audio.
+  async unlock() {
+    this.prime();
+    if (this.context && this.context.state === "suspended") {
+      try { await this.context.resume(); } catch { /* still blocked: the button stays */ }
+    }
+  }
 
   // Call with whether any session is offered now; rings at once when an offer starts.
   update(offered) {

@@ -10,6 +10,9 @@ import {signIn} from "./login.js";
 import {Notifications} from "./notifications.js";
 import {Board} from "./board.js";
 import {Viewer} from "./transcript.js";
+import {Drafts} from "./drafts.js";
+import {modeShort, modeWord, scopeWord, stateWord} from "./words.js";
+import {sessionSummary, supervisorAudience, supervisorMode} from "./console_words.js";
 
 const MODES = ["Monitor", "Coach", "BargeIn"];
 const SCOPES = ["AllChats", "NextChat"];
@@ -20,6 +23,8 @@ const status = $("#status");
 const team = new Map(); // agent id -> {user, channel, sessions, row}
 let monitoring = {};    // agent id -> {operation, mode}: from GET /api/v2/me/supervision, else what this tab started
 let storageKey = "";
+let myNickname = ""; // what agents and supervisors see of me in a conversation: my nickname, not my user name
+const liveMode = {};     // agent id -> my mode in a session of theirs now (after SwitchToCoach / BargeIn)
 const onScreen = new Set();      // agent ids whose row is visible
 const readAt = new Map();        // agent id -> when its sessions were last read (ms)
 const reading = new Set();       // agent ids being read now
@@ -49,55 +54,64 @@ function saveMonitoring() {
   sessionStorage.setItem(storageKey, JSON.stringify(monitoring));
   const names = Object.entries(monitoring).map(([id, m]) => {
     const agent = team.get(id);
-    return `${agent ? agent.user.nickname || agent.user.userName : id} (${m.operation}, ${m.mode})`;
+    return `${agent ? agent.user.nickname || agent.user.userName : id} (${modeShort(liveMode[id] || m.operation)}, ${scopeWord(m.mode)})`;
   });
   $("#monitoring-summary").textContent = names.length ? `Supervising: ${names.join("; ")}` : "Supervising nobody";
 }
 
-function stateText(channel) {
-  const s = channel && channel.userState;
+// "Ready", "Busy · 1/3" (Ready with conversations), "Not Ready (Lunch)", "After Call Work".
+function stateText(agent) {
+  const s = agent.channel && agent.channel.userState;
   if (!s) return "Unknown";
-  return s.displayName + (s.reason ? ` (${s.reason})` : "");
+  const load = (agent.sessions || []).length;
+  const capacity = agent.user.capacity || "?";
+  if (s.state === "Ready" && load > 0) return `Busy · ${load}/${capacity}`;
+  return s.displayName + (s.reason ? ` (${s.reason})` : "") + (load > 0 ? ` · ${load}/${capacity}` : "");
 }
 
-function select(name, values, label) {
-  return h("select", {name, "aria-label": label}, ...values.map((v) => h("option", {value: v}, v)));
+function select(name, values, label, word = (v) => v) {
+  return h("select", {name, "aria-label": label}, ...values.map((v) => h("option", {value: v}, word(v))));
 }
 
 function buildRow(agent) {
   const name = agent.user.nickname || agent.user.userName;
-  const mode = select("operation", MODES, `Supervision mode for ${name}`);
-  const scope = select("scope", SCOPES, `Which chats of ${name}`);
+  const mode = select("operation", MODES, `Supervision mode for ${name}`, modeWord);
+  const scope = select("scope", SCOPES, `Which conversations of ${name}`, scopeWord);
   const start = h("button", {type: "button", class: "primary", onclick: () => startSupervision(agent, mode.value, scope.value)}, "Start");
   const cancel = h("button", {type: "button", onclick: () => cancelSupervision(agent)}, "Cancel");
   agent.cells = {
-    state: h("td", {class: "agent-state"}),
-    sessions: h("td", {class: "agent-sessions"}),
+    state: h("td", {class: "agent-state", "data-label": "State"}),
+    sessions: h("td", {class: "agent-sessions", "data-label": "Conversations"}),
     current: h("span", {class: "supervising"}),
     cancel,
   };
   agent.row = h("tr", {dataset: {agent: agent.user.userName, agentId: agent.user.id}},
     h("th", {scope: "row"}, name),
     agent.cells.state, agent.cells.sessions,
-    h("td", {class: "agent-supervision"}, h("div", {class: "op-form"}, mode, scope, start, cancel, agent.cells.current)));
+    h("td", {class: "agent-supervision", "data-label": "Supervision"},
+      h("div", {class: "op-form"}, mode, scope, start, cancel, agent.cells.current)));
   return agent.row;
 }
 
 function renderRow(agent) {
   const s = agent.channel && agent.channel.userState;
-  agent.cells.state.textContent = stateText(agent.channel);
+  agent.cells.state.textContent = stateText(agent);
   agent.cells.state.dataset.state = s ? s.state : "";
+  agent.cells.state.dataset.busy = (agent.sessions || []).length > 0 ? "yes" : "no";
   const sessions = agent.sessions || [];
   if (agent.sessions === null) { // not read yet: it is read once the row is on screen
     agent.cells.sessions.replaceChildren(h("span", {class: "muted", title: "read when shown"}, "…"));
   } else agent.cells.sessions.replaceChildren(...(sessions.length ? sessions.map((sess) => {
-    const mode = select("visibility", MODES, `Intrude mode for session ${sess.id}`);
-    return h("div", {class: "agent-session"},
-      h("code", {}, sess.id), mode,
-      h("button", {type: "button", onclick: () => intrude(agent, sess.id, mode.value)}, "Intrude"));
+    const summary = sessionSummary(sess, Date.now());
+    const mode = select("visibility", MODES, `Intrude mode for the conversation with ${summary.customer}`, modeWord);
+    return h("div", {class: "agent-session", dataset: {session: sess.id}, title: `Conversation id ${sess.id}`},
+      h("span", {class: "agent-session-text"}, summary.text), mode,
+      h("button", {type: "button", "aria-label": `Intrude on the conversation with ${summary.customer}`,
+        onclick: () => intrude(agent, sess.id, mode.value)}, "Intrude"));
   }) : [h("span", {class: "muted"}, "none")]));
   const m = monitoring[agent.user.id];
-  agent.cells.current.textContent = m ? `${m.operation} · ${m.mode}` : "";
+  const now = liveMode[agent.user.id] || (m && m.operation);
+  agent.cells.current.textContent = m || liveMode[agent.user.id] ? `${modeShort(now)}${m ? " · " + scopeWord(m.mode) : ""}` : "";
   agent.cells.cancel.disabled = !m;
 }
 
@@ -140,9 +154,10 @@ async function loadTeam() {
 
 async function startSupervision(agent, operation, mode) {
   try {
-    await gws.supervise(agent.user.id, operation, mode);
+    await gws.supervise(agent.user.id, operation, mode, myNickname);
     monitoring[agent.user.id] = {operation, mode};
-    flash(status, `${operation} (${mode}) started on ${agent.user.nickname || agent.user.userName}.`);
+    delete liveMode[agent.user.id];
+    flash(status, `${modeShort(operation)} ${agent.user.nickname || agent.user.userName} (${scopeWord(mode)}).`);
   } catch (err) {
     flash(status, `${operation} failed: ${err.message}`, "error");
   }
@@ -164,8 +179,8 @@ async function cancelSupervision(agent) {
 
 async function intrude(agent, sessionId, visibilityMode) {
   try {
-    await gws.intrude(agent.user.id, sessionId, visibilityMode);
-    flash(status, `Intruding on ${sessionId} (${visibilityMode}); accept it in the supervised sessions.`);
+    await gws.intrude(agent.user.id, sessionId, visibilityMode, myNickname);
+    flash(status, `Joining the conversation (${modeWord(visibilityMode)}): accept it under Supervised conversations.`);
   } catch (err) {
     flash(status, `Intrude failed: ${err.message}`, "error");
   }
@@ -183,6 +198,7 @@ function onTeamEvent(data) {
 
 const ACTIONS = {
   composer: true,
+  audience: supervisorAudience, // who sees what I write, instead of an "Agents only" box
   controls: [
     (pane) => pane.button("Monitor", "SwitchToMonitor"),
     (pane) => pane.button("Coach", "SwitchToCoach"),
@@ -196,13 +212,31 @@ async function main() {
   storageKey = `smsdesk.monitoring.${user.id}`;
   try { monitoring = JSON.parse(sessionStorage.getItem(storageKey) || "{}") || {}; } catch { monitoring = {}; }
   $("#me").textContent = user.nickname || user.userName;
+  myNickname = user.nickname || "";
   $("#app").hidden = false;
+  const drafts = new Drafts(user.id);
+  drafts.warnOnLeave();
   const board = new Board({
-    gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
-    actions: ACTIONS, emptyText: "No supervised sessions yet. Start Monitor, Coach or BargeIn on an agent.",
+    gws, viewer: new Viewer(user), drafts, panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status,
+    actions: ACTIONS, emptyText: "No supervised conversations yet. Start Monitor, Coach or Barge in on an agent.",
   });
   // A NextChat subscription ends once it joined a session: forget it when a session of that agent arrives.
   board.onPaneChange = (pane) => {
+    const mine = supervisorMode(pane);
+    const ids = (pane.data.participants || []).filter((p) => p.type === "Agent")
+      .map((p) => (p.path || "").split("/").pop()).filter((id) => team.has(id));
+    pane.agentIds = ids.length ? ids : pane.agentIds || []; // a finished pane lists nobody: keep the last ones
+    for (const id of pane.agentIds) {
+      if (Date.now() - (readAt.get(id) || 0) > 1000) refreshAgent(team.get(id)); // its load changed
+      const next = mine && monitoring[id] ? mine : undefined; // my mode shows on the agents I supervise
+      if (liveMode[id] !== next) {
+        if (next) liveMode[id] = next;
+        else delete liveMode[id];
+        flash(status, ""); // "Monitoring … started" is no longer true
+        renderRow(team.get(id));
+        saveMonitoring();
+      }
+    }
     for (const person of pane.data.participants || []) {
       const agentId = Object.keys(monitoring).find((id) => (person.uri || "").endsWith(`/users/${id}`));
       if (agentId && monitoring[agentId].mode === "NextChat") {

@@ -107,6 +107,7 @@ function describeSystem(m) {
     case "Notice": {
       const failed = typeof m.text === "string" && FAILED_NOTICE.exec(m.text);
       if (failed) return `Message #${failed[1]} was not delivered${failed[2] ? ": " + failed[2] : ""}`;
+      if (/^REMOVE_PARTICIPANT_FROM_CONFERENCE/.test(m.text || "")) return `${who} withdrew a colleague from the conversation`;
       return m.text || m.type;
     }
     default: return m.text || m.noticeText || m.type;
