@@ -8,8 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.process.harness import basic, served
+
+# real processes on a shared machine: bounded by their own waits, not by the suite's 120 s
+pytestmark = pytest.mark.timeout(600)
 
 USERS = [("agent1", "agent"), ("agent2", "agent"), ("agent3", "agent")]
 LIMITS = {"SMSDESK_LOGIN_MAX_FAILURES_PER_USER": "4", "SMSDESK_LOGIN_MAX_FAILURES_PER_ADDRESS": "6"}

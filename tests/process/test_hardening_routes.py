@@ -21,6 +21,9 @@ import pytest
 from tests.process.harness import Served, basic, free_port, served
 from tests.sms.twilio_sign import sign
 
+# real processes on a shared machine: bounded by their own waits, not by the suite's 120 s
+pytestmark = pytest.mark.timeout(600)
+
 USERS = [("admin", "admin"), ("agent1", "agent")]
 TOKEN = "twilio-token"
 TWILIO_NUMBER = "+15550000099"
