@@ -8,7 +8,8 @@ never a scan of the ~100 routes) is answered here, with what the stack behind wo
   CSRF, ``Set-Cookie`` and the CSRF headers on GET/HEAD);
 - a ``GwsError`` is its envelope (``gws_error``), an ``HTTPException`` the envelope ``http_error`` gives, any
   other exception is logged and answered HTTP 500 ``statusCode`` 4 (the app's handler for ``Exception``);
-- body limits and malformed JSON are the handlers' own (``read_json_object``: HTTP 400 ``statusCode`` 10).
+- body limits, the JSON media type and malformed JSON are the handlers' own (``read_json_object``: HTTP 413,
+  415 and 400, ``statusCode`` 10).
 
 A websocket endpoint added with ``add_websocket`` (CometD's, an ASGI app answering everything itself) is
 called directly for its exact path: no middleware frames held per open socket. Anything else (another method

@@ -69,8 +69,8 @@ class LoginGuard:
     async def verify(self, password_hash: str | None, password: str, address: str | None) -> bool:
         """Whether ``password`` matches ``password_hash``; ``None`` (no such user) checks a dummy hash, so
         that it costs the same. At most ``IN_FLIGHT_PER_ADDRESS`` verifications per address at once."""
-        key = address or ""
-        if self._in_flight.get(key, 0) >= IN_FLIGHT_PER_ADDRESS:
+        key = address or ""  # no address (a batch relayed by another worker): not capped
+        if key and self._in_flight.get(key, 0) >= IN_FLIGHT_PER_ADDRESS:
             raise TooManyAttempts("Too many logins at once from this address", retry_after_s=1)
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:

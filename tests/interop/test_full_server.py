@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -64,7 +65,7 @@ def free_port() -> int:
 def database(tmp_path: Path) -> str:
     require_wired_hub()
     url = f"sqlite:///{tmp_path / 'smsdesk.db'}"
-    for name, role in (("agent1", "agent"), ("supervisor1", "supervisor")):
+    for name, role in (("agent1", "agent"), ("supervisor1", "supervisor"), ("admin", "admin")):
         done = subprocess.run(
             smsdesk("users", "add", name, "--password", PASSWORD, "--role", role, "--database", url),
             cwd=ROOT,
@@ -85,11 +86,14 @@ async def serve(
     if redis_url:
         args += ["--redis", redis_url]
     with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(*smsdesk(*args), cwd=ROOT, stdout=out, stderr=out)
+        env = {**os.environ, "SMSDESK_SIMULATOR_ENABLED": "1"}  # off in serve unless switched on, for admins
+        proc = await asyncio.create_subprocess_exec(
+            *smsdesk(*args), cwd=ROOT, stdout=out, stderr=out, env=env
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as http:
-            for _ in range(300):
+            for _ in range(900):  # a busy machine starts two workers slowly
                 if proc.returncode is not None:
                     break
                 with contextlib.suppress(httpx.TransportError):

@@ -25,6 +25,7 @@ __all__ = ["database"]  # the fixture, shared with test_full_server.py
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 NOTIFY = "/api/v2/notifications"
 BUSINESS = "+15550000000"
+ADMIN = ("admin", PASSWORD)  # the simulator is for admins in `smsdesk serve`
 
 
 def fresh(base: str) -> httpx.AsyncClient:
@@ -104,7 +105,7 @@ async def test_sms_to_offer_to_reply_with_every_request_on_a_new_connection(
         customers = [f"+1555010{i:04d}" for i in range(3)]  # the agent's capacity
         for customer in customers:  # on new connections: some reach the worker that does not route
             r = await http.post(
-                "/sms/simulator/inbound", json={"from": customer, "to": BUSINESS, "text": "hi"}
+                "/sms/simulator/inbound", json={"from": customer, "to": BUSINESS, "text": "hi"}, auth=ADMIN
             )
             assert r.status_code == 200, r.text
         invited: dict[str, str] = {}
@@ -133,7 +134,7 @@ async def test_sms_to_offer_to_reply_with_every_request_on_a_new_connection(
             for customer in customers:
                 in_a_row = 0
                 while in_a_row < 6:
-                    r = await http.get("/sms/simulator/outbound", params={"to": customer})
+                    r = await http.get("/sms/simulator/outbound", params={"to": customer}, auth=ADMIN)
                     assert r.status_code == 200, r.text
                     shown = [m["text"] for m in r.json()["messages"]]
                     assert shown in ([], [f"re {customer}"]), shown

@@ -92,6 +92,7 @@ def served(
     users: Sequence[tuple[str, str]] = (),
     env: Mapping[str, str] | None = None,
     args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[Served]:
     """``smsdesk <command>`` on a free port over a fresh SQLite file; ``users``: (name, role) created first
     (password ``password``, cheap hashes)."""
@@ -100,7 +101,7 @@ def served(
     child_env |= {"SMSDESK_LOG_LEVEL": "warning", **(env or {})}
     if users:
         _seed(database, users, child_env, tmp_path)
-    port = free_port()
+    port = port or free_port()
     log = tmp_path / f"{command}-{port}.log"
     cmd = [sys.executable, "-m", "smsdesk", command, "--port", str(port), "--database", database, *args]
     with log.open("wb") as out:  # run from tmp_path: the installed package, not the current directory's

@@ -16,6 +16,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.process.harness import Served, basic, served
 
+# real processes on a shared machine: bounded by their own waits, not by the suite's 120 s
+pytestmark = pytest.mark.timeout(600)
+
 USERS = [
     ("admin", "admin"),
     ("agent1", "agent"),

@@ -11,6 +11,9 @@ import pytest
 
 from tests.process.harness import Served, basic, chunked_flood, served, unsent_body
 
+# real processes on a shared machine: bounded by their own waits, not by the suite's 120 s
+pytestmark = pytest.mark.timeout(600)
+
 FLOOD = 96 * 1024 * 1024  # far above every limit (1 MB for the API, 256 KB for CometD, 64 KB for webhooks)
 JSON = {"Content-Type": "application/json"}
 TWILIO = {
