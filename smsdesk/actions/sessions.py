@@ -11,6 +11,7 @@ from smsdesk.actions.access import access_user_by_id, require_feature
 from smsdesk.actions.engine import (
     apply_command,
     load_session,
+    next_reference,
     require_not_opted_out,
     require_reopenable,
     run_on_session,
@@ -72,7 +73,14 @@ async def check_session_operation(
     async def decide(session: Session) -> Outcome:
         _require_visible(principal, session)
         transcript = await stored_transcript(rt, session.id, session) if op in _NEEDS_TRANSCRIPT else ()
-        cmd = UserOperation(principal.user_id, op, body, transcript=transcript, target_nickname=nickname)
+        cmd = UserOperation(
+            principal.user_id,
+            op,
+            body,
+            transcript=transcript,
+            target_nickname=nickname,
+            reference_id=next_reference(rt, principal.user_id),
+        )
         out = apply_command(rt, session, cmd)
         if op is Operation.TRANSFER and session.phase is Phase.ENDED:
             await require_reopenable(rt, session)  # the target's Accept would reopen it: refuse now, not then

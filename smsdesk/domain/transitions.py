@@ -42,6 +42,7 @@ class UserOperation:
     params: Mapping[str, Any] = field(default_factory=dict)
     transcript: Sequence[Mapping[str, Any]] = ()  # the transcript so far: Accept replays it to the caller
     target_nickname: str = ""  # display name of the Invite/Consult/Transfer target user, if known
+    reference_id: int | None = None  # the user's next referenceId (the store counts them; None: the session)
 
 
 Command = (
@@ -76,6 +77,7 @@ def _operate(session: Session, cmd: UserOperation, *, now_ms: int, ctx: Context)
     if op not in capabilities(session, actor):
         raise InvalidState(_refusal(session, actor, op))
     ch = Change(session, now_ms=now_ms, ctx=ctx, actor=actor)
+    ch.answer_with_reference(cmd.user_id, cmd.reference_id)
     _HANDLERS[op](ch, actor, cmd)
     return ch.finish()
 
@@ -270,9 +272,7 @@ def _handover(kind: InviteKind) -> Handler:
         user_id, queue = parse_target(cmd.params, allow_queue_name=True)
         if ch.session.pending is not None:  # capabilities let only its asker here: the new one replaces it
             ch.supersede_pending(kind.value)
-        if kind is not InviteKind.TRANSFER:
-            ch.new_reference()
-        elif cmd.params.get("text") is not None:
+        if kind is InviteKind.TRANSFER and cmd.params.get("text") is not None:
             if actor.mode is SupervisionMode.MONITOR:
                 raise InvalidState("Transfer: a supervisor in Monitor mode cannot send text")
             ch.post("Text", actor, _send_visibility(actor), text=_text(ch, cmd.params, "text"))
@@ -290,7 +290,6 @@ def _handover(kind: InviteKind) -> Handler:
 
 
 def _cancel_consult(ch: Change, actor: Participant, cmd: UserOperation) -> None:
-    ch.new_reference()
     ch.quiet_actor = True  # spec §6.20a: no notification on success
     ch.withdraw_pending()
 
