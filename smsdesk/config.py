@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -55,6 +55,14 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # -- conformance (issue 23) --
+    contact_center_id: str = Field("default", min_length=1, max_length=128)  # User resource (spec §9.7)
+    error_http_status: Literal["mapped", "200"] = "mapped"  # HTTP status of GWS errors (docs/api.md)
+
+    @field_validator("error_http_status", mode="before")
+    @classmethod
+    def _status_text(cls, v: Any) -> Any:
+        return str(v).strip() if isinstance(v, int | str) and not isinstance(v, bool) else v
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod
