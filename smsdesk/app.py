@@ -242,6 +242,7 @@ def build_app(
     app.add_middleware(AuthMiddleware, authenticator=authenticator, csrf_enabled=settings.csrf_enabled)
     # the hottest calls are answered ahead of the whole stack, as it would (smsdesk.api.dispatch)
     app.hot = HotPaths(authenticator, csrf_enabled=settings.csrf_enabled)
+    app.errors_as_200 = settings.error_http_status == "200"
     for route in plain:
         if isinstance(route, Route) and route.methods == {"POST"}:
             app.hot.add_route(route)

@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -71,6 +71,14 @@ class Settings(BaseModel):
     wrap_up_s: float = Field(0.0, ge=0, le=86400)  # after-call work after Complete; 0: none
     wrap_up_requires_disposition: bool = False  # wrap-up ends only once the session has a disposition
     transfer_keeps_disposition: bool = False  # a disposition set before a transfer goes to the next agent
+    # -- conformance (issue 23) --
+    contact_center_id: str = Field("default", min_length=1, max_length=128)  # User resource (spec §9.7)
+    error_http_status: Literal["mapped", "200"] = "mapped"  # HTTP status of GWS errors (docs/api.md)
+
+    @field_validator("error_http_status", mode="before")
+    @classmethod
+    def _status_text(cls, v: Any) -> Any:
+        return str(v).strip() if isinstance(v, int | str) and not isinstance(v, bool) else v
 
     @field_validator("features", "disabled_features", "allowed_origins", mode="before")
     @classmethod

@@ -63,6 +63,9 @@ class Runtime:
     publisher: Publisher = field(default_factory=NullPublisher)
     session_locks: _Locks = field(default_factory=_default_locks)
     session_cache: SessionCache = field(default_factory=SessionCache)  # sessions this node wrote last
+    # user id -> the referenceId this process expects the store to give that user's next request (a guess:
+    # the store checks it in the request's transaction, docs/sessions.md "referenceId")
+    next_references: dict[str, int] = field(default_factory=dict)
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
     provider_available: Callable[[str], bool] = lambda _name: True  # a provider of that name is configured
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free

@@ -24,7 +24,15 @@ from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
 from smsdesk.domain.transitions import Command, apply
 from smsdesk.runtime import Runtime
-from smsdesk.store.base import AuditEntry, Change, ConcurrentUpdate, NewOutbound, SessionRecord, SessionWrite
+from smsdesk.store.base import (
+    AuditEntry,
+    Change,
+    ConcurrentUpdate,
+    NewOutbound,
+    ReferenceTaken,
+    SessionRecord,
+    SessionWrite,
+)
 
 __all__ = [
     "Decide",
@@ -32,6 +40,7 @@ __all__ = [
     "apply_command",
     "context",
     "load_session",
+    "next_reference",
     "persist_outcome",
     "require_not_opted_out",
     "require_reopenable",
@@ -87,6 +96,13 @@ def user_data_limits(settings: Settings) -> UserDataLimits:
         settings.userdata_max_value_length,
         settings.userdata_max_bytes,
     )
+
+
+def next_reference(rt: Runtime, user_id: str) -> int:
+    """The referenceId ``user_id``'s next request is answered with, as this process expects it: the store
+    checks it when the request commits (``ReferenceTaken`` then names the right one, and the request is decided
+    again); a process that never saw the user guesses 1."""
+    return rt.next_references.get(user_id, 1)
 
 
 def apply_command(rt: Runtime, session: Session, command: Command) -> Outcome:
@@ -266,7 +282,12 @@ async def persist_outcome(
     change.notifications.extend(out.notifications)
     change.outbound.extend(await _outbound(rt, out))
     change.agents_idle.extend((uid, now) for uid in dict.fromkeys(out.freed))
+    if out.reference is not None:
+        change.references.append(out.reference)
     await rt.commit(change)
+    if out.reference is not None:
+        user_id, reference_id = out.reference
+        rt.next_references[user_id] = max(reference_id + 1, rt.next_references.get(user_id, 1))
     _remember(rt, prev, record, out.session, change)
     if record.waiting or out.freed:
         rt.wake_router()
@@ -321,6 +342,8 @@ async def run_on_session(
             try:
                 out = await decide(entry.session)
                 return await persist_outcome(rt, entry.record, out, extra() if extra else None)
+            except ReferenceTaken as taken:  # the session was right: decide again with the user's referenceId
+                rt.next_references[taken.user_id] = taken.actual
             except ConcurrentUpdate:
                 rt.session_cache.drop(session_id)
                 reuse = False

@@ -12,6 +12,7 @@ from smsdesk.actions.access import access_user_by_id, require_feature
 from smsdesk.actions.engine import (
     apply_command,
     load_session,
+    next_reference,
     require_not_opted_out,
     require_reopenable,
     run_on_session,
@@ -86,6 +87,7 @@ async def check_session_operation(
             transcript=transcript,
             target_nickname=nickname,
             wrapping_up=wrapping_up,
+            reference_id=next_reference(rt, principal.user_id),
         )
         out = apply_command(rt, session, cmd)
         if op is Operation.TRANSFER and session.phase is Phase.ENDED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -17,9 +18,19 @@ from smsdesk.domain.users import Principal, Role, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
 
-__all__ = ["check_create_user", "check_delete_user", "do_create_user", "user_resource"]
+__all__ = ["check_create_user", "check_delete_user", "check_update_user", "do_create_user", "user_resource"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL_MAX = 256
+
+
+def check_email(value: str) -> str:
+    """An ``emailAddress``: empty (none), or ``local@domain.tld`` within 256 characters."""
+    value = value.strip()
+    if value and (len(value) > _EMAIL_MAX or not _EMAIL.match(value)):
+        raise Validation(f"'emailAddress' must look like name@example.com (at most {_EMAIL_MAX} characters)")
+    return value
 
 
 def user_resource(rt: Runtime, user: User) -> dict[str, Any]:
@@ -28,11 +39,13 @@ def user_resource(rt: Runtime, user: User) -> dict[str, Any]:
         "userName": user.user_name,
         "firstName": user.first_name,
         "lastName": user.last_name,
+        "emailAddress": user.email_address,
         "nickname": user.display_name,
         "roles": sorted(r.value for r in user.roles),
         "enabled": user.enabled,
         "changePasswordOnFirstLogin": False,
         "capacity": user.capacity or rt.settings.default_capacity,
+        "contactCenterId": rt.settings.contact_center_id,
         "uri": f"{rt.settings.base_url}/api/v2/users/{user.id}",
         "path": f"/users/{user.id}",
     }
@@ -48,6 +61,7 @@ async def do_create_user(
     last_name: str = "",
     nickname: str = "",
     capacity: int = 0,
+    email_address: str = "",
 ) -> User:
     if not _NAME.match(user_name):
         raise Validation("userName must be 1-64 letters, digits or . _ @ + -")
@@ -55,6 +69,7 @@ async def do_create_user(
         raise Validation(f"password must be at least {rt.settings.password_min_length} characters")
     if not 0 <= capacity <= 100:
         raise Validation("capacity must be between 0 and 100")
+    email_address = check_email(email_address)
     role_set = frozenset(roles)
     if not role_set:
         raise MissingParameter("roles must name at least one of ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN")
@@ -70,6 +85,7 @@ async def do_create_user(
         nickname=nickname,
         capacity=capacity,
         created_ms=rt.clock.now_ms(),
+        email_address=email_address,
     )
     await rt.store.add_user(user)
     return user
@@ -88,20 +104,27 @@ def _str(body: dict[str, Any], key: str, *, required: bool = False, max_len: int
     return value
 
 
-async def check_create_user(rt: Runtime, principal: Principal, body: dict[str, Any]) -> User:
-    require_admin(principal)
-    roles_raw = body.get("roles", ["ROLE_AGENT"])
-    if not isinstance(roles_raw, list) or not all(isinstance(r, str) for r in roles_raw):
+def _roles(raw: object) -> list[Role]:
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise Validation("'roles' must be an array of role names")
     try:
-        roles = [Role.parse(r) for r in roles_raw]
+        return [Role.parse(r) for r in raw]
     except ValueError:
-        raise Validation(
-            f"Unknown role in {roles_raw}; use ROLE_AGENT, ROLE_SUPERVISOR or ROLE_ADMIN"
-        ) from None
-    capacity = body.get("capacity", 0)
-    if not isinstance(capacity, int) or isinstance(capacity, bool):
+        raise Validation(f"Unknown role in {raw}; use ROLE_AGENT, ROLE_SUPERVISOR or ROLE_ADMIN") from None
+
+
+def _capacity(raw: object) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool):
         raise Validation("'capacity' must be an integer")
+    if not 0 <= raw <= 100:
+        raise Validation("capacity must be between 0 and 100")
+    return raw
+
+
+async def check_create_user(rt: Runtime, principal: Principal, body: dict[str, Any]) -> User:
+    require_admin(principal)
+    roles = _roles(body.get("roles", ["ROLE_AGENT"]))
+    capacity = _capacity(body.get("capacity", 0))
     return await do_create_user(
         rt,
         _str(body, "userName", required=True),
@@ -111,7 +134,47 @@ async def check_create_user(rt: Runtime, principal: Principal, body: dict[str, A
         last_name=_str(body, "lastName"),
         nickname=_str(body, "nickname"),
         capacity=capacity,
+        email_address=_str(body, "emailAddress", max_len=_EMAIL_MAX),
     )
+
+
+_UPDATABLE = {"firstName", "lastName", "nickname", "emailAddress", "roles", "capacity", "enabled"}
+
+
+async def check_update_user(rt: Runtime, principal: Principal, user_id: str, body: dict[str, Any]) -> User:
+    """``PUT /api/v2/users/{id}``: change the fields given (spec §9.7: ``roles`` replaces the set); the others
+    stay. The user name and password are not changed here."""
+    require_admin(principal)
+    user = await access_user_by_id(rt.store, user_id)
+    unknown = sorted(set(body) - _UPDATABLE - {"id", "userName"})
+    if unknown:
+        raise Validation(f"Cannot update {unknown}; updatable: {sorted(_UPDATABLE)}")
+    if "userName" in body and body["userName"] != user.user_name:
+        raise Validation("'userName' cannot be changed")
+    changes: dict[str, Any] = {}
+    for key, attr in (("firstName", "first_name"), ("lastName", "last_name"), ("nickname", "nickname")):
+        if key in body:
+            changes[attr] = _str(body, key)
+    if "emailAddress" in body:
+        changes["email_address"] = check_email(_str(body, "emailAddress", max_len=_EMAIL_MAX))
+    if "capacity" in body:
+        changes["capacity"] = _capacity(body["capacity"])
+    if "roles" in body:
+        roles = frozenset(_roles(body["roles"]))
+        if not roles:
+            raise MissingParameter("roles must name at least one of ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN")
+        if user_id == principal.user_id and Role.ADMIN not in roles:
+            raise Validation("An administrator cannot remove their own ROLE_ADMIN")
+        changes["roles"] = roles
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise Validation("'enabled' must be true or false")
+        if user_id == principal.user_id and not body["enabled"]:
+            raise Validation("An administrator cannot disable their own user")
+        changes["enabled"] = body["enabled"]
+    updated = dataclasses.replace(user, **changes)
+    await rt.store.update_user(updated)
+    return updated
 
 
 async def check_delete_user(rt: Runtime, principal: Principal, user_id: str) -> None:

@@ -27,13 +27,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsdesk.api.auth import Authenticator, authorize, guarded
 from smsdesk.api.errors import gws_error, http_error, internal_error
 from smsdesk.domain.errors import GwsError
 
-__all__ = ["App", "HotPaths"]
+__all__ = ["App", "HotPaths", "errors_as_200"]
 
 log = logging.getLogger("smsdesk")
 
@@ -119,13 +119,38 @@ class HotPaths:
         await response(scope, receive, send)
 
 
+_NOTIFICATIONS = "/api/v2/notifications"  # CometD: Bayeux answers in its own messages
+
+
+def errors_as_200(send: Send) -> Send:
+    """``error_http_status = "200"`` (docs/api.md): a GWS error envelope answered with HTTP 200, the same body.
+    Every answer of ``/api/…`` with an HTTP status of 400 or more is such an envelope (``api/errors.py``, the
+    app's exception handlers, ``authorize``); 401 keeps its status and ``WWW-Authenticate`` challenge."""
+
+    async def send_as_200(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400 and message["status"] != 401:
+            message = {**message, "status": 200}
+        await send(message)
+
+    return send_as_200
+
+
 class App(FastAPI):
-    """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket."""
+    """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket; with
+    ``errors_as_200``, the GWS errors of ``/api/…`` are answered HTTP 200 (docs/api.md)."""
 
     hot: HotPaths | None = None
+    errors_as_200: bool = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.hot
+        if (
+            self.errors_as_200
+            and scope["type"] == "http"
+            and scope["path"].startswith("/api/")
+            and not scope["path"].startswith(_NOTIFICATIONS)
+        ):
+            send = errors_as_200(send)
         if hot is not None and scope["type"] == "http":
             route = hot.match(scope)
             if route is not None:

@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", action="append", choices=["agent", "supervisor", "admin"], required=True)
     add.add_argument("--nickname", default="")
     add.add_argument("--capacity", type=int, default=0)
+    add.add_argument("--email", default="", help="the user's emailAddress (GET /api/v2/me)")
     _common(users.add_parser("list", help="list users"))
     sub.add_parser("bench", help="benchmark harness (smsdesk bench --help)", add_help=False)
     return parser
@@ -149,7 +150,13 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
         if args.users_command == "add":
             roles = [Role.parse(r) for r in args.role]
             user = await do_create_user(
-                rt, args.name, args.password, roles, nickname=args.nickname, capacity=args.capacity
+                rt,
+                args.name,
+                args.password,
+                roles,
+                nickname=args.nickname,
+                capacity=args.capacity,
+                email_address=args.email,
             )
             print(
                 f"created {user.user_name} ({user.id}) roles={','.join(sorted(r.value for r in user.roles))}"
@@ -157,7 +164,8 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for u in await rt.store.list_users():
                 role_names = ",".join(sorted(r.value for r in u.roles))
-                print(f"{u.user_name:20} {u.id}  {role_names}  {'enabled' if u.enabled else 'disabled'}")
+                state = "enabled" if u.enabled else "disabled"
+                print(f"{u.user_name:20} {u.id}  {role_names}  {state}  {u.email_address}".rstrip())
     finally:
         await rt.store.close()
     return 0

@@ -62,6 +62,7 @@ class Change:
         self.response: dict[str, Any] = {}
         self.errors: list[tuple[str, str, int | None]] = []  # (participant id, errorMessage, referenceId)
         self.reference_id: int | None = None
+        self.reference: tuple[str, int] | None = None  # (user id, referenceId) the store must count
         self.quiet_actor = False
         self.accepted_by: str | None = None
         self.properties_touched = False
@@ -242,12 +243,17 @@ class Change:
             )
             self.request_route()
 
-    def new_reference(self) -> int:
-        ref = self.session.next_reference_id
-        self.session = self.session.evolve(next_reference_id=ref + 1)
-        self.reference_id = ref
-        self.response["referenceId"] = ref
-        return ref
+    def answer_with_reference(self, user_id: str, reference_id: int | None) -> None:
+        """The request of ``user_id`` is answered with ``reference_id`` (the store's next one for that user),
+        and so are the notifications it causes that user (spec §5). Without one (a pure test), the session's
+        own counter numbers it."""
+        if reference_id is None:
+            reference_id = self.session.next_reference_id
+            self.session = self.session.evolve(next_reference_id=reference_id + 1)
+        else:
+            self.reference = (user_id, reference_id)
+        self.reference_id = reference_id
+        self.response["referenceId"] = reference_id
 
     # -- result ---------------------------------------------------------------------------------------
 
@@ -275,6 +281,7 @@ class Change:
             busied=tuple(self.busied),
             response=dict(self.response),
             accepted_by=self.accepted_by,
+            reference=self.reference,
         )
 
     def _for(self, p: Participant) -> list[dict[str, Any]]:
@@ -300,7 +307,7 @@ class Change:
             out.append(state_change("PropertiesUpdated", after, p, caps, base, ref))
         shown = visible_messages([*self.replays.get(p.participant_id, ()), *self.messages], p)
         if shown:
-            out.append(message_log_updated(after, shown, base))
+            out.append(message_log_updated(after, shown, base, ref))
         return out
 
 

@@ -111,6 +111,7 @@ class Outcome:
     busied: tuple[str, ...] = ()  # agents whose load went up
     response: Mapping[str, Any] = field(default_factory=dict)  # extra fields for the HTTP response
     accepted_by: str | None = None  # an agent Accepted: the caller plans supervisor joins for them
+    reference: tuple[str, int] | None = None  # (user id, referenceId) a user's request was answered with
 
     def then(self, later: Outcome) -> Outcome:
         """Both outcomes as one: ``later`` was computed from ``self.session``."""
@@ -124,4 +125,5 @@ class Outcome:
             busied=self.busied + later.busied,
             response={**self.response, **later.response},
             accepted_by=self.accepted_by or later.accepted_by,
+            reference=self.reference or later.reference,
         )

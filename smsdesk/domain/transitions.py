@@ -46,6 +46,7 @@ class UserOperation:
     wrapping_up: bool = (
         False  # the caller is in wrap-up for this very session (SetDisposition after Complete)
     )
+    reference_id: int | None = None  # the user's next referenceId (the store counts them; None: the session)
 
 
 Command = (
@@ -80,6 +81,7 @@ def _operate(session: Session, cmd: UserOperation, *, now_ms: int, ctx: Context)
     if op not in capabilities(session, actor) and not _wrap_up_disposition(actor, cmd):
         raise InvalidState(_refusal(session, actor, op))
     ch = Change(session, now_ms=now_ms, ctx=ctx, actor=actor)
+    ch.answer_with_reference(cmd.user_id, cmd.reference_id)
     _HANDLERS[op](ch, actor, cmd)
     return ch.finish()
 
@@ -335,8 +337,6 @@ def _handover(kind: InviteKind) -> Handler:
         user_id, queue = parse_target(cmd.params, allow_queue_name=True)
         if ch.session.pending is not None:  # capabilities let only its asker here: the new one replaces it
             ch.supersede_pending(kind.value)
-        if kind is not InviteKind.TRANSFER:
-            ch.new_reference()
         note = _handover_note(ch, actor, cmd, kind)
         if user_id is not None:
             _invite_user(ch, actor, kind, user_id, cmd, note)
@@ -353,7 +353,6 @@ def _handover(kind: InviteKind) -> Handler:
 
 
 def _cancel_consult(ch: Change, actor: Participant, cmd: UserOperation) -> None:
-    ch.new_reference()
     ch.quiet_actor = True  # spec §6.20a: no notification on success
     ch.withdraw_pending()
 

@@ -34,6 +34,7 @@ class User:
     capacity: int = 0  # 0 = use the configured default
     enabled: bool = True
     created_ms: int = 0
+    email_address: str = ""  # the User resource's emailAddress (spec §9.7)
 
     @property
     def display_name(self) -> str:

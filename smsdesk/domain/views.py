@@ -190,12 +190,15 @@ def error_notification(
 
 
 def message_log_updated(
-    session: Session, messages: Sequence[Mapping[str, Any]], base_uri: str
+    session: Session, messages: Sequence[Mapping[str, Any]], base_uri: str, reference_id: int | None = None
 ) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "messageType": "MessageLogUpdated",
         "notificationType": "NewMessages",
         "messages": [dict(m) for m in messages],
         "smssessionUri": session_uri(base_uri, session.id),
         "smssessionPath": session_path(session.id),
     }
+    if reference_id is not None:
+        out["referenceId"] = reference_id
+    return out

@@ -30,7 +30,7 @@ from smsdesk.domain.users import Principal
 from smsdesk.notify.channels import is_valid_channel, matches, may_receive, subscribe_refusal
 from smsdesk.notify.queue import ClientQueue, QueueOverflow
 from smsdesk.notify.settings import NotifySettings
-from smsdesk.notify.wire import encode_message, event_message
+from smsdesk.notify.wire import MESSAGES_UPDATED_EXT, encode_message, event_message, is_messages_updated
 
 __all__ = [
     "Bayeux",
@@ -76,6 +76,7 @@ class ClientSession:
     gone_reason: str = ""
     websocket: bool = False  # its last /meta/connect came over a websocket
     supervisor: bool = False  # receives ``SUPERVISORS`` events (a supervisor or admin)
+    messages_updated: bool = False  # asked for delivery-status MessagesUpdated in its handshake ``ext``
 
     @property
     def immediate(self) -> bool:
@@ -237,6 +238,7 @@ class Bayeux:
         client_id = self._make_client_id()
         session = ClientSession(client_id, principal, ClientQueue(self._settings.max_queue), ack, now)
         session.supervisor = principal.is_supervisor
+        session.messages_updated = isinstance(ext, dict) and ext.get(MESSAGES_UPDATED_EXT) is True
         self._sessions[client_id] = session
         self._by_user[principal.user_id].add(client_id)
         if session.supervisor:
@@ -253,6 +255,8 @@ class Bayeux:
         )
         if ack:
             reply["ext"] = {"ack": True}
+        if session.messages_updated:
+            reply.setdefault("ext", {})[MESSAGES_UPDATED_EXT] = True
         return reply
 
     def _connect(
@@ -430,6 +434,7 @@ class Bayeux:
             encoded = b""
             channel = event.channel
             wants: dict[tuple[frozenset[str], bool], bool] = {}
+            opt_in: bool | None = None  # a delivery-status MessagesUpdated: only for clients that asked
             for session in targets:
                 kind = (session.subscriptions, session.supervisor)
                 wanted = wants.get(kind)
@@ -439,6 +444,11 @@ class Bayeux:
                     )
                 if not wanted:
                     continue
+                if not session.messages_updated:
+                    if opt_in is None:
+                        opt_in = is_messages_updated(event)
+                    if opt_in:
+                        continue
                 if message is None:
                     message = event_message(event)
                     encoded = encode_message(message)

@@ -16,7 +16,20 @@ import orjson
 from smsdesk.domain.events import StoredEvent
 from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, too_deep
 
-__all__ = ["WireError", "decode_batch", "encode_batch", "encode_message", "event_message", "join_frame"]
+__all__ = [
+    "MESSAGES_UPDATED_EXT",
+    "WireError",
+    "decode_batch",
+    "encode_batch",
+    "encode_message",
+    "event_message",
+    "is_messages_updated",
+    "join_frame",
+]
+
+# The handshake ``ext`` flag of a client that wants the delivery-status ``MessagesUpdated`` notifications
+# (docs/notifications.md): without it a client never gets them.
+MESSAGES_UPDATED_EXT = "messagesUpdated"
 
 MAX_BATCH = 256
 
@@ -68,3 +81,16 @@ def event_message(event: StoredEvent) -> dict[str, Any]:
     text = event.json
     data: Any = orjson.Fragment(text) if text is not None else dict(event.data)
     return {"channel": event.channel, "data": data, "id": str(event.id)}
+
+
+def is_messages_updated(event: StoredEvent) -> bool:
+    """A ``MessageLogUpdated`` with ``notificationType: "MessagesUpdated"`` (delivery status, an extension).
+    The store's JSON text is decoded only when it holds the word at all (a substring scan otherwise)."""
+    text = event.json
+    if text is not None:
+        if (b"MessagesUpdated" not in text) if isinstance(text, bytes) else ("MessagesUpdated" not in text):
+            return False
+    data = event.data
+    return (
+        data.get("notificationType") == "MessagesUpdated" and data.get("messageType") == "MessageLogUpdated"
+    )

@@ -23,6 +23,7 @@ __all__ = [
     "HttpSession",
     "NewOutbound",
     "OutboxRow",
+    "ReferenceTaken",
     "SessionRecord",
     "SessionWrite",
     "Store",
@@ -32,6 +33,16 @@ __all__ = [
 
 class ConcurrentUpdate(Exception):
     """Another writer changed the session since it was read (optimistic concurrency); retry the operation."""
+
+
+class ReferenceTaken(Exception):
+    """A change was decided with the user's next referenceId ``expected`` (``Change.references``), but the
+    store's next one is ``actual`` (another process took some meanwhile): decide again with ``actual``."""
+
+    def __init__(self, user_id: str, actual: int) -> None:
+        super().__init__(f"user {user_id}: the next referenceId is {actual}")
+        self.user_id = user_id
+        self.actual = actual
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +145,9 @@ class Change:
     subscriptions_put: list[SubscriptionRow] = field(default_factory=list)
     subscriptions_delete: list[tuple[str, str]] = field(default_factory=list)  # (supervisor_id, agent_id)
     audit: list[AuditEntry] = field(default_factory=list)
+    # (user id, referenceId): the change answers the user's request with their next referenceId, this one
+    # (the store counts them per user, raises ``ReferenceTaken`` when it is not the next)
+    references: list[tuple[str, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(
@@ -151,6 +165,7 @@ class Change:
                 self.subscriptions_put,
                 self.subscriptions_delete,
                 self.audit,
+                self.references,
             )
         )
 

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import Select
 
 from smsdesk.domain.agents import AgentState, ChannelState
-from smsdesk.domain.errors import AlreadyExists
+from smsdesk.domain.errors import AlreadyExists, NotFound
 from smsdesk.domain.events import StoredEvent
 from smsdesk.domain.users import Role, User
 from smsdesk.store import tables as t
@@ -30,6 +30,7 @@ from smsdesk.store.base import (
     ConcurrentUpdate,
     HttpSession,
     OutboxRow,
+    ReferenceTaken,
     SessionRecord,
     SessionWrite,
     SubscriptionRow,
@@ -67,9 +68,18 @@ _MSG, _E, _O, _IN, _OPT = t.messages, t.events, t.outbox, t.inbound, t.opt_outs
 _SUB, _L, _AUD = t.subscriptions, t.leases, t.audit_log
 
 _USER_TAKEN = Query(select(_U.c.id).where(or_(_U.c.id == _p("id"), _U.c.user_name == _p("user_name"))))
-_USER_INSERT = Query(insert(_U).values({c.name: _p(c.name) for c in _U.c}))
+# ``reference_id`` is the store's alone: a user's insert and update never write it (``_USER_REFERENCE``)
+_USER_INSERT = Query(insert(_U).values({c.name: _p(c.name) for c in _U.c if c.name != "reference_id"}))
 _USER_UPDATE = Query(
-    update(_U).where(_U.c.id == _p("b_id")).values({c.name: _p(c.name) for c in _U.c if c.name != "id"})
+    update(_U)
+    .where(_U.c.id == _p("b_id"))
+    .values({c.name: _p(c.name) for c in _U.c if c.name not in ("id", "reference_id")})
+)
+_USER_REFERENCE = Query(
+    update(_U)
+    .where(_U.c.id == _p("b_id"))
+    .values(reference_id=_U.c.reference_id + 1)
+    .returning(_U.c.reference_id)
 )
 _USER_BY_ID = Query(select(_U).where(_U.c.id == _p("id")))
 _USER_BY_NAME = Query(select(_U).where(_U.c.user_name == _p("user_name")))
@@ -275,6 +285,7 @@ def _user(db: Db, r: Sequence[Any]) -> User:
         capacity=r[7],
         enabled=bool(r[8]),
         created_ms=r[9],
+        email_address=r[10],
     )
 
 
@@ -290,6 +301,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "capacity": user.capacity,
         "enabled": user.enabled,
         "created_ms": user.created_ms,
+        "email_address": user.email_address,
     }
 
 
@@ -717,6 +729,8 @@ class SqlStore:
                     "created_ms": now,
                 },
             )
+        for user_id, expected in change.references:
+            _take_reference(db, user_id, expected)
         for w, doc in zip(change.sessions, docs.sessions, strict=True):
             _write_session(db, w, doc)
         if change.messages:
@@ -844,6 +858,16 @@ def _write_session(db: Db, w: SessionWrite, doc: str) -> None:
     db.run_many(
         _MEMBER_UPSERT, [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in members]
     )
+
+
+def _take_reference(db: Db, user_id: str, expected: int) -> None:
+    """The user's next referenceId, which the change was decided with (``expected``), or ``ReferenceTaken``
+    with the one it must be (the transaction is then rolled back, and the operation decided again)."""
+    row = db.first(_USER_REFERENCE, {"b_id": user_id})
+    if row is None:
+        raise NotFound(f"User {user_id} not found")
+    if int(row[0]) != expected:
+        raise ReferenceTaken(user_id, int(row[0]))
 
 
 def _upsert_agent(db: Db, agent: AgentState) -> None:

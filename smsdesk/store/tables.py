@@ -38,6 +38,10 @@ users = Table(
     Column("capacity", Integer, nullable=False, default=0),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_ms", BigInteger, nullable=False),
+    # -- conformance (issue 23): the User resource's emailAddress (spec §9.7), and the last referenceId the
+    # user's session operations were answered with (unique and monotonic per user, docs/sessions.md)
+    Column("email_address", String(256), nullable=False, default="", server_default=""),
+    Column("reference_id", BigInteger, nullable=False, server_default="0"),
 )
 
 http_sessions = Table(

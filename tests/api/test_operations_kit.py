@@ -173,6 +173,7 @@ class MessageLogUpdated(_Strict):
     messages: Annotated[list[WireMessage], Field(min_length=1)]
     smssessionUri: str
     smssessionPath: str
+    referenceId: int | None = None  # the caller's, when its own request caused them (spec §5)
 
     @model_validator(mode="after")
     def _ordered(self) -> MessageLogUpdated:
@@ -219,8 +220,7 @@ def brief(ev: dict[str, Any]) -> str:
         return f"{ev['notificationType']} " + ",".join(
             f"{m['type']}/{m['visibility']}" for m in ev["messages"]
         )
-    line = f"{ev['notificationType']} {ev['smssession']['state']}"
-    return line + (f" ref={ev['referenceId']}" if "referenceId" in ev else "")
+    return f"{ev['notificationType']} {ev['smssession']['state']}"
 
 
 @dataclass
@@ -230,6 +230,7 @@ class Desk:
     api: Api
     sid: str = ""
     cursor: dict[str, int] = field(default_factory=dict)
+    references: dict[str, list[int]] = field(default_factory=dict)  # per user: its requests' referenceIds
 
     @classmethod
     async def start(
@@ -265,7 +266,17 @@ class Desk:
         assert r.status_code == HTTP_STATUS[expect], (r.status_code, body)
         if expect:
             assert set(body) == {"statusCode", "statusMessage"} and body["statusMessage"], body
+            return body
+        # spec §5, issue 23: every accepted request is answered with a referenceId, unique and increasing
+        # per user; ``seen`` checks the notifications quote it. The body is returned without it.
+        ref = body.pop("referenceId")
+        mine = self.references.setdefault(user, [])
+        assert isinstance(ref, int) and (not mine or ref > mine[-1]), (ref, mine)
+        mine.append(ref)
         return body
+
+    def last_reference(self, user: str) -> int:
+        return self.references[user][-1]
 
     async def settle(self) -> None:
         """Forget what everybody received so far: ``seen`` then returns only what comes next."""
@@ -280,6 +291,8 @@ class Desk:
         out = [e for e in events if e["_channel"] == TOPIC]
         for e in out:
             check_event(e)
+            if "referenceId" in e and e["notificationType"] != "Error":
+                assert e["referenceId"] in self.references.get(user, ()), (user, e)  # its own request's
         return out
 
     async def briefs(self, user: str) -> list[str]:

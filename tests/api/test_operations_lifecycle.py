@@ -17,7 +17,8 @@ async def test_accept_announces_chatting_participants_and_replays_the_transcript
         "NewMessages ParticipantJoined/All,Text/All,ParticipantJoined/All",
     ]
     status, parts, log = ev
-    assert status["smssession"]["capabilities"] == SOLO and "referenceId" not in status
+    assert status["smssession"]["capabilities"] == SOLO
+    assert status["referenceId"] == parts["referenceId"] == log["referenceId"] == d.last_reference("agent1")
     assert people(parts["smssession"]) == [f"{CUST}:Customer:All", "Alice:Agent:All"]
     assert parts["smssession"]["userData"]["CustomerNumber"] == CUST
     joined, text, me = log["messages"]

@@ -78,6 +78,7 @@ async def test_send_message_notification_has_the_documented_shape(api: Api) -> N
         ],
         "smssessionUri": f"http://127.0.0.1:8080/api/v2/smssessions/{d.sid}",
         "smssessionPath": f"/smssessions/{d.sid}",
+        "referenceId": d.last_reference("agent1"),  # the caller's request caused it (spec §5)
         "_channel": "/v2/me/smssessions",
         "_id": ev["_id"],
     }

@@ -17,7 +17,9 @@ async def _properties(d: Desk, *agents: str) -> dict[str, Any]:
     seen = []
     for agent in agents:
         (ev,) = await d.seen(agent)
-        assert brief(ev) == "PropertiesUpdated Chatting" and "referenceId" not in ev
+        assert brief(ev) == "PropertiesUpdated Chatting"
+        # the caller's (the first agent's) quotes its request's referenceId, the others' nothing (spec §5)
+        assert ev.get("referenceId") == (d.last_reference(agent) if agent == agents[0] else None)
         assert ev["smssession"]["capabilities"] == CONFERENCE
         seen.append(ev["smssession"]["userData"])
     assert all(s == seen[0] for s in seen)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, accepted
 
 BIZ = "+15550000000"
 CUST = "+15551230001"
@@ -24,7 +24,7 @@ def kinds(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 async def ready(api: Api, *names: str) -> None:
     for n in names:
         r = await api.post("/api/v2/me/channels/sms", {"operationName": "Ready"}, user=n)
-        assert r.json() == {"statusCode": 0}
+        assert accepted(r.json()) == {"statusCode": 0}
 
 
 async def offered_session(api: Api, agent: str = "agent1") -> str:
@@ -59,7 +59,7 @@ async def test_offer_accept_converse_complete(api: Api) -> None:
     assert s["userData"]["CustomerNumber"] == CUST and s["userData"]["BusinessNumber"] == BIZ
 
     r = await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept", "nickname": "Alice"})
-    assert r.json() == {"statusCode": 0}
+    assert accepted(r.json()) == {"statusCode": 0}
     ev = await api.events("agent1")
     assert kinds(ev)[-4:] == [
         ("SMSsessionStateChangeMessage", "StatusChange", "Invited"),
@@ -75,7 +75,7 @@ async def test_offer_accept_converse_complete(api: Api) -> None:
     r = await api.post(
         f"/api/v2/me/smssessions/{sid}", {"operationName": "SendMessage", "text": "How can I help?"}
     )
-    assert r.json() == {"statusCode": 0}
+    assert accepted(r.json()) == {"statusCode": 0}
     await api.send_outbox()
     assert await api.phone() == ["How can I help?"]
     await api.text("Where is order 42?")
@@ -91,7 +91,7 @@ async def test_offer_accept_converse_complete(api: Api) -> None:
     assert [m["index"] for m in r.json()["messages"]] == [2]
 
     r = await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Complete"})
-    assert r.json() == {"statusCode": 0}
+    assert accepted(r.json()) == {"statusCode": 0}
     assert kinds(await api.events("agent1"))[-1] == (
         "SMSsessionStateChangeMessage",
         "StatusChange",
@@ -111,7 +111,7 @@ async def test_reject_routes_to_another_agent_and_timeout_revokes(api: Api) -> N
     other = "agent2" if first == "agent1" else "agent1"
     sid = holders[first][0]["id"]
     r = await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Reject"}, user=first)
-    assert r.json() == {"statusCode": 0}
+    assert accepted(r.json()) == {"statusCode": 0}
     assert kinds(await api.events(first))[-1][2] == "Completed"
     await api.route()
     s = (await api.get(f"/api/v2/me/smssessions/{sid}", user=other)).json()["smssession"]
@@ -168,7 +168,7 @@ async def test_every_url_spelling_is_accepted(api: Api) -> None:
     for seg in ("smssessions", "smsessions", "smsssession", "smssession", "smsession"):
         for prefix in ("/api/v2/me", "/api/v2"):
             r = await api.post(f"{prefix}/{seg}/{sid}", {"operationName": "SendStartTypingNotification"})
-            assert r.json() == {"statusCode": 0}, (prefix, seg)
+            assert accepted(r.json()) == {"statusCode": 0}, (prefix, seg)
             r = await api.get(f"{prefix}/{seg}/{sid}")
             assert r.json()["smssession"]["id"] == sid
 
@@ -179,18 +179,13 @@ async def test_user_data_and_disposition(api: Api) -> None:
     sid = await offered_session(api)
     await api.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"})
     url = f"/api/v2/me/smssessions/{sid}"
-    assert (
-        await api.post(url, {"operationName": "AttachUserData", "userData": {"A": "1", "B": 2}})
-    ).json() == {"statusCode": 0}
-    assert (await api.post(url, {"operationName": "UpdateUserData", "userData": {"A": "x"}})).json() == {
-        "statusCode": 0
-    }
-    assert (await api.post(url, {"operationName": "DeleteUserData", "keys": ["B"]})).json() == {
-        "statusCode": 0
-    }
-    assert (await api.post(url, {"operationName": "SetDisposition", "disposition": "Resolved"})).json() == {
-        "statusCode": 0
-    }
+    for body in (
+        {"operationName": "AttachUserData", "userData": {"A": "1", "B": 2}},
+        {"operationName": "UpdateUserData", "userData": {"A": "x"}},
+        {"operationName": "DeleteUserData", "keys": ["B"]},
+        {"operationName": "SetDisposition", "disposition": "Resolved"},
+    ):
+        assert accepted((await api.post(url, body)).json()) == {"statusCode": 0}, body
     ev = (await api.events("agent1"))[-1]
     assert ev["notificationType"] == "PropertiesUpdated"
     ud = ev["smssession"]["userData"]

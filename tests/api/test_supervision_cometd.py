@@ -128,9 +128,8 @@ async def test_supervisor_client_gets_the_session_then_revoked(
             "statusCode": 0
         }
         sid = await offered(server)
-        assert await server.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"}, "agent1") == {
-            "statusCode": 0
-        }
+        answer = await server.post(f"/api/v2/me/smssessions/{sid}", {"operationName": "Accept"}, "agent1")
+        assert answer["statusCode"] == 0 and isinstance(answer["referenceId"], int)
 
         delivered = await until(sup, state_is("Chatting"), sup_seen)
         assert delivered["data"]["smssession"]["id"] == sid

@@ -37,6 +37,7 @@ class Driver:
     session: Session | None = None
     transcript: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    references: dict[str, int] = field(default_factory=dict)  # user -> last referenceId answered
 
     def open(self, text: str = "Hello", queue: str = "sales") -> Outcome:
         out = open_session(
@@ -60,7 +61,11 @@ class Driver:
     ) -> Outcome:
         op = operation if isinstance(operation, Operation) else Operation(operation)
         transcript = tuple(self.transcript) if op is Operation.ACCEPT else ()
-        return self.do(UserOperation(user, op, dict(params or {}), transcript, **kw))
+        kw.setdefault("reference_id", self.references.get(user, 0) + 1)  # as the store counts them per user
+        out = self.do(UserOperation(user, op, dict(params or {}), transcript, **kw))
+        if out.reference is not None:
+            self.references[user] = out.reference[1]
+        return out
 
     def offer_accept(self, agent: str) -> Outcome:
         self.do(Offer(agent, agent.title()))

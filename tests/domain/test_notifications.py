@@ -113,15 +113,17 @@ def test_accept_exact_sequence_with_transcript_replay() -> None:
     }
     hello = {"index": 2, "type": "Text", "from": CUSTOMER, "text": "Hello", "visibility": "All", **stamp(T0)}
     first = {"index": 1, "type": "ParticipantJoined", "from": CUSTOMER, "visibility": "All", **stamp(T0)}
+    assert out.response == {"referenceId": 1}  # every notification the request causes its caller quotes it
     assert [n.data for n in out.notifications] == [
-        change("StatusChange", obj),
-        change("ParticipantsUpdated", obj),
+        change("StatusChange", obj, 1),
+        change("ParticipantsUpdated", obj, 1),
         {
             "messageType": "MessageLogUpdated",
             "notificationType": "NewMessages",
             "messages": [first, hello, joined],
             "smssessionUri": URI,
             "smssessionPath": f"/smssessions/{SID}",
+            "referenceId": 1,
         },
     ]
     assert all(n.channel == "/v2/me/smssessions" and n.user_id == "alice" for n in out.notifications)
@@ -133,7 +135,9 @@ def test_reject_completes_the_agent_and_reroutes_without_it() -> None:
     d.open()
     d.do(Offer("alice", "Alice"))
     out = d.op("alice", Op.REJECT)
-    assert [n.data for n in out.notifications] == [change("StatusChange", smssession("Completed", None, []))]
+    assert [n.data for n in out.notifications] == [
+        change("StatusChange", smssession("Completed", None, []), 1)
+    ]
     assert out.freed == ("alice",)
     assert out.route is not None and out.route.queue == "sales" and out.route.excluded == ("alice",)
 
@@ -141,7 +145,9 @@ def test_reject_completes_the_agent_and_reroutes_without_it() -> None:
 def test_complete_sole_agent_closes_the_session() -> None:
     d = active()
     out = d.op("alice", Op.COMPLETE)
-    assert [n.data for n in out.notifications] == [change("StatusChange", smssession("Completed", None, []))]
+    assert [n.data for n in out.notifications] == [
+        change("StatusChange", smssession("Completed", None, []), 2)
+    ]
     assert d.s.phase.value == "Closed" and out.freed == ("alice",) and out.route is None
     assert [m["type"] for m in out.messages] == ["ParticipantLeft"] and out.outbound_sms == ()
 
@@ -169,7 +175,7 @@ def test_leave_sole_agent_goes_to_left_chat() -> None:
     ]
     left.append("DeleteUserData")
     assert [n.data for n in out.notifications][:1] == [
-        change("StatusChange", smssession("LeftChat", left, [CUSTOMER]))
+        change("StatusChange", smssession("LeftChat", left, [CUSTOMER]), 2)
     ]
     assert kinds(out)[1:] == [("alice", "NewMessages")]
     assert [m["type"] for m in out.notifications[1].data["messages"]] == ["ParticipantLeft"]
@@ -184,8 +190,9 @@ def test_leave_in_conference_completes_only_that_agent() -> None:
     d.op("bob", Op.ACCEPT)
     out = d.op("bob", Op.LEAVE)
     assert kinds(out) == [("bob", "StatusChange"), ("alice", "ParticipantsUpdated"), ("alice", "NewMessages")]
-    assert notes_for(out, "bob")[0] == change("StatusChange", smssession("Completed", None, []))
+    assert notes_for(out, "bob")[0] == change("StatusChange", smssession("Completed", None, []), 2)
     alice = notes_for(out, "alice")
+    assert all("referenceId" not in n for n in alice)  # bob's request: alice's notifications do not quote it
     assert alice[0]["smssession"]["participants"] == [CUSTOMER, agent("alice", 2)]
     assert alice[1]["messages"][0]["type"] == "ParticipantLeft" and d.s.phase.value == "Active"
 
@@ -208,6 +215,7 @@ def test_send_message_reaches_agents_and_the_phone() -> None:
             "messages": [msg],
             "smssessionUri": URI,
             "smssessionPath": f"/smssessions/{SID}",
+            "referenceId": 2,
         }
     ]
     (sms,) = out.outbound_sms
@@ -224,7 +232,7 @@ def test_user_data_ops_send_properties_updated_with_the_whole_map() -> None:
     out = d.op("alice", Op.ATTACH_USER_DATA, {"userData": {"UserData1": "DATA1", "UserData2": 123456789}})
     data = {"UserData1": "DATA1", "UserData2": 123456789}
     obj = smssession("Chatting", AGENT_CAPS, [CUSTOMER, agent("alice", 2)], userData=data)
-    assert [n.data for n in out.notifications] == [change("PropertiesUpdated", obj)]
+    assert [n.data for n in out.notifications] == [change("PropertiesUpdated", obj, 2)]
     out = d.op("alice", Op.UPDATE_USER_DATA, {"userData": {"UserData1": 987654321}})
     assert out.notifications[0].data["smssession"]["userData"] == {
         "UserData1": 987654321,
@@ -241,10 +249,10 @@ def test_user_data_ops_send_properties_updated_with_the_whole_map() -> None:
 def test_invite_accept_and_conference_capabilities() -> None:
     d = active()
     out = d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/users/bob"}, target_nickname="Bob")
-    assert out.response == {"referenceId": 1}
+    assert out.response == {"referenceId": 2}
     assert kinds(out) == [("alice", "ParticipantsUpdated"), ("bob", "StatusChange")]
     alice = notes_for(out, "alice")[0]
-    assert alice["referenceId"] == 1 and alice["smssession"]["participants"][-1] == agent("bob", 3)
+    assert alice["referenceId"] == 2 and alice["smssession"]["participants"][-1] == agent("bob", 3)
     assert notes_for(out, "bob")[0]["smssession"]["capabilities"] == ["Accept", "Reject"]
     # spec §6.18: the conference has started for the inviter, with the agents-only operations
     caps = alice["smssession"]["capabilities"]
@@ -267,11 +275,11 @@ def test_invite_accept_and_conference_capabilities() -> None:
 def test_consult_is_agents_only_and_cancel_consult_is_silent_for_the_caller() -> None:
     d = active()
     out = d.op("alice", Op.CONSULT, {"targetPath": "/users/carol"})
-    assert out.response == {"referenceId": 1}
+    assert out.response == {"referenceId": 2}
     assert notes_for(out, "carol")[0]["smssession"]["participants"][-1]["visibility"] == "Agents"
     assert "CancelConsult" in notes_for(out, "alice")[0]["smssession"]["capabilities"]
     out = d.op("alice", Op.CANCEL_CONSULT)
-    assert out.response == {"referenceId": 2}
+    assert out.response == {"referenceId": 3}
     assert kinds(out) == [("carol", "StatusChange")]
     assert notes_for(out, "carol")[0] == change("StatusChange", smssession("Revoked", None, []))
     assert out.freed == ("carol",) and d.s.pending is None
@@ -280,7 +288,7 @@ def test_consult_is_agents_only_and_cancel_consult_is_silent_for_the_caller() ->
 def test_transfer_to_agent_completes_the_source_on_accept() -> None:
     d = active()
     out = d.op("alice", Op.TRANSFER, {"targetUri": f"{BASE}/api/v2/users/bob", "text": "Passing you on"})
-    assert out.response == {} and [s.text for s in out.outbound_sms] == ["Passing you on"]
+    assert out.response == {"referenceId": 2} and [s.text for s in out.outbound_sms] == ["Passing you on"]
     assert kinds(out) == [("alice", "ParticipantsUpdated"), ("alice", "NewMessages"), ("bob", "StatusChange")]
     out = d.op("bob", Op.ACCEPT)
     assert kinds(out) == [

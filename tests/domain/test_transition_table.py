@@ -182,9 +182,16 @@ def test_transition_table(scenario: str, op: Op) -> None:
     expected = NEXT_STATE[me.state].get(op, me.state)
     if expected == LEAVE_DEPENDS:
         expected = leave_state(d.s, me)
-    d.op("x", op, _params(op, d))
+    out = d.op("x", op, _params(op, d))
     after = d.s.for_user("x")
     assert after is not None and after.state is expected
+    # spec §5: the response and every notification the request causes its caller quote one referenceId
+    ref = out.response["referenceId"]
+    assert out.reference == ("x", ref)
+    for n in out.notifications:
+        if n.data.get("notificationType") == "Error":
+            continue  # quotes the request that failed (an earlier one)
+        assert n.data.get("referenceId") == (ref if n.user_id == "x" else None), (n.user_id, n.data)
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))

@@ -93,7 +93,7 @@ async def serve(
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as http:
-            for _ in range(900):  # a busy machine starts two workers slowly
+            for _ in range(900):  # up to 90 s: a busy machine starts worker processes slowly
                 if proc.returncode is not None:
                     break
                 with contextlib.suppress(httpx.TransportError):

@@ -389,6 +389,49 @@ def test_handshake_ack_reply() -> None:
     assert out.replies[0]["ext"] == {"ack": True}
 
 
+def _delivery(event_id: int, *, as_json: bool) -> StoredEvent:
+    data = {
+        "messageType": "MessageLogUpdated",
+        "notificationType": "MessagesUpdated",
+        "messages": [{"index": 3, "type": "Text", "status": "delivered"}],
+    }
+    if as_json:
+        return StoredEvent(event_id, "u1", "/v2/me/smssessions", json=orjson.dumps(data).decode())
+    return StoredEvent(event_id, "u1", "/v2/me/smssessions", data)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_delivery_status_only_for_clients_that_asked_in_their_handshake(as_json: bool) -> None:
+    """Issue 23: ``MessagesUpdated`` repeats a message index, so a GWS desktop that appends every
+    MessageLogUpdated would show the message twice: a client gets it only with ``ext.messagesUpdated``."""
+    b = make()
+    plain = handshake(b)
+    asked = handshake(b, ext={"messagesUpdated": True})
+    odd = handshake(b, ext={"messagesUpdated": "yes"})  # only ``true`` asks
+    for cid in (plain, asked, odd):
+        subscribe(b, cid, "/v2/me/smssessions")
+    assert not b.session(plain).messages_updated and b.session(asked).messages_updated  # type: ignore[union-attr]
+    new = {"messageType": "MessageLogUpdated", "notificationType": "NewMessages", "messages": []}
+    json_text = orjson.dumps({**new, "text": "MessagesUpdated"}).decode()  # the word in a text
+    events = [
+        StoredEvent(1, "u1", "/v2/me/smssessions", new),
+        _delivery(2, as_json=as_json),
+        StoredEvent(3, "u1", "/v2/me/smssessions", json=json_text),
+    ]
+    assert sorted(b.push(events)) == sorted([plain, asked, odd])
+    got = {cid: [m["id"] for m in connect(b, cid).replies[:-1]] for cid in (plain, asked, odd)}
+    assert got == {plain: ["1", "3"], asked: ["1", "2", "3"], odd: ["1", "3"]}
+
+
+def test_handshake_messages_updated_reply() -> None:
+    b = make()
+    ext = {"ack": True, "messagesUpdated": True}
+    out = b.handle([{"channel": "/meta/handshake", "ext": ext}], principal=AGENT, now=0.0, transport=LP)
+    assert out.replies[0]["ext"] == {"ack": True, "messagesUpdated": True}
+    out = b.handle([{"channel": "/meta/handshake"}], principal=AGENT, now=0.0, transport=LP)
+    assert "ext" not in out.replies[0]
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [

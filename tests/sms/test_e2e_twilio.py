@@ -84,6 +84,9 @@ class _BasicAuth(AuthExtension):  # type: ignore[misc]
 
     async def outgoing(self, payload: Any, headers: Any) -> None:
         headers["Authorization"] = self.header
+        for message in payload:  # this desktop asks for delivery statuses (docs/notifications.md)
+            if message.get("channel") == "/meta/handshake":
+                message.setdefault("ext", {})["messagesUpdated"] = True
 
     async def incoming(self, payload: Any, headers: Any = None) -> None:
         return None

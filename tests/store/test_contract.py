@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Connection
 
 from smsdesk.domain.agents import AgentState, ChannelState
-from smsdesk.domain.errors import AlreadyExists
+from smsdesk.domain.errors import AlreadyExists, NotFound
 from smsdesk.domain.events import Notification
 from smsdesk.domain.users import Role, User
 from smsdesk.store.base import (
@@ -18,6 +18,7 @@ from smsdesk.store.base import (
     ConcurrentUpdate,
     HttpSession,
     NewOutbound,
+    ReferenceTaken,
     SessionRecord,
     SessionWrite,
     SubscriptionRow,
@@ -70,6 +71,38 @@ async def test_users_round_trip_and_unique_names(store: SqlStore) -> None:
     assert await store.delete_user(a.id) is True
     assert await store.delete_user(a.id) is False
     assert await store.get_user_by_name("agent1") is None
+
+
+async def test_users_email_address_round_trips(store: SqlStore) -> None:
+    a = replace(user("agent1"), email_address="ann@example.com")
+    await store.add_user(a)
+    assert (await store.get_user(a.id)) == a
+    await store.update_user(replace(a, email_address="ann@example.org"))
+    assert (await store.get_user(a.id)).email_address == "ann@example.org"  # type: ignore[union-attr]
+
+
+async def test_references_count_per_user_and_a_wrong_guess_names_the_next(store: SqlStore) -> None:
+    """issue 23: a user's requests are answered with referenceIds 1, 2, 3 … in commit order, whichever
+    process or node decided them; a change decided with a taken one fails whole and names the next."""
+    a, b = user("agent1"), user("agent2")
+    await store.add_user(a)
+    await store.add_user(b)
+    await store.commit(Change(references=[(a.id, 1)]))
+    await store.commit(Change(references=[(a.id, 2)]))
+    await store.commit(Change(references=[(b.id, 1)]))
+    note = Notification(a.id, "/v2/me/smssessions", {"n": 1})
+    last = await store.last_event_id()
+    with pytest.raises(ReferenceTaken) as taken:
+        await store.commit(Change(references=[(a.id, 1)], notifications=[note]))  # another process took 1, 2
+    assert (taken.value.user_id, taken.value.actual) == (a.id, 3)
+    assert await store.last_event_id() == last  # nothing of that change was written
+    await store.commit(Change(references=[(a.id, 3)], notifications=[note]))
+    await store.update_user(replace(a, nickname="Ann"))  # a user's update leaves the count alone
+    with pytest.raises(ReferenceTaken) as taken:
+        await store.commit(Change(references=[(a.id, 1)]))
+    assert taken.value.actual == 4
+    with pytest.raises(NotFound):
+        await store.commit(Change(references=[("ghost", 1)]))
 
 
 async def test_http_sessions_expire(store: SqlStore) -> None:

@@ -1,4 +1,4 @@
-"""``/api/v2/users``: list, read, create and delete users (spec §9.7); supervisor control of an agent's channel
+"""``/api/v2/users``: list, read, create, update (``PUT``) and delete users (spec §9.7); supervisor control of an agent's channel
 (``POST /api/v2/users/{id}/channels/{channel}``, spec §9.3). Supervision operations on the same URL are
 dispatched to ``smsdesk/actions/supervision.py`` (Monitor, Coach, BargeIn, CancelSupervisorMonitoring)."""
 
@@ -57,6 +57,15 @@ async def get_user(request: Request, user_id: str) -> GwsJSONResponse:
     resource = _select(us.user_resource(rt, user), request.query_params.get("fields"))
     resource.update(await subresources.embed(rt, user, wanted_subresources(request), viewer=p))
     return GwsJSONResponse({"statusCode": 0, "user": resource})
+
+
+@router.put("/api/v2/users/{user_id}")
+async def update_user(request: Request, user_id: str) -> GwsJSONResponse:
+    rt, p = runtime_of(request), principal_of(request)
+    body = await read_json_object(request, rt.settings.max_body_bytes)
+    user = await us.check_update_user(rt, p, user_id, body)
+    request.app.state.authenticator.forget_user(user_id)  # its roles and enabled flag apply at once
+    return GwsJSONResponse({"statusCode": 0, "user": us.user_resource(rt, user)})
 
 
 @router.delete("/api/v2/users/{user_id}")

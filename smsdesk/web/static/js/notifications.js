@@ -31,7 +31,9 @@ export class Notifications {
     cometd.addListener("/meta/connect", (m) => this.#onConnect(m));
     cometd.addListener("/meta/unsuccessful", () => this.#status("Connection lost, retrying…", "down"));
     this.onStatus("Connecting…", "warn");
-    cometd.handshake((reply) => this.#onHandshake(reply));
+    // Delivery statuses (MessageLogUpdated "MessagesUpdated") come only to clients that ask for them: the
+    // transcript replaces a message by its index (docs/notifications.md). CometD re-sends these on re-handshake.
+    cometd.handshake({ext: {messagesUpdated: true}}, (reply) => this.#onHandshake(reply));
   }
 
   stop() {
