@@ -20,6 +20,7 @@ from smsdesk.runtime import Runtime
 from smsdesk.store.base import AuditEntry, Change
 
 __all__ = [
+    "CHANNEL_OPERATIONS",
     "check_set_channel_state",
     "check_supervisor_set_channel_state",
     "do_end_contact_center_session",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 CHANNELS_TOPIC = "/v2/me/channels"
+CHANNEL_OPERATIONS = ("Ready", "NotReady")  # the operationName values of a channel, exactly as written
 USERS_TOPIC = "/v2/users"
 
 
@@ -67,21 +69,26 @@ async def _apply(
 
 
 def _parse_reason(body: dict[str, Any]) -> str | None:
-    reason = body.get("reason", body.get("reasonCode"))
-    if reason is not None and not isinstance(reason, str):
-        raise Validation("'reason' must be a string")
-    return reason
+    """``reason``, else ``reasonCode``: a string or null, each."""
+    for key in ("reason", "reasonCode"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise Validation(f"'{key}' must be a string")
+    reason = body.get("reason")
+    return reason if reason is not None else body.get("reasonCode")
 
 
 async def do_set_channel_state(
     rt: Runtime, user_id: str, user_name: str, operation: str, reason: str | None = None
 ) -> AgentState:
     now = rt.clock.now_ms()
-    if operation == "Ready":
+    if operation == CHANNEL_OPERATIONS[0]:
         return await _apply(rt, user_id, user_name, lambda a: ag.set_ready(a, now))
-    if operation == "NotReady":
+    if operation == CHANNEL_OPERATIONS[1]:
         return await _apply(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason))
-    raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+    raise Validation(
+        f"Unknown operationName '{operation}' for a channel; use {' or '.join(CHANNEL_OPERATIONS)}"
+    )
 
 
 async def check_set_channel_state(
