@@ -9,7 +9,7 @@ from typing import Any
 from smsdesk.actions.access import access_user_by_id, require_admin
 from smsdesk.actions.engine import apply_command, run_on_session
 from smsdesk.domain.agents import AgentState, ChannelState
-from smsdesk.domain.errors import AlreadyExists, MissingParameter, Validation
+from smsdesk.domain.errors import AlreadyExists, Forbidden, MissingParameter, Validation
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import RemoveUser
@@ -100,6 +100,8 @@ async def check_create_user(rt: Runtime, principal: Principal, body: dict[str, A
             f"Unknown role in {roles_raw}; use ROLE_AGENT, ROLE_SUPERVISOR or ROLE_ADMIN"
         ) from None
     capacity = body.get("capacity", 0)
+    if isinstance(capacity, float) and capacity.is_integer():
+        capacity = int(capacity)  # 3.0 is an integer in JSON (and in the API description)
     if not isinstance(capacity, int) or isinstance(capacity, bool):
         raise Validation("'capacity' must be an integer")
     return await do_create_user(
@@ -122,7 +124,7 @@ async def check_delete_user(rt: Runtime, principal: Principal, user_id: str) -> 
     and deleting again goes on from there."""
     require_admin(principal)
     if user_id == principal.user_id:
-        raise Validation("An administrator cannot delete their own user")
+        raise Forbidden("An administrator cannot delete their own user")
     user = await access_user_by_id(rt.store, user_id)
     now = rt.clock.now_ms()
     if user.has(Role.AGENT):

@@ -277,6 +277,8 @@ def describe(app: FastAPI, settings: Settings) -> dict[str, Any]:
             *bayeux.BAYEUX_MODELS,
         ]
     )
+    # what depends on the settings
+    b.schemas["CreateUser"]["properties"]["password"]["minLength"] = settings.password_min_length
     for name, table in OPERATION_NAMES.items():
         b.union(name, table)
     b.failures()

@@ -246,15 +246,15 @@ class CreateUser(JsonBody):
 
 # -- SMS providers --------------------------------------------------------------------------------------
 
-PHONE_PATTERN = r"^\+1[0-9]{10}$"
+PHONE_PATTERN = r"^\+1(1?[0-9]{10}|[0-9]{7})$"
 PHONE: dict[str, Any] = {"type": "string", "maxLength": 40, "pattern": PHONE_PATTERN}
 _PHONE = Annotated[
     str,
     Field(
         max_length=40,
         pattern=PHONE_PATTERN,
-        description="A phone number in E.164. Any number possible for its country is accepted "
-        "(libphonenumber); the pattern describes North American ones",
+        description="A phone number in E.164 (`+` and digits). Any number possible for its country is "
+        "accepted (libphonenumber); the pattern describes the North American ones",
     ),
 ]
 

@@ -53,7 +53,7 @@ _SUBRESOURCES = Query(
     {"type": "string", "pattern": _SUB},
     "`*`, or a comma-separated list of `channels`, `smssessions` (GetAgentInteractions, spec §7.10)",
 )
-_COUNT = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "session_id": ({"type": "string"}, "An SMS session id, e.g. `0000Na9B26EF002X`"),
