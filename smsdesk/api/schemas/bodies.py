@@ -43,8 +43,9 @@ SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u30
 NOT_SPACE = "[^" + SPACE[1:]
 # A text the transcript takes: not empty nor only spaces (`Change.text`).
 _TEXT = NOT_SPACE
-# `sms`, `smssession` or `smsession` in any case, surrounding spaces ignored (`agents.canonical_channel`).
-CHANNEL_NAME = rf"^{SPACE}*([Ss][Mm][Ss]|[Ss][Mm][Ss]?[Ss][Ee][Ss][Ss][Ii][Oo][Nn]){SPACE}*$"
+# `sms`, `smssession`, `smsession`, `smssessions` or `smsessions` in any case, surrounding spaces ignored
+# (`agents.canonical_channel`).
+CHANNEL_NAME = rf"^{SPACE}*([Ss][Mm][Ss]|[Ss][Mm][Ss]?[Ss][Ee][Ss][Ss][Ii][Oo][Nn][Ss]?){SPACE}*$"
 _BOOL_TEXT = rf"^{SPACE}*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]){SPACE}*$"
 # `parse_target`: the last two segments name a user or a queue (surrounding spaces trimmed).
 _ID = "[^/?#" + SPACE[1:-1] + "]+"
@@ -222,8 +223,9 @@ _MODE = rf"^{SPACE}*([Mm][Oo][Nn][Ii][Tt][Oo][Rr]|[Cc][Oo][Aa][Cc][Hh]|[Bb][Aa][
 
 
 class IntrudeParams(JsonBody):
-    supervisorVisibilityMode: Annotated[str, Field(pattern=_MODE)] | None = Field(
-        None, description="Monitor, Coach or BargeIn (any case); default: the mode of your subscription"
+    supervisorVisibilityMode: Annotated[str, Field(pattern=_MODE)] = Field(
+        description="Monitor, Coach or BargeIn (any case). May be left out while you monitor this agent: "
+        "your subscription's mode is used (else statusCode 1)"
     )
     nickname: Any = Field(None, description="The supervisor's display name, when a string")
 

@@ -64,7 +64,10 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
 }
 
 _CHANNEL = {
-    "channel": ({"type": "string", "pattern": CHANNEL_NAME}, "`sms` (also `smssession`, `smsession`)")
+    "channel": (
+        {"type": "string", "pattern": CHANNEL_NAME},
+        "`sms` (also `smssession`, `smsession`, `smssessions`, `smsessions`; any case)",
+    )
 }
 
 _SESSION_OP = Spec(
@@ -164,9 +167,10 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Supervision",
         {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
         body="UserChannelOperation",
-        description="Supervisors only. The supervision operations take the channel `smssession` (also "
-        "`smsession`, `sms`, `smssessions`, `smsessions`, any case; another is not found); Ready and NotReady "
-        "take the agent's channel (`sms`, `smssession`, `smsession`).",
+        path_parameters=_CHANNEL,
+        description="Supervisors only. An unknown channel is not found for the supervision operations, "
+        "and invalid (statusCode 10) for Ready and NotReady; the supervision operations take no spaces "
+        "around the channel name.",
     ),
     ("/api/v2/users/{user_id}/smssessions/{session_id}", "POST"): Spec(
         "Intrude: join the agent's current session (supervisors)",
