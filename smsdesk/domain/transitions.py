@@ -267,7 +267,9 @@ def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str) 
 
 def _handover(kind: InviteKind) -> Handler:
     def handover(ch: Change, actor: Participant, cmd: UserOperation) -> None:
-        user_id, queue = parse_target(cmd.params, allow_queue_name=True)
+        # Invite and Consult name a queue as `targetUri: .../queues/{name}` only, as the action that checks
+        # the target before the session is read (`actions/sessions.py`) does
+        user_id, queue = parse_target(cmd.params, allow_queue_name=kind is InviteKind.TRANSFER)
         if kind is not InviteKind.TRANSFER:
             ch.new_reference()
         elif cmd.params.get("text") is not None:

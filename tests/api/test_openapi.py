@@ -78,6 +78,23 @@ def test_a_route_without_a_spec_is_refused(api: Api) -> None:
         describe(api.app, Settings())
 
 
+def test_twilio_webhooks_are_described_when_served(api: Api) -> None:
+    from smsdesk.app import build_app
+    from smsdesk.sms.config import SmsSettings, TwilioSettings
+
+    assert "/sms/twilio/inbound" not in _doc(api)["paths"]  # not configured: not served
+    twilio = TwilioSettings("AC1", "token", numbers=("+15550009999",))
+    app = build_app(Settings(), fast_hash=True, sms=SmsSettings(twilio=twilio), background=False)
+    paths = app.openapi()["paths"]
+    for path, body in (("/sms/twilio/inbound", "TwilioInbound"), ("/sms/twilio/status", "TwilioStatus")):
+        op = paths[path]["post"]
+        assert op["security"] == [{"twilioSignature": []}]
+        content = op["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        assert content["schema"] == {"$ref": f"#/components/schemas/{body}"}
+        assert set(op["responses"]) == {"200", "400", "403"}
+        assert "text/xml" in op["responses"]["200"]["content"]
+
+
 def test_public_and_guarded_operations(api: Api) -> None:
     paths = _doc(api)["paths"]
     for path in ("/health", "/sms/simulator/inbound", "/sms/simulator/outbound"):

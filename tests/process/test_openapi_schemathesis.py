@@ -28,6 +28,15 @@ SEED = os.environ.get("SMSDESK_SCHEMATHESIS_SEED", "20261204")
 EXAMPLES = os.environ.get("SMSDESK_SCHEMATHESIS_EXAMPLES", "8")
 ALIASES = r"/(smsessions|smsssession|smssession|smsession|smsssessions)/"
 
+# Twilio configured, so that its webhooks are served (and described, and tested: no request here is signed);
+# nothing is sent to it (no session exists for a reply to leave from), and its API base is a closed port.
+TWILIO = {
+    "SMSDESK_TWILIO_ACCOUNT_SID": "ACschemathesis",
+    "SMSDESK_TWILIO_AUTH_TOKEN": "schemathesis-token",
+    "SMSDESK_TWILIO_API_BASE": "http://127.0.0.1:9",
+    "SMSDESK_TWILIO_NUMBERS": "+15550009999",
+}
+
 pytestmark = pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 
 
@@ -60,7 +69,7 @@ def server(workdir: Path) -> Iterator[str]:
             "--database",
             f"sqlite:///{tmp / 'st.db'}",
         ],
-        env={**os.environ, "SMSDESK_LOG_LEVEL": "warning"},
+        env={**os.environ, **TWILIO, "SMSDESK_LOG_LEVEL": "warning"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
