@@ -34,13 +34,28 @@ from smsdesk.config import Settings
 from smsdesk.domain.operations import ALIASES, Operation
 from smsdesk.domain.participants import SupervisionMode
 
-__all__ = ["NOT_API", "OPERATION_NAMES", "UndescribedRoute", "describe", "install", "served_routes"]
+__all__ = [
+    "AUTH_REFUSALS",
+    "JSON_BODY_REFUSALS",
+    "NOT_API",
+    "OPERATION_NAMES",
+    "UndescribedRoute",
+    "describe",
+    "install",
+    "served_routes",
+]
 
 REF = "#/components/schemas/{model}"
 CANONICAL_SEGMENT = SEGMENTS[0]
 
 # Served, and not API: the browser pages and their files, and the description itself.
 NOT_API = frozenset({"/", "/supervisor", "/simulator", "/favicon.ico"})
+
+
+# What any authenticated operation may answer before its handler runs (not authenticated).
+AUTH_REFUSALS: tuple[int, ...] = (401,)
+# What any operation with a JSON body may answer before reading it (malformed, too large: HTTP 400).
+JSON_BODY_REFUSALS: tuple[int, ...] = (400,)
 
 
 class UndescribedRoute(LookupError):
@@ -252,8 +267,12 @@ class _Builder:
                 "content": {spec.body_media: {"schema": {"$ref": REF.format(model=spec.body)}}},
             }
         answers = dict(spec.answers)
-        if spec.access == "user" and 401 not in answers:
-            answers[401] = ""
+        if spec.access == "user":
+            for status in AUTH_REFUSALS:
+                answers.setdefault(status, "")
+        if spec.body is not None and spec.body_media == "application/json":
+            for status in JSON_BODY_REFUSALS:
+                answers.setdefault(status, "BayeuxRefusal" if spec.access == "cometd" else "")
         if op["security"] and spec.access == "user" and method != "GET" and self.settings.csrf_enabled:
             answers.setdefault(403, "")
         op["responses"] = {

@@ -1,6 +1,6 @@
-"""The parameters the description gives each session operation are the ones the domain reads: each operation
-runs, in a state that allows it, on bodies that record every key read; what is read must be described, and
-what is described must be read by one of the bodies (`smsdesk/api/schemas/bodies.py`)."""
+"""The parameters the description gives each operation are the ones the code reads: each operation runs, in a
+state that allows it, on bodies that record every key read; what is read must be described, and what is
+described must be read by one of the bodies (`smsdesk/api/schemas/bodies.py`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ from typing import Any
 
 import pytest
 
+from smsdesk.actions import channels, supervision, users
+from smsdesk.api.schemas import bodies
 from smsdesk.api.schemas.bodies import SESSION_PARAMETERS
 from smsdesk.domain.operations import Operation as Op
 from smsdesk.domain.participants import SupervisionMode
 from smsdesk.domain.system import Offer
 from smsdesk.domain.transitions import UserOperation
+from smsdesk.domain.users import Principal
+from tests.api.conftest import Api
+from tests.api.test_operations_kit import Desk
 from tests.domain.helpers import Driver
 
 
@@ -112,3 +117,55 @@ def test_the_described_parameters_are_the_ones_read(op: Op) -> None:
         d.do(UserOperation(actor, op, params, tuple(d.transcript), target_nickname="Bob"))
         read |= params.read
     assert read == _described(op)
+
+
+# -- the bodies the actions read: users, channels, supervision --------------------------------------
+
+
+def _fields(model: type[Any]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+async def _principal(api: Api, name: str) -> Principal:
+    user = await api.rt.store.get_user_by_name(name)
+    assert user is not None
+    return Principal(user.id, user.user_name, user.roles, None)
+
+
+async def test_create_user_reads_the_described_members(api: Api) -> None:
+    body = Reads(
+        {
+            "userName": "newbie",
+            "password": "pw1234",
+            "roles": ["agent"],
+            "firstName": "N",
+            "lastName": "B",
+            "nickname": "Nb",
+            "capacity": 2,
+        }
+    )
+    bodies.CreateUser.model_validate(body.data)
+    await users.check_create_user(api.rt, await _principal(api, "admin"), body)  # type: ignore[arg-type]
+    assert body.read == _fields(bodies.CreateUser)
+
+
+async def test_channel_operations_read_the_described_members(api: Api) -> None:
+    await api.post("/api/v2/me", {"operationName": "StartContactCenterSession"})
+    body = Reads({"reason": None, "reasonCode": "Lunch"})
+    await channels.check_set_channel_state(api.rt, await _principal(api, "agent1"), "sms", "NotReady", body)  # type: ignore[arg-type]
+    assert body.read == _fields(bodies.ChannelStateParams)
+
+
+async def test_supervision_operations_read_the_described_members(api: Api) -> None:
+    d = await Desk.start(api)
+    sup = await _principal(api, "supervisor1")
+    agent = await api.user_id("agent1")
+    monitor = Reads({"operationName": "Coach", "supervisorMonitoringMode": "NextChat", "nickname": "QA"})
+    await supervision.check_subscribe(api.rt, sup, agent, "smssession", monitor)  # type: ignore[arg-type]
+    assert monitor.read - {"operationName"} == _fields(bodies.MonitorParams)
+    cancel = Reads({"operationName": "CancelSupervisorMonitoring"})
+    await supervision.check_cancel_monitoring(api.rt, sup, agent, "smssession", cancel)  # type: ignore[arg-type]
+    assert cancel.read - {"operationName"} == _fields(bodies.NoParams) == set()
+    intrude = Reads({"operationName": "Intrude", "supervisorVisibilityMode": "BargeIn", "nickname": "QA"})
+    await supervision.check_intrude(api.rt, sup, agent, d.sid, intrude)  # type: ignore[arg-type]
+    assert intrude.read - {"operationName"} == _fields(bodies.IntrudeParams)
