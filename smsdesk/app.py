@@ -27,9 +27,9 @@ from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
 from smsdesk.api.auth import Authenticator, AuthMiddleware
+from smsdesk.api.description import install as install_openapi
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.openapi import install as install_openapi
 from smsdesk.api.rest import features, me, smssessions, supervision, users
 from smsdesk.api.routes import allowed_methods
 from smsdesk.bus.base import Bus

@@ -5,8 +5,8 @@ dispatcher answers them ahead of the router, with the same handlers) and describ
 its ``Spec`` (``schemas/paths.py``); a served route without one raises ``UndescribedRoute``. Request bodies
 and answers are the pydantic models of ``schemas/``; the ``operationName`` unions are built from the tables
 the handlers dispatch on (``OPERATION_NAMES``), every accepted spelling included. Failures are the GWS
-envelope, with the statusCodes ``errors.HTTP_STATUS`` maps to each HTTP status. ``install`` makes the app
-serve it (built on first request, then kept). docs/api.md says how it is tested.
+envelope, with the statusCodes ``errors.HTTP_STATUS`` maps to each HTTP status. ``description.install``
+makes the app serve it (built on first request, then kept). docs/api.md says how it is tested.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ __all__ = [
     "OPERATION_NAMES",
     "UndescribedRoute",
     "describe",
-    "install",
     "served_routes",
 ]
 
@@ -354,14 +353,3 @@ nothing else, with the HTTP status docs/api.md gives for N. Operations are `POST
 `operationName` selects the action. URLs under `/api/v2/` need HTTP Basic or the `JSESSIONID` cookie (CometD
 authenticates its handshake itself). The SMS session segment has other spellings (`smsessions`,
 `smsssession`, `smssession`, `smsession`, `smsssessions`), each described as a path of its own."""
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    """Serve ``describe(app, settings)`` at the app's ``openapi_url``: built on first use, then kept."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = describe(app, settings)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
