@@ -27,10 +27,12 @@ from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
 from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
+from smsdesk.api.description import install as install_openapi
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
 from smsdesk.api.rest import features, me, queues, smssessions, supervision, users
 from smsdesk.api.revocation import AccessRevocation
+from smsdesk.api.routes import allowed_methods
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -112,8 +114,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, GwsError)
         return gws_error(exc)
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:  # the router's Allow names one route's methods: name the URL's
+            exc = HTTPException(405, headers={"Allow": allowed_methods(app.router.routes, request.scope)})
         return http_error(exc)
 
     async def on_validation(_: Request, exc: Exception) -> Response:
@@ -239,6 +243,9 @@ def build_app(
     async def health() -> GwsJSONResponse:
         return GwsJSONResponse({"statusCode": 0, "version": __version__})
 
+    install_openapi(
+        app, settings, simulator_public=sms_settings.simulator.public
+    )  # /openapi.json: every route above, described (smsdesk/api/openapi.py)
     app.add_middleware(AuthMiddleware, authenticator=authenticator, csrf_enabled=settings.csrf_enabled)
     # the hottest calls are answered ahead of the whole stack, as it would (smsdesk.api.dispatch)
     app.hot = HotPaths(authenticator, csrf_enabled=settings.csrf_enabled)

@@ -21,6 +21,7 @@ from smsdesk.runtime import Runtime
 from smsdesk.store.base import AuditEntry, Change
 
 __all__ = [
+    "CHANNEL_OPERATIONS",
     "apply_agent_state",
     "check_set_channel_state",
     "check_supervisor_set_channel_state",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 CHANNELS_TOPIC = "/v2/me/channels"
+CHANNEL_OPERATIONS = ("Ready", "NotReady")  # the operationName values of a channel, exactly as written
 USERS_TOPIC = "/v2/users"
 
 
@@ -69,10 +71,13 @@ async def apply_agent_state(
 
 
 def _parse_reason(body: dict[str, Any]) -> str | None:
-    reason = body.get("reason", body.get("reasonCode"))
-    if reason is not None and not isinstance(reason, str):
-        raise Validation("'reason' must be a string")
-    return reason
+    """``reason``, else ``reasonCode``: a string or null, each."""
+    for key in ("reason", "reasonCode"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise Validation(f"'{key}' must be a string")
+    reason = body.get("reason")
+    return reason if reason is not None else body.get("reasonCode")
 
 
 async def do_set_channel_state(
@@ -87,8 +92,10 @@ async def do_set_channel_state(
     """Ready / NotReady. An agent in wrap-up leaves it (refused while a required disposition is missing; a
     supervisor's choice is not refused)."""
     now = rt.clock.now_ms()
-    if operation not in ("Ready", "NotReady"):
-        raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+    if operation not in CHANNEL_OPERATIONS:
+        raise Validation(
+            f"Unknown operationName '{operation}' for a channel; use {' or '.join(CHANNEL_OPERATIONS)}"
+        )
     before = await load_agent(rt, user_id)
     extra = None
     if before.wrapping_up:

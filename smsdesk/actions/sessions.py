@@ -59,9 +59,9 @@ async def _target_nickname(rt: Runtime, op: Operation, params: Mapping[str, Any]
         return ""
     user = await access_user_by_id(rt.store, user_id)
     if not user.has(Role.AGENT):
-        raise Validation(f"User '{user.user_name}' is not an agent and cannot take SMS sessions")
+        raise InvalidState(f"User '{user.user_name}' is not an agent and cannot take SMS sessions")
     if not user.enabled:
-        raise Validation(f"User '{user.user_name}' is disabled")
+        raise InvalidState(f"User '{user.user_name}' is disabled")
     return user.display_name
 
 
@@ -184,6 +184,8 @@ def _int_param(raw: str | None, name: str, default: int | None) -> int | None:
         raise Validation(f"'{name}' must be an integer") from None
     if value < 0:
         raise Validation(f"'{name}' must not be negative")
+    if value >= 2**63:
+        raise Validation(f"'{name}' must be below 2^63")
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_admin, require_feature, require_supervisor
 from smsdesk.actions.engine import apply_command, run_on_session
-from smsdesk.domain.errors import NotFound, Validation
+from smsdesk.domain.errors import InvalidState, NotFound, Validation
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.supervision import MonitoringSubscription, cancel, intrude_mode, parse_subscription
@@ -37,7 +37,7 @@ async def _target_agent(rt: Runtime, principal: Principal, agent_id: str, channe
     require_supervisor(principal)
     agent = await access_user_by_id(rt.store, agent_id)
     if not agent.has(Role.AGENT):
-        raise Validation(f"User '{agent.user_name}' is not an agent")
+        raise InvalidState(f"User '{agent.user_name}' is not an agent")
     return agent
 
 
@@ -152,6 +152,8 @@ async def check_list_audit(
         raise Validation("'limit' and 'before' must be integers") from None
     if not 1 <= n <= 1000:
         raise Validation("'limit' must be between 1 and 1000")
+    if before_id is not None and not -(2**63) <= before_id < 2**63:
+        raise Validation("'before' must be a 64-bit integer")
     return [
         {
             "id": a.id,

@@ -10,7 +10,7 @@ from typing import Any
 from smsdesk.actions.access import access_user_by_id, require_admin
 from smsdesk.actions.engine import apply_command, run_on_session
 from smsdesk.domain.agents import AgentState, ChannelState
-from smsdesk.domain.errors import AlreadyExists, MissingParameter, Validation
+from smsdesk.domain.errors import AlreadyExists, Forbidden, MissingParameter, Validation
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import RemoveUser
@@ -114,6 +114,8 @@ def _roles(raw: object) -> list[Role]:
 
 
 def _capacity(raw: object) -> int:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 3.0 is an integer in JSON (and in the API description)
     if not isinstance(raw, int) or isinstance(raw, bool):
         raise Validation("'capacity' must be an integer")
     if not 0 <= raw <= 100:
@@ -185,7 +187,7 @@ async def check_delete_user(rt: Runtime, principal: Principal, user_id: str) -> 
     and deleting again goes on from there."""
     require_admin(principal)
     if user_id == principal.user_id:
-        raise Validation("An administrator cannot delete their own user")
+        raise Forbidden("An administrator cannot delete their own user")
     user = await access_user_by_id(rt.store, user_id)
     now = rt.clock.now_ms()
     if user.has(Role.AGENT):

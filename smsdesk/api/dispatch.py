@@ -79,6 +79,12 @@ class HotPaths:
         """A websocket endpoint (an ASGI app that authenticates and answers everything itself) at ``path``."""
         self._websockets[path] = app
 
+    def patterns(self) -> list[tuple[str, frozenset[str]]]:
+        """Every hot route as ``(path pattern, methods)`` (the API description covers each)."""
+        out = [(path, hot.methods) for path, hot in self._exact.items()]
+        out += [(f"{head}/{{{hot.param}}}", hot.methods) for head, hot in self._param.items()]
+        return out
+
     def websocket(self, scope: Scope) -> ASGIApp | None:
         return None if scope.get("root_path") else self._websockets.get(scope["path"])
 

@@ -91,12 +91,15 @@ def gws_error(exc: GwsError) -> GwsJSONResponse:
 
 
 def http_error(exc: HTTPException) -> GwsJSONResponse:
-    """The envelope of an HTTP-level refusal: unknown URL (6, HTTP 404), wrong method (3, HTTP 405)."""
+    """The envelope of an HTTP-level refusal: unknown URL (6, HTTP 404), wrong method (3, HTTP 405, with the
+    ``Allow`` header the router names the URL's methods in)."""
     if exc.status_code == 404:
         return error_response(6, "Not found: no such resource")
     if exc.status_code == 405:
         return GwsJSONResponse(
-            {"statusCode": 3, "statusMessage": "Method not allowed on this resource"}, status_code=405
+            {"statusCode": 3, "statusMessage": "Method not allowed on this resource"},
+            status_code=405,
+            headers=dict(exc.headers or {}),
         )
     return GwsJSONResponse({"statusCode": 10, "statusMessage": str(exc.detail)}, status_code=exc.status_code)
 

@@ -47,7 +47,10 @@ __all__ = [
 AFTER_CALL_WORK = "AfterCallWork"  # the GWS workMode of wrap-up
 
 SMS_CHANNEL = "sms"
-_CHANNEL_ALIASES = {"sms": SMS_CHANNEL, "smssession": SMS_CHANNEL, "smsession": SMS_CHANNEL}
+# every spelling the supervision channel takes too (`users/{id}/channels/{channel}` serves both)
+_CHANNEL_ALIASES = {
+    name: SMS_CHANNEL for name in ("sms", "smssession", "smsession", "smssessions", "smsessions")
+}
 
 # The two userState ids every GWS sample uses for Ready / NotReady (spec §9.3).
 _READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"

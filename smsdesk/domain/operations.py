@@ -12,7 +12,7 @@ import enum
 
 from smsdesk.domain.errors import MissingParameter, Validation
 
-__all__ = ["Operation", "parse_operation"]
+__all__ = ["ALIASES", "Operation", "parse_operation"]
 
 
 class Operation(enum.Enum):
@@ -50,16 +50,17 @@ class Operation(enum.Enum):
         return "SwitchBargeIn" if self is Operation.SWITCH_TO_BARGE_IN else self._value_
 
 
-# Lower-cased spelling -> operation. Aliases from spec §10 item 2 and §6.11.
+# The other spellings the documentation uses (spec §10 item 2 and §6.11), as it prints them.
+ALIASES: dict[str, Operation] = {
+    "SendStopTypingToAgentNotification": Operation.SEND_STOP_TYPING_TO_AGENTS,
+    "SwitchBargeIn": Operation.SWITCH_TO_BARGE_IN,
+    "InFocus": Operation.SET_IN_FOCUS,
+    "SendURL": Operation.SEND_URL,
+}
+
+# Lower-cased spelling -> operation: every canonical name and every alias.
 _ALIASES: dict[str, Operation] = {op.value.lower(): op for op in Operation}
-_ALIASES.update(
-    {
-        "sendstoptypingtoagentnotification": Operation.SEND_STOP_TYPING_TO_AGENTS,
-        "switchbargein": Operation.SWITCH_TO_BARGE_IN,
-        "infocus": Operation.SET_IN_FOCUS,
-        "sendurl": Operation.SEND_URL,
-    }
-)
+_ALIASES.update({name.lower(): op for name, op in ALIASES.items()})
 
 
 def parse_operation(name: object) -> Operation:

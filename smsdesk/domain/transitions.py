@@ -334,7 +334,9 @@ def drop_disposition(ch: Change) -> None:
 
 def _handover(kind: InviteKind) -> Handler:
     def handover(ch: Change, actor: Participant, cmd: UserOperation) -> None:
-        user_id, queue = parse_target(cmd.params, allow_queue_name=True)
+        # Invite and Consult name a queue as `targetUri: .../queues/{name}` only, as the action that checks
+        # the target before the session is read (`actions/sessions.py`) does
+        user_id, queue = parse_target(cmd.params, allow_queue_name=kind is InviteKind.TRANSFER)
         if ch.session.pending is not None:  # capabilities let only its asker here: the new one replaces it
             ch.supersede_pending(kind.value)
         note = _handover_note(ch, actor, cmd, kind)

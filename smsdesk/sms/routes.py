@@ -7,7 +7,7 @@ with HTTP 400 for bad input (N from ``smsdesk.domain.errors``) and 403 for a bad
 
 Routes:
 
-* ``POST /sms/simulator/inbound``  JSON ``{"from", "to", "text", "messageId"?}``
+* ``POST /sms/simulator/inbound``  JSON ``{"from", "to", "text", "messageId"?}`` (numbers in E.164)
   -> ``{"statusCode":0,"messageId"}``
 * ``GET  /sms/simulator/outbound?to=+1555...`` -> ``{"statusCode":0,"messages":[...]}``, oldest first
 * ``GET  /simulator`` the customer-phone page (``simulator_page.html``)
@@ -17,6 +17,7 @@ Routes:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -93,6 +94,18 @@ def _field(body: dict[str, Any], name: str, *, limit: int, required: bool = True
     return value
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def _number(body: dict[str, Any], name: str) -> str:
+    """A phone number in E.164 as written (`+15551230001`: no spaces nor punctuation)."""
+    value = _field(body, name, limit=40)
+    assert value is not None
+    if not _E164.fullmatch(value):
+        raise Validation(f"field {name!r} must be a phone number in E.164, e.g. +15551230001")
+    return value
+
+
 def _simulator_routes(
     simulator: SimulatorProvider, sink: InboundSink, guard: Guard | None
 ) -> list[BaseRoute]:
@@ -110,11 +123,11 @@ def _simulator_routes(
             raise Validation(f"request body nests deeper than {DEFAULT_MAX_JSON_DEPTH} levels")
         if not isinstance(body, dict):
             raise Validation('expected a JSON object {"from": ..., "to": ..., "text": ...}')
-        from_number = _field(body, "from", limit=40)
-        to_number = _field(body, "to", limit=40)
+        from_number = _number(body, "from")
+        to_number = _number(body, "to")
         text = _field(body, "text", limit=MAX_TEXT)
         message_id = _field(body, "messageId", limit=64, required=False)
-        assert from_number is not None and to_number is not None and text is not None
+        assert text is not None
         provider_id, _ack = await simulator.receive(
             sink, from_number=from_number, to_number=to_number, text=text, message_id=message_id
         )
@@ -124,6 +137,8 @@ def _simulator_routes(
         to = request.query_params.get("to")
         if not to:
             raise MissingParameter("missing query parameter 'to'")
+        if not _E164.fullmatch(to):
+            raise Validation("query parameter 'to' must be a phone number in E.164, e.g. +15551230001")
         messages = [m.to_json() for m in simulator.outbound_for(to)]
         return JSONResponse({"statusCode": 0, "messages": messages})
 

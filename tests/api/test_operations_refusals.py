@@ -77,7 +77,7 @@ SCENARIOS: dict[str, tuple[Callable[[Desk], Awaitable[None]], list[Case]]] = {
             ("agent1", "SwitchToCoach", {}, 5),
             ("agent1", "SwitchToBargeIn", {}, 5),
             ("agent1", "Invite", {"targetUri": USER % "agent1"}, 10),
-            ("agent1", "Invite", {"targetUri": USER % "supervisor1"}, 10),
+            ("agent1", "Invite", {"targetUri": USER % "supervisor1"}, 2),  # not an agent: a conflict
             ("agent1", "Invite", {"targetUri": "http://127.0.0.1:8080/api/v2/users/ghost"}, 6),
             ("agent1", "Transfer", {}, 1),
             ("supervisor1", "SendMessage", {"text": "not in it"}, 5),

@@ -171,7 +171,7 @@ async def test_nickname_is_the_name_other_supervisors_see(api: Api) -> None:
         ("supervisor1", "id:no-such-user", {}, 404, 6, "not found"),
         ("supervisor1", "agent1", {"supervisorMonitoringMode": "Sometimes"}, 400, 10, "NextChat or AllChats"),
         ("supervisor1", "agent1", {"supervisorMonitoringMode": 3}, 400, 10, "NextChat or AllChats"),
-        ("supervisor1", "supervisor2", {}, 400, 10, "not an agent"),
+        ("supervisor1", "supervisor2", {}, 409, 2, "not an agent"),
         ("supervisor1", "agent1", {"nickname": ["x"]}, 400, 10, "nickname"),
     ],
 )

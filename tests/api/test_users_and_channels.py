@@ -89,7 +89,20 @@ async def test_only_admins_manage_users(api: Api) -> None:
     r = await api.delete(f"/api/v2/users/{await api.user_id('agent2')}", user="agent1")
     assert r.json()["statusCode"] == 5
     r = await api.delete(f"/api/v2/users/{await api.user_id('admin')}", user="admin")
-    assert r.json()["statusCode"] == 10
+    assert (r.status_code, r.json()["statusCode"]) == (403, 3)  # a well-formed request, refused
+
+
+async def test_capacity_is_any_json_integer(api: Api) -> None:
+    """`3.0` is an integer in JSON Schema (and so in the API description): accepted as 3."""
+    r = await api.post(
+        "/api/v2/users", {"userName": "cap", "password": "pw12", "capacity": 3.0}, user="admin"
+    )
+    assert r.json()["statusCode"] == 0
+    assert (await api.get(f"/api/v2/users/{r.json()['id']}")).json()["user"]["capacity"] == 3
+    r = await api.post(
+        "/api/v2/users", {"userName": "cap2", "password": "pw12", "capacity": 2.5}, user="admin"
+    )
+    assert (r.status_code, r.json()["statusCode"]) == (400, 10)
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1,2]", b"", b'"x"', b"{}", b'{"operationName": 3}'])

@@ -67,7 +67,7 @@ def test_offer_only_when_waiting_and_to_one_agent_at_a_time() -> None:
         d.do(WithdrawOffer("alice"))
     d.do(Offer("alice", "Alice"))  # a new round may offer it again
     d.op("alice", Op.ACCEPT)
-    d.op("alice", Op.INVITE, {"queueName": "more"})
+    d.op("alice", Op.INVITE, {"targetUri": f"{BASE}/api/v2/queues/more"})
     with pytest.raises(InvalidState, match="already in"):
         d.do(Offer("alice", "Alice"))
 

@@ -31,7 +31,7 @@ async def env(clock: FakeClock) -> AsyncIterator[Env]:
 
 async def test_customer_texts_the_business(env: Env, clock: FakeClock) -> None:
     r = await env.client.post(
-        "/sms/simulator/inbound", json={"from": "+1 (555) 123-0001", "to": "+15550000000", "text": "hi"}
+        "/sms/simulator/inbound", json={"from": "+15551230001", "to": "+15550000000", "text": "hi"}
     )
     assert r.status_code == 200
     body = r.json()
@@ -44,6 +44,19 @@ async def test_customer_texts_the_business(env: Env, clock: FakeClock) -> None:
         "hi",
     )
     assert msg.provider_message_id == body["messageId"] and msg.received_ms == clock.now_ms()
+
+
+@pytest.mark.parametrize("number", ["+1 (555) 123-0001", "+15551230001*", "15551230001", " +15551230001"])
+async def test_numbers_are_e164_as_written(env: Env, number: str) -> None:
+    """The API takes E.164 (the phone page removes the spaces and punctuation a person types), as the API
+    description says: anything else is a clear statusCode 10, not a guess."""
+    r = await env.client.post(
+        "/sms/simulator/inbound", json={"from": number, "to": "+15550000000", "text": "hi"}
+    )
+    assert (r.status_code, r.json()["statusCode"]) == (400, 10) and "E.164" in r.json()["statusMessage"]
+    r = await env.client.get("/sms/simulator/outbound", params={"to": number})
+    assert (r.status_code, r.json()["statusCode"]) == (400, 10)
+    assert env.sink.stored == []
 
 
 async def test_client_message_id_makes_retries_idempotent(env: Env) -> None:

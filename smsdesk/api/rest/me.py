@@ -18,9 +18,12 @@ from smsdesk.api.rest import subresources
 from smsdesk.domain import agents as ag
 from smsdesk.domain.errors import GwsError, Validation
 
-__all__ = ["plain_routes", "router"]
+__all__ = ["OPERATIONS", "plain_routes", "router"]
 
 router = APIRouter()
+
+# The operationName values of POST /api/v2/me, exactly as written
+OPERATIONS = ("StartContactCenterSession", "EndContactCenterSession")
 
 
 @router.get("/api/v2/me")
@@ -37,16 +40,14 @@ async def post_me(request: Request) -> GwsJSONResponse:
     rt, p = runtime_of(request), principal_of(request)
     body = await read_json_object(request, rt.settings.max_body_bytes, rt.settings.max_json_depth)
     op = operation_name(body)
-    if op == "StartContactCenterSession":
+    if op == OPERATIONS[0]:
         return await _start(request, body)
-    if op == "EndContactCenterSession":
+    if op == OPERATIONS[1]:
         await ch.do_end_contact_center_session(rt, p)
         # every process forgets the session and ends the user's CometD clients (docs/security.md)
         await request.app.state.revocation.revoke([p.user_id], [p.http_session_id or ""])
         return GwsJSONResponse({"statusCode": 0})
-    raise Validation(
-        f"Unknown operationName '{op}'; use StartContactCenterSession or EndContactCenterSession"
-    )
+    raise Validation(f"Unknown operationName '{op}'; use {' or '.join(OPERATIONS)}")
 
 
 async def _start(request: Request, body: dict[str, Any]) -> GwsJSONResponse:

@@ -1,0 +1,249 @@
+"""What each URL does, as the API description tells it: one ``Spec`` per canonical path and method.
+
+``smsdesk/api/openapi.py`` walks the routes the app serves and looks each one up here (an alias spelling of
+the SMS session segment under its canonical ``smssessions``); a served route without a ``Spec`` is an error,
+so a new endpoint cannot be left out of the description. Bodies and answers name the component schemas of
+``bodies.py``, ``envelopes.py`` and ``bayeux.py`` (and the operation unions the builder makes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from smsdesk.api.schemas.bodies import CHANNEL_NAME, PHONE, SPACE
+
+__all__ = ["PATH_PARAMETERS", "SPECS", "Access", "Query", "Spec"]
+
+Access = Literal["user", "public", "cometd", "twilio"]
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    schema: Mapping[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    summary: str
+    tag: str
+    answers: Mapping[int, str | tuple[str, ...]]  # HTTP status -> component(s); "" for the failure envelope
+    body: str | None = None  # the component schema of the request body
+    body_media: str = "application/json"
+    access: Access = "user"
+    query: tuple[Query, ...] = ()
+    description: str = ""
+    path_parameters: Mapping[str, tuple[Mapping[str, Any], str]] = field(default_factory=dict)  # overrides
+
+
+# Failure statuses answered with the GWS envelope; which statusCodes they carry comes from ``HTTP_STATUS``.
+F = ""
+
+_FIELDS = Query(
+    "fields", {"type": "string"}, "`*` (or a field list, for users): full objects instead of `uris`"
+)
+_ITEM = rf"{SPACE}*(\*|channels|smssessions)?{SPACE}*"
+_SUB = rf"^{_ITEM}(,{_ITEM})*$"
+_SUBRESOURCES = Query(
+    "subresources",
+    {"type": "string", "pattern": _SUB},
+    "`*`, or a comma-separated list of `channels`, `smssessions` (GetAgentInteractions, spec §7.10)",
+)
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+
+PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
+    "session_id": ({"type": "string"}, "An SMS session id, e.g. `0000Na9B26EF002X`"),
+    "user_id": ({"type": "string"}, "A user id"),
+    "feature_id": ({"type": "string", "examples": ["api-multimedia"]}, "A feature name"),
+    "channel": ({"type": "string"}, "A channel name"),
+    "tail": ({"type": "string"}, "Any tail (the CometD JS client appends the message type): not read"),
+}
+
+_CHANNEL = {
+    "channel": (
+        {"type": "string", "pattern": CHANNEL_NAME},
+        "`sms` (also `smssession`, `smsession`, `smssessions`, `smsessions`; any case)",
+    )
+}
+
+_SESSION_OP = Spec(
+    "An operation on an SMS session",
+    "SMS sessions",
+    {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
+    body="SessionOperation",
+    description="`operationName` selects the operation (any case; spaces around it ignored), and the "
+    "parameters are those of that operation (docs/sessions.md). The result arrives as CometD notifications. "
+    "A session the caller has no part in is not found (supervisors may operate on any).",
+)
+_SESSION_GET = Spec(
+    "One SMS session, as the caller sees it", "SMS sessions", {200: "SessionAnswer", 401: F, 404: F}
+)
+_MESSAGES = Spec(
+    "The transcript the caller may see",
+    "SMS sessions",
+    {200: "MessagesAnswer", 400: F, 401: F, 404: F},
+    query=(
+        Query("startIndex", _COUNT, "The first message index (default 0)"),
+        Query("count", _COUNT, "At most this many messages (default all)"),
+    ),
+)
+
+_COMETD = Spec(
+    "CometD (Bayeux 1.0) long-polling; the websocket transport on the same URL",
+    "Notifications",
+    {200: "BayeuxAnswer", 204: "", 400: "BayeuxRefusal"},
+    body="BayeuxRequest",
+    access="cometd",
+    description="Handshake, connect, subscribe, unsubscribe, disconnect (docs/notifications.md). The "
+    "handshake authenticates with HTTP Basic or the `JSESSIONID` cookie; an unauthenticated one is "
+    "answered `403::Handshake denied` in band. Refusals of single messages are replies with "
+    "`successful: false` in an HTTP 200 answer (Bayeux); HTTP 400 is for a body that is not a batch of "
+    "JSON objects. HTTP 204: the client went away while its connect was held. A websocket upgrade on "
+    "this URL carries the same messages, one JSON array per frame.",
+)
+
+
+SPECS: Mapping[tuple[str, str], Spec] = {
+    ("/api/v2/me", "GET"): Spec(
+        "The caller's user resource", "Me", {200: "UserAnswer", 400: F, 401: F}, query=(_SUBRESOURCES,)
+    ),
+    ("/api/v2/me", "POST"): Spec(
+        "Start or end the caller's contact-center session (log in, log out)",
+        "Me",
+        {200: ("Ok", "PartialSuccess"), 400: F, 401: F},
+        body="MeOperation",
+    ),
+    ("/api/v2/me/channels", "GET"): Spec(
+        "The caller's channel states", "Me", {200: "ChannelsAnswer", 401: F}
+    ),
+    ("/api/v2/me/channels/{channel}", "GET"): Spec(
+        "One of the caller's channels", "Me", {200: "ChannelAnswer", 400: F, 401: F}, path_parameters=_CHANNEL
+    ),
+    ("/api/v2/me/channels/{channel}", "POST"): Spec(
+        "Ready / NotReady on the caller's channel",
+        "Me",
+        {200: "Ok", 400: F, 401: F, 404: F, 409: F},
+        body="ChannelOperation",
+        path_parameters=_CHANNEL,
+    ),
+    ("/api/v2/me/smssessions", "GET"): Spec(
+        "The caller's SMS sessions",
+        "SMS sessions",
+        {200: ("Uris", "SessionsAnswer"), 401: F, 404: F},
+        query=(_FIELDS,),
+    ),
+    ("/api/v2/me/smssessions/{session_id}", "GET"): _SESSION_GET,
+    ("/api/v2/smssessions/{session_id}", "GET"): _SESSION_GET,
+    ("/api/v2/me/smssessions/{session_id}", "POST"): _SESSION_OP,
+    ("/api/v2/smssessions/{session_id}", "POST"): _SESSION_OP,
+    ("/api/v2/me/smssessions/{session_id}/messages", "GET"): _MESSAGES,
+    ("/api/v2/smssessions/{session_id}/messages", "GET"): _MESSAGES,
+    ("/api/v2/users", "GET"): Spec(
+        "Users", "Users", {200: ("Uris", "UsersAnswer"), 401: F}, query=(_FIELDS,)
+    ),
+    ("/api/v2/users", "POST"): Spec(
+        "Create a user (admins)",
+        "Users",
+        {200: "CreatedUser", 400: F, 401: F, 403: F, 409: F},
+        body="CreateUser",
+    ),
+    ("/api/v2/users/{user_id}", "GET"): Spec(
+        "One user; `subresources=smssessions` is GetAgentInteractions (supervisors)",
+        "Users",
+        {200: "UserAnswer", 400: F, 401: F, 403: F, 404: F},
+        query=(_FIELDS, _SUBRESOURCES),
+    ),
+    ("/api/v2/users/{user_id}", "DELETE"): Spec(
+        "Delete a user (admins); their sessions go on without them",
+        "Users",
+        {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
+    ),
+    ("/api/v2/users/{user_id}/channels/{channel}", "POST"): Spec(
+        "Supervision of an agent (Monitor, Coach, BargeIn, CancelSupervisorMonitoring) or its Ready / NotReady",
+        "Supervision",
+        {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
+        body="UserChannelOperation",
+        path_parameters=_CHANNEL,
+        description="Supervisors only. An unknown channel is not found for the supervision operations, "
+        "and invalid (statusCode 10) for Ready and NotReady; the supervision operations take no spaces "
+        "around the channel name.",
+    ),
+    ("/api/v2/users/{user_id}/smssessions/{session_id}", "POST"): Spec(
+        "Intrude: join the agent's current session (supervisors)",
+        "Supervision",
+        {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
+        body="SupervisorOperation.Intrude",
+    ),
+    ("/api/v2/me/supervision", "GET"): Spec(
+        "The caller's monitoring subscriptions (supervisors)",
+        "Supervision",
+        {200: "SubscriptionsAnswer", 401: F, 403: F},
+    ),
+    ("/api/v2/audit", "GET"): Spec(
+        "The supervision audit log, newest first (admins)",
+        "Supervision",
+        {200: "AuditAnswer", 400: F, 401: F, 403: F},
+        query=(
+            Query(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most this many (default 100)"
+            ),
+            Query(
+                "before",
+                {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+                "Entries with a lower id",
+            ),
+        ),
+    ),
+    ("/api/v2/features", "GET"): Spec(
+        "The features enabled on this server",
+        "Features",
+        {200: ("Uris", "FeaturesAnswer"), 401: F},
+        query=(_FIELDS,),
+    ),
+    ("/api/v2/features/{feature_id}", "GET"): Spec(
+        "One enabled feature", "Features", {200: "FeatureAnswer", 401: F, 404: F}
+    ),
+    ("/api/v2/notifications", "POST"): _COMETD,
+    ("/api/v2/notifications/{tail}", "POST"): _COMETD,
+    ("/sms/simulator/inbound", "POST"): Spec(
+        "The SMS simulator: a customer texts the contact center",
+        "SMS providers",
+        {200: "SimulatorAccepted", 400: F},
+        body="SimulatorInbound",
+        access="public",
+        description="Served when the simulator is enabled (`SMSDESK_SIMULATOR_ENABLED`).",
+    ),
+    ("/sms/simulator/outbound", "GET"): Spec(
+        "The SMS simulator: what the simulated phone received",
+        "SMS providers",
+        {200: "SimulatorOutbound", 400: F},
+        access="public",
+        query=(Query("to", PHONE, "The customer's number", required=True),),
+    ),
+    ("/sms/twilio/inbound", "POST"): Spec(
+        "Twilio's inbound-message webhook",
+        "SMS providers",
+        {200: "TwiML", 400: F, 403: F},
+        body="TwilioInbound",
+        body_media="application/x-www-form-urlencoded",
+        access="twilio",
+        description="Served when Twilio is configured. A request without a valid `X-Twilio-Signature` is "
+        "refused (HTTP 403, statusCode 3). The answer, after the message is stored, is empty TwiML.",
+    ),
+    ("/sms/twilio/status", "POST"): Spec(
+        "Twilio's status callback for a message sent",
+        "SMS providers",
+        {200: "TwiML", 400: F, 403: F},
+        body="TwilioStatus",
+        body_media="application/x-www-form-urlencoded",
+        access="twilio",
+        query=(
+            Query("outbox", {"type": "string"}, "Set by this server when sending (part of the signed URL)"),
+        ),
+    ),
+    ("/health", "GET"): Spec("Liveness and version", "Health", {200: "Health"}, access="public"),
+}
