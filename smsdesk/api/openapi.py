@@ -302,6 +302,7 @@ def describe(app: FastAPI, settings: Settings, *, simulator_public: bool = True)
             *bodies.SESSION_PARAMETERS.values(),
             *(model for table in OPERATION_NAMES.values() for _, model in table.values()),
             bodies.CreateUser,
+            bodies.UpdateUser,
             bodies.SimulatorInbound,
             bodies.TwilioInbound,
             bodies.TwilioStatus,

@@ -10,7 +10,7 @@ string or `null`; `get_bool`: `true`/`false` or those words as strings; texts at
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,6 +136,13 @@ class InviteParams(JsonBody):
     )
     targetPath: Annotated[str, Field(pattern=_USER_OR_QUEUE)] | None = None
     userUri: Annotated[str, Field(pattern=_USER_OR_QUEUE)] | None = None
+    text: Text | None = Field(
+        None,
+        description="A note for the agents (smsdesk's addition): shown in the offer, never to the customer",
+    )
+    visibility: Literal["All", "Agents"] | None = Field(
+        None, description="Invite and Consult notes are always for agents only"
+    )
 
 
 class TransferParams(InviteParams):
@@ -143,7 +150,13 @@ class TransferParams(InviteParams):
 
     model_config = ConfigDict(json_schema_extra=_one_of_required(("queueName", *_TARGETS)))
     queueName: Name | None = None
-    text: Text | None = Field(None, description="A text sent to the customer before the transfer")
+    text: Text | None = Field(
+        None,
+        description="A text sent to the customer before the transfer, and shown to the next agent in the offer",
+    )
+    visibility: Literal["All", "Agents"] | None = Field(
+        None, description="`Agents`: the text is a note for the next agent only (smsdesk's addition)"
+    )
 
 
 class RemoveParams(JsonBody):
@@ -234,6 +247,10 @@ class IntrudeParams(JsonBody):
 
 _ROLE = rf"^{SPACE}*([Rr][Oo][Ll][Ee]_)?([Aa][Gg][Ee][Nn][Tt]|[Ss][Uu][Pp][Ee][Rr][Vv][Ii][Ss][Oo][Rr]|[Aa][Dd][Mm][Ii][Nn]){SPACE}*$"
 _Short = Annotated[str, Field(max_length=128)]
+_Email = Annotated[
+    str,
+    Field(max_length=256, description="`name@example.com`, or empty for none (spec §9.7 `emailAddress`)"),
+]
 
 
 class CreateUser(JsonBody):
@@ -244,6 +261,23 @@ class CreateUser(JsonBody):
     lastName: _Short | None = None
     nickname: _Short | None = None
     capacity: Annotated[int, Field(ge=0, le=100, description="Concurrent SMS sessions (0: the default)")] = 0
+    emailAddress: _Email | None = None
+
+
+class UpdateUser(JsonBody):
+    """`PUT /api/v2/users/{id}`: the fields given change, the others stay; `roles` replaces the set."""
+
+    id: str | None = Field(None, description="Ignored (the URL names the user)")
+    userName: str | None = Field(None, description="Must be the user's own: a user name is not changed")
+    firstName: _Short | None = None
+    lastName: _Short | None = None
+    nickname: _Short | None = None
+    emailAddress: _Email | None = None
+    capacity: (
+        Annotated[int, Field(ge=0, le=100, description="Concurrent SMS sessions (0: the default)")] | None
+    ) = None
+    enabled: bool | None = None
+    roles: Annotated[list[Annotated[str, Field(pattern=_ROLE)]], Field(min_length=1)] | None = None
 
 
 # -- SMS providers --------------------------------------------------------------------------------------

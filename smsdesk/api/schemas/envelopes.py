@@ -188,8 +188,22 @@ class SimulatorOutbound(_Closed):
     messages: list[dict[str, Any]] = Field(description="What the simulated phone received, oldest first")
 
 
+class Queue(_Open):
+    name: str
+    uri: str
+    path: str
+
+
+class QueuesAnswer(_Closed):
+    """`GET /api/v2/queues` (smsdesk's addition): the configured queues."""
+
+    statusCode: Literal[0]
+    queues: list[Queue]
+
+
 ENVELOPES: tuple[type[BaseModel], ...] = (
     Failure,
+    QueuesAnswer,
     Ok,
     Uris,
     PartialSuccess,

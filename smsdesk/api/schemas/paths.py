@@ -157,6 +157,12 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         {200: "UserAnswer", 400: F, 401: F, 403: F, 404: F},
         query=(_FIELDS, _SUBRESOURCES),
     ),
+    ("/api/v2/users/{user_id}", "PUT"): Spec(
+        "Update a user (admins): the fields given change, `roles` replaces the set",
+        "Users",
+        {200: "UserAnswer", 400: F, 401: F, 403: F, 404: F},
+        body="UpdateUser",
+    ),
     ("/api/v2/users/{user_id}", "DELETE"): Spec(
         "Delete a user (admins); their sessions go on without them",
         "Users",
@@ -177,6 +183,11 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Supervision",
         {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
         body="SupervisorOperation.Intrude",
+    ),
+    ("/api/v2/queues", "GET"): Spec(
+        "The configured queues (smsdesk's addition): transfer targets",
+        "Queues",
+        {200: "QueuesAnswer", 401: F},
     ),
     ("/api/v2/me/supervision", "GET"): Spec(
         "The caller's monitoring subscriptions (supervisors)",
