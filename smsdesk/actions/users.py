@@ -148,11 +148,13 @@ async def check_update_user(rt: Runtime, principal: Principal, user_id: str, bod
     stay. The user name and password are not changed here."""
     require_admin(principal)
     user = await access_user_by_id(rt.store, user_id)
+    body = {key: value for key, value in body.items() if value is not None}  # null: unchanged
     unknown = sorted(set(body) - _UPDATABLE - {"id", "userName"})
     if unknown:
         raise Validation(f"Cannot update {unknown}; updatable: {sorted(_UPDATABLE)}")
-    if "userName" in body and body["userName"] != user.user_name:
-        raise Validation("'userName' cannot be changed")
+    for read_only in ("id", "userName"):  # as a desktop sends the resource back: the URL names the user
+        if not isinstance(body.get(read_only, ""), str):
+            raise Validation(f"'{read_only}' must be a string (it is not changed)")
     changes: dict[str, Any] = {}
     for key, attr in (("firstName", "first_name"), ("lastName", "last_name"), ("nickname", "nickname")):
         if key in body:
@@ -166,13 +168,13 @@ async def check_update_user(rt: Runtime, principal: Principal, user_id: str, bod
         if not roles:
             raise MissingParameter("roles must name at least one of ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN")
         if user_id == principal.user_id and Role.ADMIN not in roles:
-            raise Validation("An administrator cannot remove their own ROLE_ADMIN")
+            raise Forbidden("An administrator cannot remove their own ROLE_ADMIN")
         changes["roles"] = roles
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):
             raise Validation("'enabled' must be true or false")
         if user_id == principal.user_id and not body["enabled"]:
-            raise Validation("An administrator cannot disable their own user")
+            raise Forbidden("An administrator cannot disable their own user")
         changes["enabled"] = body["enabled"]
     updated = dataclasses.replace(user, **changes)
     await rt.store.update_user(updated)

@@ -81,7 +81,7 @@ def parse_subscription(
         raise MissingParameter("Missing parameter 'operationName'")
     mode = SupervisionMode.parse(params.get("operationName"), "operationName")
     if supervisor_id == agent_id:
-        raise Validation("A supervisor cannot monitor themself")
+        raise InvalidState("A supervisor cannot monitor themself")
     raw_scope = params.get("supervisorMonitoringMode", Scope.ALL_CHATS.value)
     scopes = {s.value.lower(): s for s in Scope}
     scope = scopes.get(raw_scope.lower()) if isinstance(raw_scope, str) else None

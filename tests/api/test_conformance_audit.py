@@ -211,11 +211,16 @@ async def test_item5_admin_updates_a_users_email_address(api: Api) -> None:
     for bad, code in (
         ({"emailAddress": "not an address"}, 10),
         ({"emailAddress": 42}, 10),
-        ({"userName": "renamed"}, 10),
+        ({"userName": 7}, 10),
         ({"password": "x"}, 10),
     ):
         r = await api.client.put(f"/api/v2/users/{agent1}", json=bad, headers=basic("admin"))
         assert r.json()["statusCode"] == code and r.json()["statusMessage"], (bad, r.text)
+    # the resource sent back as read: `id` and `userName` are read-only and ignored (the URL names the user)
+    r = await api.client.put(
+        f"/api/v2/users/{agent1}", json={"userName": "renamed", "id": "x"}, headers=basic("admin")
+    )
+    assert r.json()["statusCode"] == 0 and r.json()["user"]["userName"] == "agent1", r.text
     r = await api.client.put(
         f"/api/v2/users/{agent1}", json={"emailAddress": "x@y.z"}, headers=basic("agent2")
     )

@@ -91,7 +91,7 @@ def test_twilio_webhooks_are_described_when_served(api: Api) -> None:
         assert op["security"] == [{"twilioSignature": []}]
         content = op["requestBody"]["content"]["application/x-www-form-urlencoded"]
         assert content["schema"] == {"$ref": f"#/components/schemas/{body}"}
-        assert set(op["responses"]) == {"200", "400", "403"}
+        assert set(op["responses"]) == {"200", "400", "403", "413", "415"}
         assert "text/xml" in op["responses"]["200"]["content"]
 
 

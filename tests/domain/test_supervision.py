@@ -61,7 +61,7 @@ def test_parse_rejects_bad_bodies(params: dict[str, object], error: type[Excepti
 
 
 def test_cannot_monitor_oneself() -> None:
-    with pytest.raises(Validation):
+    with pytest.raises(InvalidState):  # a well-formed request for what cannot be (HTTP 409, statusCode 2)
         parse_subscription(
             {"operationName": "Coach"}, supervisor_id="s", agent_id="s", default_nickname="", now_ms=0
         )

@@ -247,9 +247,14 @@ class IntrudeParams(JsonBody):
 
 _ROLE = rf"^{SPACE}*([Rr][Oo][Ll][Ee]_)?([Aa][Gg][Ee][Nn][Tt]|[Ss][Uu][Pp][Ee][Rr][Vv][Ii][Ss][Oo][Rr]|[Aa][Dd][Mm][Ii][Nn]){SPACE}*$"
 _Short = Annotated[str, Field(max_length=128)]
+_EMAIL_PART = "[^@" + SPACE[1:-1] + "]+"
 _Email = Annotated[
     str,
-    Field(max_length=256, description="`name@example.com`, or empty for none (spec §9.7 `emailAddress`)"),
+    Field(
+        max_length=256,
+        pattern=rf"^{SPACE}*({_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART})?{SPACE}*$",
+        description="`name@example.com`, or empty for none (spec §9.7 `emailAddress`)",
+    ),
 ]
 
 
@@ -265,10 +270,12 @@ class CreateUser(JsonBody):
 
 
 class UpdateUser(JsonBody):
-    """`PUT /api/v2/users/{id}`: the fields given change, the others stay; `roles` replaces the set."""
+    """`PUT /api/v2/users/{id}`: the fields given change, the others stay; `roles` replaces the set. `null`
+    leaves a field as it is; any other key is refused."""
 
-    id: str | None = Field(None, description="Ignored (the URL names the user)")
-    userName: str | None = Field(None, description="Must be the user's own: a user name is not changed")
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(None, description="Ignored: the URL names the user")
+    userName: str | None = Field(None, description="Ignored: a user name is not changed")
     firstName: _Short | None = None
     lastName: _Short | None = None
     nickname: _Short | None = None

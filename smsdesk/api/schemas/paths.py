@@ -238,7 +238,7 @@ SPECS: Mapping[tuple[str, str], Spec] = {
     ("/sms/twilio/inbound", "POST"): Spec(
         "Twilio's inbound-message webhook",
         "SMS providers",
-        {200: "TwiML", 400: F, 403: F},
+        {200: "TwiML", 400: F, 403: F, 413: F, 415: F},
         body="TwilioInbound",
         body_media="application/x-www-form-urlencoded",
         access="twilio",
@@ -248,7 +248,7 @@ SPECS: Mapping[tuple[str, str], Spec] = {
     ("/sms/twilio/status", "POST"): Spec(
         "Twilio's status callback for a message sent",
         "SMS providers",
-        {200: "TwiML", 400: F, 403: F},
+        {200: "TwiML", 400: F, 403: F, 413: F, 415: F},
         body="TwilioStatus",
         body_media="application/x-www-form-urlencoded",
         access="twilio",
