@@ -177,15 +177,16 @@ class Authenticator:
         if hit and hit.until > time.monotonic():
             return hit.principal, hit.session_id
         name, password = creds
-        had_failures = await self.guard.check(name, client)
-        user = await self.rt.store.get_user_by_name(name)
-        usable = user if user is not None and user.enabled else None
-        ok = await self.guard.verify(usable.password_hash if usable else None, password, client)
-        if usable is None or not ok:
-            await self.guard.failed(name, client)
-            raise NotAuthenticated("Invalid user name or password")
-        if had_failures:
-            await self.guard.succeeded(name)
+        async with self.guard.turn(client):
+            had_failures = await self.guard.check(name, client)
+            user = await self.rt.store.get_user_by_name(name)
+            usable = user if user is not None and user.enabled else None
+            ok = await self.guard.verify(usable.password_hash if usable else None, password)
+            if usable is None or not ok:
+                await self.guard.failed(name, client)
+                raise NotAuthenticated("Invalid user name or password")
+            if had_failures:
+                await self.guard.succeeded(name)
         if len(self._basic) >= _CACHE_MAX:
             self._basic.clear()
         who = self._principal(usable, None)

@@ -8,13 +8,16 @@
 - Unknown and disabled users cost a verification of a dummy hash, like a wrong password: the answer's
   timing does not tell which user names exist.
 - Verifications run on a pool of ``password_hash_concurrency`` threads (Argon2 releases the GIL), never on
-  the event loop, and one client address has at most ``IN_FLIGHT_PER_ADDRESS`` of them at once (more are
-  refused at once with HTTP 429): a burst from one address cannot queue ahead of honest logins.
+  the event loop, and one client address has at most ``IN_FLIGHT_PER_ADDRESS`` logins in progress at once
+  (the others wait in that address's line): a burst from one address cannot queue ahead of honest logins
+  from elsewhere, and once its failures reach the limit, the rest of the burst is answered HTTP 429.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from smsdesk.api.errors import TooManyAttempts
@@ -34,7 +37,7 @@ class LoginGuard:
         self._pool = ThreadPoolExecutor(
             rt.settings.password_hash_concurrency, thread_name_prefix="smsdesk-pw"
         )
-        self._in_flight: dict[str, int] = {}
+        self._lines: dict[str, _Line] = {}  # client address -> its logins in progress
         self._dummy: str | None = None
 
     @staticmethod
@@ -66,25 +69,42 @@ class LoginGuard:
     async def succeeded(self, user_name: str) -> None:
         await self._failures.clear(self._keys(user_name, None)[0])
 
-    async def verify(self, password_hash: str | None, password: str, address: str | None) -> bool:
-        """Whether ``password`` matches ``password_hash``; ``None`` (no such user) checks a dummy hash, so
-        that it costs the same. At most ``IN_FLIGHT_PER_ADDRESS`` verifications per address at once."""
-        key = address or ""  # no address (a batch relayed by another worker): not capped
-        if key and self._in_flight.get(key, 0) >= IN_FLIGHT_PER_ADDRESS:
-            raise TooManyAttempts("Too many logins at once from this address", retry_after_s=1)
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+    @contextlib.asynccontextmanager
+    async def turn(self, address: str | None) -> AsyncIterator[None]:
+        """One login of ``address`` at a time beyond ``IN_FLIGHT_PER_ADDRESS``: the others wait in its own
+        line (an office behind one NAT logs in, a little later), never ahead of other addresses' logins.
+        Take it before ``check``: a burst waiting in line meets the failures of those ahead of it."""
+        if not address:  # a batch relayed by another worker: its own worker held the line
+            yield
+            return
+        line = self._lines.get(address)
+        if line is None:
+            line = self._lines[address] = _Line()
+        line.users += 1
         try:
-            loop = asyncio.get_running_loop()
-            passwords = self.rt.passwords
-            if password_hash is None:
-                if self._dummy is None:
-                    self._dummy = await loop.run_in_executor(self._pool, passwords.hash, "not a password")
-                await loop.run_in_executor(self._pool, passwords.verify, self._dummy, password)
-                return False
-            return await loop.run_in_executor(self._pool, passwords.verify, password_hash, password)
+            async with line.semaphore:
+                yield
         finally:
-            left = self._in_flight[key] - 1
-            if left:
-                self._in_flight[key] = left
-            else:
-                del self._in_flight[key]
+            line.users -= 1
+            if not line.users:
+                del self._lines[address]
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``password_hash``; ``None`` (no such user) checks a dummy hash, so
+        that it costs the same."""
+        loop = asyncio.get_running_loop()
+        passwords = self.rt.passwords
+        if password_hash is None:
+            if self._dummy is None:
+                self._dummy = await loop.run_in_executor(self._pool, passwords.hash, "not a password")
+            await loop.run_in_executor(self._pool, passwords.verify, self._dummy, password)
+            return False
+        return await loop.run_in_executor(self._pool, passwords.verify, password_hash, password)
+
+
+class _Line:
+    __slots__ = ("semaphore", "users")
+
+    def __init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(IN_FLIGHT_PER_ADDRESS)
+        self.users = 0

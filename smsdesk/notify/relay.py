@@ -38,7 +38,7 @@ __all__ = ["Relay", "RelayHandler"]
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct(">I")
-_FORWARDED = ("authorization", "cookie")
+_FORWARDED = ("authorization", "cookie", "origin", "host")  # what authentication reads
 
 # (body, headers, gone) -> (status, body); ``gone`` resolves when the relaying worker's client went away
 RelayHandler = Callable[[bytes, Mapping[str, str], "asyncio.Future[Any]"], Awaitable[tuple[int, bytes]]]
