@@ -109,6 +109,11 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     # the customer sees the reply
     customer.wait_for_selector(f"#thread li.in:has-text('{REPLY}')", timeout=WAIT)
     screens.shot(customer, "customer-sees-reply")
+    # and the desktop shows it delivered: the delivery-status MessagesUpdated reaches the desktop, which asks
+    # for it in its CometD handshake (docs/notifications.md, "Delivery status"), shown once, not twice
+    mine = pane.locator(f".msg-mine:has-text('{REPLY}')")
+    mine.locator(".msg-status:has-text('delivered')").wait_for(timeout=WAIT)
+    assert mine.count() == 1
 
     # the supervisor sees the conversation live, invisibly
     watched = pane_with(sup, FIRST_TEXT)
