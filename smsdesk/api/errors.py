@@ -11,7 +11,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from smsdesk.domain.errors import GwsError
+from smsdesk.domain.errors import GwsError, Unavailable
 
 __all__ = ["HTTP_STATUS", "GwsJSONResponse", "error_response", "gws_error", "http_error", "internal_error"]
 
@@ -49,6 +49,12 @@ def error_response(code: int, message: str, headers: dict[str, str] | None = Non
 
 
 def gws_error(exc: GwsError) -> GwsJSONResponse:
+    if isinstance(exc, Unavailable):  # statusCode 4, but nothing changed and a retry may succeed: HTTP 503
+        return GwsJSONResponse(
+            {"statusCode": exc.code, "statusMessage": exc.message},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
     return error_response(exc.code, exc.message, headers)
 

@@ -1,14 +1,15 @@
 """The write path of the SQL store: a ``Change`` (``store/base.py``) written in one transaction.
 
 The JSON documents of a change are encoded before its transaction (``Docs``); ``commit_txn`` runs the
-statements. Notifications become rows of ``events``; ``lock_for_events`` (per engine, ``engines/``) is taken
-before they are inserted so that event ids become visible in id order.
+statements. Notifications become rows of ``events``, written by the engine's ``add_events`` (SQLite:
+``insert_events`` below; PostgreSQL: ``engines/postgres.py``, under a lock) so that event ids become visible
+in id order and a reader that has passed id N never misses a smaller one.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from smsdesk.domain.agents import AgentState
@@ -16,7 +17,10 @@ from smsdesk.store import queries as q
 from smsdesk.store.base import Change, ConcurrentUpdate, SessionWrite
 from smsdesk.store.statements import Db, dump_json
 
-__all__ = ["Docs", "commit_txn"]
+__all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
+
+# (db, rows of user_id / channel / data / created_ms) -> the id of the last row
+AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
 
 _indexed_values = operator.attrgetter(*q.SESSION_INDEXED)
 
@@ -26,7 +30,7 @@ def doc(value: Mapping[str, Any]) -> str:
     return dump_json(value if isinstance(value, dict) else dict(value))
 
 
-def commit_txn(db: Db, change: Change, docs: Docs, lock_for_events: Callable[[Db], None]) -> int:
+def commit_txn(db: Db, change: Change, docs: Docs, add_events: AddEvents) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
     for provider, msg_id, session_id in change.inbound_keys:
@@ -100,17 +104,22 @@ def commit_txn(db: Db, change: Change, docs: Docs, lock_for_events: Callable[[Db
             },
         )
     if change.notifications:
-        lock_for_events(db)
-        db.run_many(
-            q.EVENT_INSERT,
+        return add_events(
+            db,
             [
                 {"user_id": n.user_id, "channel": n.channel, "data": doc, "created_ms": now}
                 for n, doc in zip(change.notifications, docs.notifications, strict=True)
             ],
         )
-        row = db.first(q.EVENT_LAST)
-        return int(row[0]) if row else 0
     return 0
+
+
+def insert_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
+    """SQLite's ``add_events``: writers are serialised already (one write transaction at a time on a file),
+    so ids commit in order without a lock; the last id is the table's highest."""
+    db.run_many(q.EVENT_INSERT, rows)
+    row = db.first(q.EVENT_LAST)
+    return int(row[0]) if row else 0
 
 
 class Docs:

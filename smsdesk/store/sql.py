@@ -31,9 +31,10 @@ from smsdesk.store.base import (
     SessionRecord,
     SubscriptionRow,
 )
-from smsdesk.store.commit import Docs, commit_txn
+from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
 from smsdesk.store.engines import postgres, sqlite
-from smsdesk.store.runners import AsyncRunner, Runner, SqliteRunner
+from smsdesk.store.pg_runner import PgRunner
+from smsdesk.store.runners import Runner, SqliteRunner
 from smsdesk.store.statements import Db, Query
 
 __all__ = ["SqlStore", "create_store"]
@@ -43,16 +44,17 @@ T = TypeVar("T")
 
 def create_store(database_url: str) -> SqlStore:
     if database_url.startswith("sqlite"):
-        return SqlStore(SqliteRunner(sqlite.create_engine(database_url)), sqlite.lock_for_events)
+        return SqlStore(SqliteRunner(sqlite.create_engine(database_url)), insert_events)
     if database_url.startswith(("postgresql", "postgres:")):
-        return SqlStore(AsyncRunner(postgres.create_engine(database_url)), postgres.lock_for_events)
+        runner = PgRunner(database_url, postgres.create_engine(database_url))
+        return SqlStore(runner, postgres.add_events)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
 class SqlStore:
-    def __init__(self, runner: Runner, lock_for_events: Callable[[Db], None]) -> None:
+    def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
-        self._lock_for_events = lock_for_events
+        self._add_events = add_events
 
     @property
     def dialect(self) -> str:
@@ -385,7 +387,7 @@ class SqlStore:
     # ---- the write path (store/commit.py) ----
     async def commit(self, change: Change) -> int:
         try:
-            return await self._write(commit_txn, change, Docs(change), self._lock_for_events)
+            return await self._write(commit_txn, change, Docs(change), self._add_events)
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():
                 raise AlreadyExists("This provider message was already received") from exc

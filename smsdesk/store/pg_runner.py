@@ -1,0 +1,267 @@
+"""Where PostgreSQL transactions run: asyncpg connections of our own, writes committed in groups.
+
+- **Reads** take an idle connection (up to ``read_connections`` at once) and run their one statement in
+  autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping. A body of several statements
+  (``read``) gets a ``REPEATABLE READ`` read-only transaction.
+- **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
+  previous group was in flight are the next group: ``BEGIN``, every body in order, the events of all of them
+  in one statement under the events lock (``engines/postgres.py``), one ``COMMIT``; only then are the callers
+  answered: acknowledged means committed (``synchronous_commit`` stays ``on``: docs/deployment.md). When a body
+  fails, the group is rolled back and its writes run again one transaction each, so a failure costs only its
+  own write, as on SQLite (``store/writer.py``), without a ``SAVEPOINT`` round trip per write.
+- **Faults**: a refused or lost connection (the server restarting, say) raises ``StoreUnavailable`` (HTTP 503,
+  ``statusCode`` 4) to the callers of what it was running, and the connection is dropped; the next request
+  connects again. A write whose COMMIT was cut off may or may not have committed: its caller hears 503 and a
+  provider retries, which the inbound keys make idempotent (docs/deployment.md, "Infrastructure faults").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only, greenlet_spawn
+
+from smsdesk.store.engines.postgres import (
+    CONNECTION_ERRORS,
+    EventsTicket,
+    PostgresDb,
+    dsn,
+    flush_events,
+    setup_connection,
+    unavailable,
+)
+
+__all__ = ["PgRunner"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_Outcome = tuple[bool, Any]  # (ok, result or exception)
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+
+
+class _Connections:
+    """Up to ``size`` asyncpg connections, kept idle between uses, dropped when one fails."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self._dsn = dsn(url)
+        self._size = size
+        self._idle: list[asyncpg.Connection] = []
+        self._free = asyncio.Semaphore(size)
+        self._all: set[asyncpg.Connection] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def acquire(self) -> asyncpg.Connection:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a connection belongs to the loop that opened it
+            for conn in self._all:
+                conn.terminate()
+            self._all.clear()
+            self._idle.clear()
+            self._free = asyncio.Semaphore(self._size)
+            self._loop = loop
+        await self._free.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                self._all.discard(conn)
+            conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S, statement_cache_size=256)
+            try:
+                await setup_connection(conn)
+            except BaseException:
+                conn.terminate()
+                raise
+            self._all.add(conn)
+            return conn
+        except BaseException:
+            self._free.release()
+            raise
+
+    def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        if broken or conn.is_closed() or conn.is_in_transaction():
+            self._all.discard(conn)
+            conn.terminate()
+        else:
+            self._idle.append(conn)
+        self._free.release()
+
+    async def close(self) -> None:
+        for conn in list(self._all):
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:
+                conn.terminate()
+        self._all.clear()
+        self._idle.clear()
+
+
+class PgRunner:
+    def __init__(
+        self, url: str, engine: AsyncEngine, *, read_connections: int = 4, max_group: int = 256
+    ) -> None:
+        self.engine = engine  # SQLAlchemy's, for ``run_sa`` (migrations, schema, fixtures)
+        self._dialect = engine.dialect
+        self._reads = _Connections(url, read_connections)
+        self._writes = _Connections(url, 1)
+        self._max_group = max_group
+        self._jobs: deque[_Job] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @property
+    def dialect_name(self) -> str:
+        return self._dialect.name
+
+    # ---- reads ----
+
+    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._read(fn, args, framed=False)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._read(fn, args, framed=True)
+
+    async def _read(self, fn: Callable[..., T], args: tuple[Any, ...], *, framed: bool) -> T:
+        try:
+            conn = await self._reads.acquire()
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+        broken = False
+        try:
+            db = PostgresDb(conn, self._dialect)
+            if not framed:
+                return await greenlet_spawn(fn, db, *args)  # type: ignore[no-any-return]
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await greenlet_spawn(fn, db, *args)  # type: ignore[no-any-return]
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            raise unavailable(exc) from exc
+        finally:
+            self._reads.release(conn, broken=broken)
+
+    # ---- writes ----
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._stopped:
+            raise RuntimeError("the store is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.append(_Job(fn, args, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._drain(), name="smsdesk-pg-writer")
+        return await future
+
+    async def _drain(self) -> None:
+        jobs = self._jobs
+        while jobs:
+            group = [jobs.popleft() for _ in range(min(len(jobs), self._max_group))]
+            group = [job for job in group if not job.future.done()]  # cancelled while they waited
+            if not group:
+                continue
+            try:
+                outcomes = await self._run(group)
+            except Exception as exc:  # not expected: the callers hear it, the writer goes on
+                log.exception("PostgreSQL writer")
+                outcomes = [(False, exc)] * len(group)
+            for job, (ok, value) in zip(group, outcomes, strict=True):
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+
+    async def _run(self, group: list[_Job]) -> list[_Outcome]:
+        try:
+            conn = await self._writes.acquire()
+        except CONNECTION_ERRORS as exc:
+            return [(False, unavailable(exc))] * len(group)
+        broken = False
+        try:
+            db = PostgresDb(conn, self._dialect)
+            outcomes: list[_Outcome] = await greenlet_spawn(self._group_sync, db, group)
+            return outcomes
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            return [(False, unavailable(exc))] * len(group)
+        finally:
+            self._writes.release(conn, broken=broken)
+
+    def _group_sync(self, db: PostgresDb, group: list[_Job]) -> list[_Outcome]:
+        """Inside the greenlet: the group in one transaction, or, when a body fails, each alone."""
+        if len(group) == 1:
+            return [self._alone_sync(db, group[0])]
+        values: list[Any] = []
+        await_only(db.raw.execute("BEGIN"))
+        try:
+            for job in group:
+                values.append(job.fn(db, *job.args))
+            ids = flush_events(db)
+            await_only(db.raw.execute("COMMIT"))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            self._rollback_sync(db)
+            return [self._alone_sync(db, job) for job in group]
+        return [(True, _with_event_id(v, ids)) for v in values]
+
+    def _alone_sync(self, db: PostgresDb, job: _Job) -> _Outcome:
+        await_only(db.raw.execute("BEGIN"))
+        try:
+            value = job.fn(db, *job.args)
+            ids = flush_events(db)
+            await_only(db.raw.execute("COMMIT"))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as exc:
+            self._rollback_sync(db)
+            return (False, exc)
+        return (True, _with_event_id(value, ids))
+
+    @staticmethod
+    def _rollback_sync(db: PostgresDb) -> None:
+        db.events = []
+        if db.raw.is_in_transaction():
+            await_only(db.raw.execute("ROLLBACK"))
+
+    # ---- the rest ----
+
+    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(smsdesk_write=True)
+                async with conn.begin():
+                    return await conn.run_sync(fn)
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def close(self) -> None:
+        self._stopped = True
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._reads.close()
+        await self._writes.close()
+        await self.engine.dispose()
+
+
+def _with_event_id(value: Any, ids: list[int]) -> Any:
+    """A body's result, its ``EventsTicket`` (if it returned one) replaced by the id of its last event."""
+    if isinstance(value, EventsTicket):
+        return ids[value.end - 1]
+    return value
