@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smsdesk.clock import Clock
-from smsdesk.domain.errors import GwsError, MissingParameter, Validation
+from smsdesk.domain.errors import GwsError, MissingParameter, Unavailable, Validation
 from smsdesk.sms.base import InboundSink, StatusSink
 from smsdesk.sms.config import TwilioSettings
 from smsdesk.sms.simulator import SimulatorProvider
@@ -50,11 +50,18 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def gws_error(exc: GwsError, http_status: int = 400) -> JSONResponse:
+    if isinstance(exc, Unavailable):  # nothing accepted: HTTP 503 + Retry-After, the provider retries
+        return JSONResponse(
+            {"statusCode": exc.code, "statusMessage": exc.message},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     return JSONResponse({"statusCode": exc.code, "statusMessage": exc.message}, status_code=http_status)
 
 
 def _guarded(handler: Endpoint) -> Endpoint:
-    """Map domain errors raised while parsing or by the sink to a GWS error with HTTP 400."""
+    """Map domain errors raised while parsing or by the sink to a GWS error with HTTP 400 (503 with
+    ``Retry-After`` when the database or the inbound backlog cannot take it now)."""
 
     async def endpoint(request: Request) -> Response:
         try:
