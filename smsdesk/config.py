@@ -55,6 +55,10 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # ---- overload (docs/deployment.md, "Overload") ----
+    inbound_backlog: int = Field(
+        500, ge=1
+    )  # inbound SMS being stored at once per process; beyond it webhooks get 503 + Retry-After
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod
