@@ -1,7 +1,7 @@
 """Where PostgreSQL transactions run: asyncpg connections of our own, writes committed in groups.
 
 - **Reads** take an idle connection (up to ``read_connections`` at once) and run their one statement in
-  autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping. A body of several statements
+  autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping, no greenlet (``read_one``). A body of several statements
   (``read``) gets a ``REPEATABLE READ`` read-only transaction.
 - **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
   previous group was in flight are the next group: ``BEGIN``, every body in order, the events of all of them
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from smsdesk.store.engines.postgres import (
     setup_connection,
     unavailable,
 )
+from smsdesk.store.statements import Query
 
 __all__ = ["PgRunner"]
 
@@ -133,7 +134,30 @@ class PgRunner:
     # ---- reads ----
 
     async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._read(fn, args, framed=False)
+        """A body of ONE statement runs twice, without a greenlet: first on a ``_Probe`` that stops it at its
+        statement, then, once the rows came back, on a ``_Replay`` that hands them over."""
+        probe = _Probe()
+        try:
+            value = fn(probe, *args)
+        except _Wanted:
+            pass
+        else:
+            return value  # the body needed no statement
+        assert probe.q is not None
+        sql, params = probe.q.bind(self._dialect, probe.params)
+        try:
+            conn = await self._reads.acquire()
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+        broken = False
+        try:
+            rows = await (conn.fetch(sql, *params) if probe.many else conn.fetchrow(sql, *params))
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            raise unavailable(exc) from exc
+        finally:
+            self._reads.release(conn, broken=broken)
+        return fn(_Replay(probe, rows), *args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._read(fn, args, framed=True)
@@ -258,6 +282,61 @@ class PgRunner:
         await self._reads.close()
         await self._writes.close()
         await self.engine.dispose()
+
+
+class _Wanted(Exception):
+    """Raised by ``_Probe`` at a read body's statement."""
+
+
+class _Probe:
+    """The ``Db`` of a one-statement read body's first run: notes the statement and stops the body there."""
+
+    __slots__ = ("many", "params", "q")
+
+    def __init__(self) -> None:
+        self.q: Query | None = None
+        self.params: Mapping[str, Any] | None = None
+        self.many = False
+
+    def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        self.q, self.params, self.many = q, params, True
+        raise _Wanted
+
+    def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
+        self.q, self.params = q, params
+        raise _Wanted
+
+    def run(self, q: Query, params: Mapping[str, Any] | None = None) -> int:
+        raise TypeError("a read body does not write")
+
+    def run_many(self, q: Query, rows: Sequence[Mapping[str, Any]]) -> None:
+        raise TypeError("a read body does not write")
+
+    def load_json(self, value: Any) -> Any:
+        return value
+
+
+class _Replay(_Probe):
+    """The ``Db`` of its second run: the rows of the one statement noted, a second statement refused."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, probe: _Probe, rows: Any) -> None:
+        super().__init__()
+        self.q, self.params, self.many, self.rows = probe.q, probe.params, probe.many, rows
+
+    def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        self._check(q, params, True)
+        return self.rows  # type: ignore[no-any-return]
+
+    def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
+        self._check(q, params, False)
+        return self.rows
+
+    def _check(self, q: Query, params: Mapping[str, Any] | None, many: bool) -> None:
+        if q is not self.q or params != self.params or many != self.many:
+            raise TypeError("read_one: the body ran more than one statement (use read)")
+        self.q = None  # one statement only
 
 
 def _with_event_id(value: Any, ids: list[int]) -> Any:

@@ -9,8 +9,8 @@ Event ids come from a sequence and are handed out at insert time, so two transac
 order and a reader that has passed id N would miss the slower one. A transaction that writes notifications
 takes one transaction-level advisory lock before its event rows and holds it to its COMMIT, which makes event
 ids become visible in id order. The rows wait to the end of the transaction (``add_events``): a group of writes
-(``store/pg_runner.py``) takes the lock once, inserts all its events in one statement and commits, so the lock
-is held for three round trips (lock, insert, COMMIT) whatever the group's size.
+(``store/pg_runner.py``) takes the lock and inserts all its events in one statement, then commits: the lock is
+held for two round trips (that statement, COMMIT) whatever the group's size.
 """
 
 from __future__ import annotations
@@ -141,10 +141,15 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-_LOCK_SQL = "SELECT pg_advisory_xact_lock($1)"
+# The lock and the rows in one statement (one round trip): the CTE calling the lock function is volatile, so
+# it is not inlined and runs once; no row reaches the INSERT (whose projection draws the ids from the
+# sequence) before the join has read the CTE's one row, that is before the lock is held. ``unnest`` keeps
+# the order of its arrays, so ids follow the rows' order.
 _EVENTS_SQL = (
+    "WITH l AS (SELECT pg_advisory_xact_lock($5)) "
     "INSERT INTO events (user_id, channel, data, created_ms)"
-    " SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::json[], $4::bigint[]) RETURNING id"
+    " SELECT u.* FROM l, unnest($1::varchar[], $2::varchar[], $3::json[], $4::bigint[]) AS u"
+    " RETURNING id"
 )
 
 
@@ -172,7 +177,6 @@ def flush_events(db: PostgresDb) -> list[int]:
     rows = db.events
     if not rows:
         return []
-    await_only(db.raw.execute(_LOCK_SQL, EVENTS_LOCK))
     found = await_only(
         db.raw.fetch(
             _EVENTS_SQL,
@@ -180,6 +184,7 @@ def flush_events(db: PostgresDb) -> list[int]:
             [r["channel"] for r in rows],
             [r["data"] for r in rows],
             [r["created_ms"] for r in rows],
+            EVENTS_LOCK,
         )
     )
     db.events = []
