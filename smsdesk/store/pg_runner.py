@@ -4,7 +4,8 @@
   autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping, no greenlet (``read_one``). A body of several statements
   (``read``) gets a ``REPEATABLE READ`` read-only transaction.
 - **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
-  previous group was in flight are the next group: ``BEGIN``, every body in order, the events of all of them
+  previous group was in flight are the next group (when many are queued, a second and a third writer, each
+  with its connection, run groups beside it: ``BACKLOG_FOR_ANOTHER_WRITER``): ``BEGIN``, every body in order, the events of all of them
   in one statement under the events lock (``engines/postgres.py``), one ``COMMIT``; only then are the callers
   answered: acknowledged means committed (``synchronous_commit`` stays ``on``: docs/deployment.md). When a body
   fails, the group is rolled back and its writes run again one transaction each, so a failure costs only its
@@ -116,16 +117,28 @@ class _Connections:
 
 class PgRunner:
     def __init__(
-        self, url: str, engine: AsyncEngine, *, read_connections: int = 4, max_group: int = 256
+        self,
+        url: str,
+        engine: AsyncEngine,
+        *,
+        read_connections: int = 4,
+        write_connections: int = 3,
+        max_group: int = 256,
     ) -> None:
         self.engine = engine  # SQLAlchemy's, for ``run_sa`` (migrations, schema, fixtures)
         self._dialect = engine.dialect
         self._reads = _Connections(url, read_connections)
-        self._writes = _Connections(url, 1)
+        self._writes = _Connections(url, write_connections)
+        self._max_writers = write_connections
         self._max_group = max_group
         self._jobs: deque[_Job] = deque()
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
         self._stopped = False
+
+    # Writes queued while every writer has a group in flight before another writer (connection) starts a group
+    # beside them: one writer makes the biggest groups (the fewest round trips per write); when each round trip
+    # waits (a busy machine, a remote server), groups in parallel keep the throughput.
+    BACKLOG_FOR_ANOTHER_WRITER = 8
 
     @property
     def dialect_name(self) -> str:
@@ -187,11 +200,21 @@ class PgRunner:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.append(_Job(fn, args, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._drain(), name="smsdesk-pg-writer")
+        writers = self._writers
+        if not writers or (
+            len(self._jobs) >= self.BACKLOG_FOR_ANOTHER_WRITER and len(writers) < self._max_writers
+        ):
+            task = asyncio.get_running_loop().create_task(self._drain(), name="smsdesk-pg-writer")
+            writers.add(task)
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:  # leaves the set at once (no await after the queue was found empty): a new write starts a writer
+            self._writers.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _drain_queue(self) -> None:
         jobs = self._jobs
         while jobs:
             group = [jobs.popleft() for _ in range(min(len(jobs), self._max_group))]
@@ -277,8 +300,7 @@ class PgRunner:
 
     async def close(self) -> None:
         self._stopped = True
-        if self._writer is not None:
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await asyncio.gather(*self._writers, return_exceptions=True)
         await self._reads.close()
         await self._writes.close()
         await self.engine.dispose()
