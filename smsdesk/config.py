@@ -59,6 +59,11 @@ class Settings(BaseModel):
     inbound_backlog: int = Field(
         500, ge=1
     )  # inbound SMS being stored at once per process; beyond it webhooks get 503 + Retry-After
+    # ---- PostgreSQL connections per process (docs/deployment.md, "PostgreSQL") ----
+    pg_read_connections: int = Field(8, ge=1, le=100)  # one-statement reads at once
+    pg_write_connections: int = Field(
+        3, ge=1, le=100
+    )  # write groups at once (one, more when a backlog builds)
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

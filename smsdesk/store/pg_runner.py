@@ -1,6 +1,6 @@
 """Where PostgreSQL transactions run: asyncpg connections of our own, writes committed in groups.
 
-- **Reads** take an idle connection (up to ``read_connections`` at once) and run their one statement in
+- **Reads** take an idle connection (up to ``read_connections`` at once, ``pg_read_connections``) and run their one statement in
   autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping, no greenlet (``read_one``). A body of several statements
   (``read``) gets a ``REPEATABLE READ`` read-only transaction.
 - **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
@@ -121,7 +121,7 @@ class PgRunner:
         url: str,
         engine: AsyncEngine,
         *,
-        read_connections: int = 4,
+        read_connections: int = 8,
         write_connections: int = 3,
         max_group: int = 256,
     ) -> None:

@@ -42,11 +42,18 @@ __all__ = ["SqlStore", "create_store"]
 T = TypeVar("T")
 
 
-def create_store(database_url: str) -> SqlStore:
+def create_store(
+    database_url: str, *, pg_read_connections: int = 8, pg_write_connections: int = 3
+) -> SqlStore:
     if database_url.startswith("sqlite"):
         return SqlStore(SqliteRunner(sqlite.create_engine(database_url)), insert_events)
     if database_url.startswith(("postgresql", "postgres:")):
-        runner = PgRunner(database_url, postgres.create_engine(database_url))
+        runner = PgRunner(
+            database_url,
+            postgres.create_engine(database_url),
+            read_connections=pg_read_connections,
+            write_connections=pg_write_connections,
+        )
         return SqlStore(runner, postgres.add_events)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
