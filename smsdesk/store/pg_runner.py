@@ -8,8 +8,8 @@
   with its connection, run groups beside it: ``BACKLOG_FOR_ANOTHER_WRITER``): ``BEGIN``, every body in order, the events of all of them
   in one statement under the events lock (``engines/postgres.py``), one ``COMMIT``; only then are the callers
   answered: acknowledged means committed (``synchronous_commit`` stays ``on``: docs/deployment.md). When a body
-  fails, the group is rolled back and its writes run again one transaction each, so a failure costs only its
-  own write, as on SQLite (``store/writer.py``), without a ``SAVEPOINT`` round trip per write.
+  fails, the group is rolled back, the failing write runs alone and the others again as a group, so a failure
+  costs only its own write, as on SQLite (``store/writer.py``), without a ``SAVEPOINT`` round trip per write.
 - **Faults**: a refused or lost connection (the server restarting, say) raises ``StoreUnavailable`` (HTTP 503,
   ``statusCode`` 4) to the callers of what it was running, and the connection is dropped; the next request
   connects again. A write whose COMMIT was cut off may or may not have committed: its caller hears 503 and a
@@ -251,7 +251,9 @@ class PgRunner:
             self._writes.release(conn, broken=broken)
 
     def _group_sync(self, db: PostgresDb, group: list[_Job]) -> list[_Outcome]:
-        """Inside the greenlet: the group in one transaction, or, when a body fails, each alone."""
+        """Inside the greenlet: the group in one transaction. When a body fails, the transaction is rolled
+        back, that write runs alone (its own outcome) and the others run again as a group, and so on: k failing
+        writes cost k + 1 transactions for the rest, not one transaction per write."""
         if len(group) == 1:
             return [self._alone_sync(db, group[0])]
         values: list[Any] = []
@@ -265,7 +267,11 @@ class PgRunner:
             raise
         except Exception:
             self._rollback_sync(db)
-            return [self._alone_sync(db, job) for job in group]
+            failed = len(values)  # the body that raised; len(group) when the events or the COMMIT failed
+            if failed >= len(group):
+                return [self._alone_sync(db, job) for job in group]
+            rest = self._group_sync(db, group[:failed] + group[failed + 1 :])
+            return [*rest[:failed], self._alone_sync(db, group[failed]), *rest[failed:]]
         return [(True, _with_event_id(v, ids)) for v in values]
 
     def _alone_sync(self, db: PostgresDb, job: _Job) -> _Outcome:
