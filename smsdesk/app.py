@@ -103,7 +103,12 @@ def build_runtime(
 ) -> Runtime:
     return Runtime(
         settings=settings,
-        store=store or create_store(settings.database_url),
+        store=store
+        or create_store(
+            settings.database_url,
+            pg_read_connections=settings.pg_read_connections,
+            pg_write_connections=settings.pg_write_connections,
+        ),
         clock=clock or SystemClock(),
         passwords=Passwords(fast=fast_hash),
     )

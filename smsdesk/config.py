@@ -74,6 +74,15 @@ class Settings(BaseModel):
     # -- conformance (issue 23) --
     contact_center_id: str = Field("default", min_length=1, max_length=128)  # User resource (spec §9.7)
     error_http_status: Literal["mapped", "200"] = "mapped"  # HTTP status of GWS errors (docs/api.md)
+    # ---- overload (docs/deployment.md, "Overload") ----
+    inbound_backlog: int = Field(
+        500, ge=1
+    )  # inbound SMS being stored at once per process; beyond it webhooks get 503 + Retry-After
+    # ---- PostgreSQL connections per process (docs/deployment.md, "PostgreSQL") ----
+    pg_read_connections: int = Field(8, ge=1, le=100)  # one-statement reads at once
+    pg_write_connections: int = Field(
+        3, ge=1, le=100
+    )  # write groups at once (one, more when a backlog builds)
 
     @field_validator("error_http_status", mode="before")
     @classmethod

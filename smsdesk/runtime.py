@@ -71,6 +71,7 @@ class Runtime:
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
     agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written
+    inbound_in_flight: int = 0  # inbound SMS being stored now (``actions/inbound.py``, the backlog bound)
 
     async def commit(self, change: Change) -> int:
         last = await self.store.commit(change)

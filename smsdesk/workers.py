@@ -15,6 +15,7 @@ from typing import Any
 from smsdesk.actions.routing import Router
 from smsdesk.actions.wrapup import end_due_wrap_ups
 from smsdesk.bus.base import Bus
+from smsdesk.domain.errors import StoreUnavailable
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
 
@@ -126,6 +127,8 @@ class RouterLoop:
                 await self.run_once()
                 while self.router.more_waiting:  # the pass took a full batch: there may be more
                     await self.run_once()
+            except StoreUnavailable as exc:  # the database is restarting: one line, not a traceback a tick
+                log.warning("routing pass skipped: %s", exc.message)
             except Exception:  # a failing pass must not stop routing: log it and try again next tick
                 log.exception("routing pass failed")
 
@@ -149,6 +152,8 @@ class SessionCleanupLoop:
         while True:
             try:
                 await self.rt.store.delete_expired_http_sessions(self.rt.clock.now_ms())
+            except StoreUnavailable as exc:
+                log.warning("HTTP session cleanup skipped: %s", exc.message)
             except Exception:
                 log.exception("HTTP session cleanup failed")
             await asyncio.sleep(self.every_s)

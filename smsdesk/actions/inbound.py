@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session, stored_message
-from smsdesk.domain.errors import AlreadyExists, InvalidState
+from smsdesk.domain.errors import AlreadyExists, InvalidState, Unavailable
 from smsdesk.domain.events import Notification
 from smsdesk.domain.outcome import CHANNEL, Outcome
 from smsdesk.domain.sessions import Session
@@ -56,7 +56,21 @@ async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
 
     A duplicate is found by the commit itself (the (provider, message id) key is unique), not by a read
     before it: a provider retry is rare, a read per message is not.
+
+    At most ``settings.inbound_backlog`` messages are being stored at once in this process: beyond that the
+    message is refused at once with ``Unavailable`` (HTTP 503 + ``Retry-After``; the provider retries), so an
+    overload queues a bounded number of requests, not an ever-growing one (docs/deployment.md, "Overload").
     """
+    if rt.inbound_in_flight >= rt.settings.inbound_backlog:
+        raise Unavailable("Too many inbound messages are waiting to be stored; retry shortly")
+    rt.inbound_in_flight += 1
+    try:
+        return await _receive(rt, sms)
+    finally:
+        rt.inbound_in_flight -= 1
+
+
+async def _receive(rt: Runtime, sms: InboundSms) -> InboundAck:
     keyword = classify(sms.text)
     try:
         for _ in range(8):

@@ -11,7 +11,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from smsdesk.domain.errors import Forbidden, GwsError, Validation
+from smsdesk.domain.errors import Forbidden, GwsError, Unavailable, Validation
 
 __all__ = [
     "HTTP_STATUS",
@@ -84,6 +84,12 @@ def error_response(
 
 
 def gws_error(exc: GwsError) -> GwsJSONResponse:
+    if isinstance(exc, Unavailable):  # statusCode 4, but nothing changed and a retry may succeed: HTTP 503
+        return GwsJSONResponse(
+            {"statusCode": exc.code, "statusMessage": exc.message},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after_s)}

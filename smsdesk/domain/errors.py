@@ -11,7 +11,9 @@ Tree::
     ├── Validation (10)           a value of the wrong type, out of range, or unknown
     ├── AlreadyExists (18)
     ├── InUse (19)
-    └── NotAuthenticated (20)
+    ├── NotAuthenticated (20)
+    └── Unavailable (4)           the database (or a bounded backlog) cannot take it now: HTTP 503, retry
+        └── StoreUnavailable (4)  the database is unreachable or restarting
 
 The HTTP status that goes with each code is decided in one place: ``smsdesk/api/errors.py``.
 """
@@ -28,6 +30,8 @@ __all__ = [
     "NoPermission",
     "NotAuthenticated",
     "NotFound",
+    "StoreUnavailable",
+    "Unavailable",
     "Validation",
 ]
 
@@ -74,3 +78,14 @@ class InUse(GwsError):
 
 class NotAuthenticated(GwsError):
     code = 20
+
+
+class Unavailable(GwsError):
+    """Nothing was changed and the same request may succeed shortly: HTTP 503 with ``Retry-After``."""
+
+    code = 4
+    retry_after_s = 1
+
+
+class StoreUnavailable(Unavailable):
+    """The database did not answer (restarting, unreachable): docs/deployment.md, "Infrastructure faults"."""

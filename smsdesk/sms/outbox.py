@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsdesk.clock import Clock
+from smsdesk.domain.errors import StoreUnavailable
 from smsdesk.sms.base import (
     OutboundSms,
     PermanentFailure,
@@ -223,6 +224,9 @@ class OutboxWorker:
         while True:
             try:
                 processed = await self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("outbox pass skipped: %s", exc.message)
+                processed = 0
             except Exception:
                 log.exception("outbox pass failed; retrying after the poll interval")
                 processed = 0

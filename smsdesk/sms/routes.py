@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smsdesk.api.errors import HTTP_STATUS, UnsupportedMediaType, error_response
+from smsdesk.api.errors import HTTP_STATUS, UnsupportedMediaType, error_response, gws_error
 from smsdesk.api.params import read_bounded_body
 from smsdesk.clock import Clock
-from smsdesk.domain.errors import GwsError, MissingParameter, Validation
+from smsdesk.domain.errors import GwsError, MissingParameter, Unavailable, Validation
 from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, is_json_media_type, too_deep
 from smsdesk.sms.base import InboundSink, StatusSink
 from smsdesk.sms.config import TwilioSettings
@@ -56,7 +56,10 @@ Guard = Callable[[Request], Awaitable[None]]  # raises a GwsError to refuse the 
 
 
 def _error(exc: GwsError) -> Response:
-    """HTTP 400 for bad input; 401/403 for the simulator's access rule, 413/415 for a refused body."""
+    """HTTP 400 for bad input; 401/403 for the simulator's access rule, 413/415 for a refused body; 503 with
+    ``Retry-After`` when the database or the inbound backlog cannot take it now (the provider retries)."""
+    if isinstance(exc, Unavailable):
+        return gws_error(exc)
     status = getattr(exc, "http_status", None) or (HTTP_STATUS[exc.code] if exc.code in (3, 5, 20) else 400)
     headers = {"WWW-Authenticate": 'Basic realm="smsdesk"'} if exc.code == 20 else None
     return error_response(exc.code, exc.message, headers, http_status=status)

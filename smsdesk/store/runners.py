@@ -4,8 +4,8 @@ A body is a sync function whose first argument is a ``Db`` (``store/statements.p
 statements and gets row tuples back. ``run_sa`` runs a body that needs a SQLAlchemy ``Connection`` instead
 (migrations, schema, test fixtures: nothing on a hot path).
 
-- PostgreSQL (asyncpg): ``AsyncRunner`` runs the body through SQLAlchemy's asyncio layer (``run_sync``), the
-  statements on the asyncpg DBAPI adapter of that connection.
+- PostgreSQL (asyncpg): ``PgRunner`` (``store/pg_runner.py``) runs the body inside a greenlet, each statement
+  awaited on an asyncpg connection of its own, the writes of a process committed in groups.
 - SQLite (standard ``sqlite3`` driver): ``SqliteRunner`` runs everything on the event loop's thread, on one
   connection of its own (writes ran on a thread of their own until the writer moved to the loop;
   ``store/writer.py`` says why). WRITE bodies go to the writer, which runs the writes of one loop turn in one
@@ -28,14 +28,12 @@ from contextlib import nullcontext
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from smsdesk.store.engines.postgres import PostgresDb
 from smsdesk.store.engines.sqlite import SqliteDb
 from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
 from smsdesk.store.writer import LoopWriter
 
-__all__ = ["AsyncRunner", "Runner", "SqliteRunner"]
+__all__ = ["Runner", "SqliteRunner"]
 
 T = TypeVar("T")
 
@@ -61,42 +59,6 @@ class Runner(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class AsyncRunner:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    @property
-    def dialect_name(self) -> str:
-        return self.engine.dialect.name
-
-    @staticmethod
-    def _call(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        db = PostgresDb(conn.connection.dbapi_connection, conn.dialect)
-        return fn(db, *args)
-
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self.engine.connect() as conn:
-            result = await conn.run_sync(self._call, fn, args)
-            await conn.rollback()
-            return result
-
-    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.read(fn, *args)
-
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self.engine.connect() as conn, conn.begin():
-            return await conn.run_sync(self._call, fn, args)
-
-    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
-        async with self.engine.connect() as conn:
-            conn = await conn.execution_options(smsdesk_write=True)
-            async with conn.begin():
-                return await conn.run_sync(fn)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 class SqliteRunner:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from smsdesk.domain.events import Notification
 from smsdesk.store.base import Change
+from smsdesk.store.commit import insert_events
 from smsdesk.store.engines import sqlite
 from smsdesk.store.runners import SqliteRunner
 from smsdesk.store.sql import SqlStore
@@ -35,7 +36,7 @@ _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter, like `serv
 
 
 def _store(url: str, *, write_lock: bool = True) -> SqlStore:
-    return SqlStore(SqliteRunner(sqlite.create_engine(url), write_lock=write_lock), sqlite.lock_for_events)
+    return SqlStore(SqliteRunner(sqlite.create_engine(url), write_lock=write_lock), insert_events)
 
 
 def _change(who: str, i: int) -> Change:

@@ -1,26 +1,63 @@
-"""PostgreSQL specifics (asyncpg).
+"""PostgreSQL specifics: asyncpg straight, statements of sync transaction bodies awaited through a greenlet.
+
+A transaction body is a sync function (``store/statements.py``); on PostgreSQL it runs inside
+``greenlet_spawn`` and each statement is ``await_only(connection.fetch(...))`` on a raw asyncpg connection:
+one round trip, asyncpg's prepared-statement cache, no SQLAlchemy pool, cursor or adapter objects in between
+(they were most of the store's CPU on this engine, docs/performance.md "PostgreSQL at single-node speed").
 
 Event ids come from a sequence and are handed out at insert time, so two transactions could commit out of id
-order and a reader that has passed id N would miss the slower one. Transactions that write notifications take
-one transaction-level advisory lock first, which makes event ids commit in order.
+order and a reader that has passed id N would miss the slower one. A transaction that writes notifications
+takes one transaction-level advisory lock before its event rows and holds it to its COMMIT, which makes event
+ids become visible in id order. The rows wait to the end of the transaction (``add_events``): a group of writes
+(``store/pg_runner.py``) takes the lock and inserts all its events in one statement, then commits: the lock is
+held for two round trips (that statement, COMMIT) whatever the group's size.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, select
+import asyncpg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
+from smsdesk.domain.errors import StoreUnavailable
 from smsdesk.store.statements import Db, Query, load_json
 
-__all__ = ["PostgresDb", "create_engine", "lock_for_events", "normalise_url"]
+__all__ = [
+    "CONNECTION_ERRORS",
+    "EventsTicket",
+    "PostgresDb",
+    "add_events",
+    "create_engine",
+    "dsn",
+    "flush_events",
+    "normalise_url",
+    "unavailable",
+]
 
-_EVENTS_LOCK = 0x5D5DE5C  # arbitrary constant naming "smsdesk events"
-_LOCK = Query(select(func.pg_advisory_xact_lock(bindparam("k", type_=BigInteger))))
+EVENTS_LOCK = 0x5D5DE5C  # arbitrary constant naming "smsdesk events"
+
+# What a lost or refused connection raises (the server restarting, shutting down, unreachable).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.CannotConnectNowError,  # 57P03: starting up / shutting down
+    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P02 crash shutdown
+    asyncpg.InterfaceError,  # the connection is closed
+)
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(
+        "The database is unavailable; the request did not change anything, try again shortly"
+        f" ({type(exc).__name__})"
+    )
 
 
 def normalise_url(url: str) -> str:
@@ -30,58 +67,125 @@ def normalise_url(url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {url}")
 
 
+def dsn(url: str) -> str:
+    """The libpq-style URL asyncpg takes."""
+    return "postgresql://" + normalise_url(url)[len("postgresql+asyncpg://") :]
+
+
 def create_engine(url: str) -> AsyncEngine:
+    """SQLAlchemy's engine: migrations, schema and test fixtures only (``SqlStore.run_write``)."""
     return create_async_engine(
         normalise_url(url),
-        pool_size=10,
-        max_overflow=20,
+        pool_size=2,
+        max_overflow=4,
         pool_pre_ping=True,
-        json_deserializer=load_json,  # asyncpg decodes JSON columns with it (PostgresDb reads them decoded)
+        json_deserializer=load_json,
     )
 
 
-class PostgresDb:
-    """A transaction body's statements on SQLAlchemy's asyncpg DBAPI adapter (inside ``run_sync``).
+async def setup_connection(conn: asyncpg.Connection) -> None:
+    """JSON columns: written as the text ``dump_json`` made, read back decoded with ``load_json``."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=_identity, decoder=load_json, schema="pg_catalog")
 
-    asyncpg prepares each SQL text once per connection and keeps it, so a statement costs one round trip.
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class PostgresDb:
+    """A transaction body's statements on one asyncpg connection, awaited from inside ``greenlet_spawn``.
+
+    ``events`` holds the event rows of the transaction's bodies until its end (``add_events``).
     """
 
-    __slots__ = ("dialect", "raw")
+    __slots__ = ("dialect", "events", "raw")
 
-    def __init__(self, raw: Any, dialect: Dialect) -> None:
-        self.raw = raw  # AsyncAdapt_asyncpg_connection
+    def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
+        self.raw = raw
         self.dialect = dialect
-
-    def _execute(self, q: Query, params: Mapping[str, Any] | None) -> Any:
-        sql, args = q.bind(self.dialect, params)
-        cur = self.raw.cursor()
-        try:
-            cur.execute(sql, args)
-        except self.dialect.loaded_dbapi.IntegrityError as exc:
-            raise IntegrityError(sql, args, exc) from exc
-        return cur
+        self.events: list[Mapping[str, Any]] = []
 
     def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
-        return self._execute(q, params).fetchall()  # type: ignore[no-any-return]
+        sql, args = q.bind(self.dialect, params)
+        return await_only(self.raw.fetch(sql, *args))  # type: ignore[no-any-return]
 
     def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
-        return self._execute(q, params).fetchone()
+        sql, args = q.bind(self.dialect, params)
+        return await_only(self.raw.fetchrow(sql, *args))
 
     def run(self, q: Query, params: Mapping[str, Any] | None = None) -> int:
-        return int(self._execute(q, params).rowcount)
+        sql, args = q.bind(self.dialect, params)
+        try:
+            status: str = await_only(self.raw.execute(sql, *args))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(sql, args, exc) from exc
+        return _rowcount(status)
 
     def run_many(self, q: Query, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         sql, args = q.bind_many(self.dialect, rows)
         try:
-            self.raw.cursor().executemany(sql, args)
-        except self.dialect.loaded_dbapi.IntegrityError as exc:
+            await_only(self.raw.executemany(sql, args))
+        except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(sql, None, exc) from exc
 
     def load_json(self, value: Any) -> Any:
-        return value  # the driver already decoded it (json_deserializer above)
+        return value  # the codec already decoded it (setup_connection)
 
 
-def lock_for_events(db: Db) -> None:
-    db.run(_LOCK, {"k": _EVENTS_LOCK})
+def _rowcount(status: str) -> int:
+    """Rows matched, from a command tag such as ``UPDATE 1`` or ``INSERT 0 3``."""
+    tail = status.rpartition(" ")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+# The lock and the rows in one statement (one round trip): the CTE calling the lock function is volatile, so
+# it is not inlined and runs once; no row reaches the INSERT (whose projection draws the ids from the
+# sequence) before the join has read the CTE's one row, that is before the lock is held. ``unnest`` keeps
+# the order of its arrays, so ids follow the rows' order.
+_EVENTS_SQL = (
+    "WITH l AS (SELECT pg_advisory_xact_lock($5)) "
+    "INSERT INTO events (user_id, channel, data, created_ms)"
+    " SELECT u.* FROM l, unnest($1::varchar[], $2::varchar[], $3::json[], $4::bigint[]) AS u"
+    " RETURNING id"
+)
+
+
+class EventsTicket(int):
+    """What ``add_events`` returns until the transaction's events are written: 0 as an int, and the index one
+    past the body's last event row among the transaction's (``PostgresDb.flush_events`` gives the id)."""
+
+    end: int
+
+
+def add_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Queue event rows (user_id, channel, data, created_ms) for the end of the transaction (``flush_events``).
+
+    The runner replaces the ``EventsTicket`` a body returns by the id of its last event row.
+    """
+    assert isinstance(db, PostgresDb)
+    db.events.extend(rows)
+    ticket = EventsTicket(0)
+    ticket.end = len(db.events)
+    return ticket
+
+
+def flush_events(db: PostgresDb) -> list[int]:
+    """Just before COMMIT: take the events lock and insert the queued rows in one statement; their ids."""
+    rows = db.events
+    if not rows:
+        return []
+    found = await_only(
+        db.raw.fetch(
+            _EVENTS_SQL,
+            [r["user_id"] for r in rows],
+            [r["channel"] for r in rows],
+            [r["data"] for r in rows],
+            [r["created_ms"] for r in rows],
+            EVENTS_LOCK,
+        )
+    )
+    db.events = []
+    return [r[0] for r in found]

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool, StaticPool
 
-from smsdesk.store.statements import Db, Query, load_json
+from smsdesk.store.statements import Query, load_json
 
 try:
     import fcntl
@@ -37,7 +37,6 @@ __all__ = [
     "WriteLock",
     "create_engine",
     "is_memory",
-    "lock_for_events",
     "normalise_url",
     "write_lock",
 ]
@@ -220,7 +219,3 @@ class SqliteDb:
 
     def load_json(self, value: Any) -> Any:
         return load_json(value)
-
-
-def lock_for_events(db: Db) -> None:
-    """Nothing to do: SQLite already serialises writers, so event ids commit in order."""

@@ -1,0 +1,206 @@
+"""The write path of the SQL store: a ``Change`` (``store/base.py``) written in one transaction.
+
+The JSON documents of a change are encoded before its transaction (``Docs``); ``commit_txn`` runs the
+statements. Notifications become rows of ``events``, written by the engine's ``add_events`` (SQLite:
+``insert_events`` below; PostgreSQL: ``engines/postgres.py``, under a lock) so that event ids become visible
+in id order and a reader that has passed id N never misses a smaller one.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from smsdesk.domain.agents import AgentState
+from smsdesk.domain.errors import NotFound
+from smsdesk.store import queries as q
+from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionWrite
+from smsdesk.store.statements import Db, dump_json
+
+__all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
+
+# (db, rows of user_id / channel / data / created_ms) -> the id of the last row
+AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
+
+_indexed_values = operator.attrgetter(*q.SESSION_INDEXED)
+
+
+def doc(value: Mapping[str, Any]) -> str:
+    """A JSON column's text for a mapping (the domain hands read-only mappings too)."""
+    return dump_json(value if isinstance(value, dict) else dict(value))
+
+
+def commit_txn(db: Db, change: Change, docs: Docs, add_events: AddEvents) -> int:
+    """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
+    now = max([w.record.updated_ms for w in change.sessions] or [0])
+    for provider, msg_id, session_id in change.inbound_keys:
+        db.run(
+            q.INBOUND_INSERT,
+            {
+                "provider": provider,
+                "provider_message_id": msg_id,
+                "session_id": session_id,
+                "created_ms": now,
+            },
+        )
+    for user_id, expected in change.references:
+        take_reference(db, user_id, expected)
+    for w, doc in zip(change.sessions, docs.sessions, strict=True):
+        write_session(db, w, doc)
+    if change.messages:
+        db.run_many(
+            q.MESSAGE_INSERT,
+            [
+                {"session_id": sid, "idx": int(msg["index"]), "data": doc}
+                for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
+            ],
+        )
+    for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
+        db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
+    for agent in change.agents:
+        upsert_agent(db, agent)
+    for user_id, idle_ms in change.agents_idle:
+        db.run(q.AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_ms})
+    if change.outbound:
+        db.run_many(
+            q.OUTBOX_INSERT,
+            [
+                {
+                    "provider": o.provider,
+                    "from_number": o.from_number,
+                    "to_number": o.to_number,
+                    "text": o.text,
+                    "session_id": o.session_id,
+                    "message_index": o.message_index,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_ms": 0,
+                    "lease_until_ms": 0,
+                    "provider_message_id": None,
+                    "error": None,
+                    "created_ms": now,
+                }
+                for o in change.outbound
+            ],
+        )
+    for outbox_id, provider_message_id in change.outbound_sent:
+        db.run(q.OUTBOX_SENT, {"b_id": outbox_id, "pmid": provider_message_id})
+    for number, opted_out in change.opt_outs:
+        db.run(q.OPT_OUT_DELETE, {"number": number})
+        db.run(q.OPT_OUT_INSERT, {"number": number, "opted_out": opted_out, "updated_ms": now})
+    for sub, doc in zip(change.subscriptions_put, docs.subscriptions, strict=True):
+        key = {"supervisor_id": sub.supervisor_id, "agent_id": sub.agent_id}
+        db.run(q.SUB_DELETE, key)
+        db.run(q.SUB_INSERT, {**key, "data": doc})
+    for supervisor_id, agent_id in change.subscriptions_delete:
+        db.run(q.SUB_DELETE, {"supervisor_id": supervisor_id, "agent_id": agent_id})
+    for a, doc in zip(change.audit, docs.audit, strict=True):
+        db.run(
+            q.AUDIT_INSERT,
+            {
+                "actor_id": a.actor_id,
+                "action": a.action,
+                "target_id": a.target_id,
+                "details": doc,
+                "created_ms": a.created_ms,
+            },
+        )
+    if change.notifications:
+        return add_events(
+            db,
+            [
+                {"user_id": n.user_id, "channel": n.channel, "data": doc, "created_ms": now}
+                for n, doc in zip(change.notifications, docs.notifications, strict=True)
+            ],
+        )
+    return 0
+
+
+def insert_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
+    """SQLite's ``add_events``: writers are serialised already (one write transaction at a time on a file),
+    so ids commit in order without a lock; the last id is the table's highest."""
+    db.run_many(q.EVENT_INSERT, rows)
+    row = db.first(q.EVENT_LAST)
+    return int(row[0]) if row else 0
+
+
+class Docs:
+    """The JSON texts of a change, encoded before its transaction: the write lock (held by one writer of all
+    processes at a time) is not held while the documents are encoded."""
+
+    __slots__ = ("audit", "message_updates", "messages", "notifications", "sessions", "subscriptions")
+
+    def __init__(self, change: Change) -> None:
+        self.sessions = [doc(w.record.data) for w in change.sessions]
+        self.messages = [doc(m) for _, m in change.messages]
+        self.message_updates = [doc(m) for _, m in change.message_updates]
+        self.subscriptions = [doc(sub.data) for sub in change.subscriptions_put]
+        self.audit = [doc(a.details) for a in change.audit]
+        self.notifications = [doc(n.data) for n in change.notifications]
+
+
+def write_session(db: Db, w: SessionWrite, doc: str) -> None:
+    r, expected_version, stored = w.record, w.expected_version, w.stored
+    values = {
+        "id": r.id,
+        "version": r.version,
+        "is_open": r.is_open,
+        "waiting": r.waiting,
+        "queue": r.queue,
+        "customer": r.customer,
+        "business": r.business,
+        "created_ms": r.created_ms,
+        "updated_ms": r.updated_ms,
+        "queued_ms": r.queued_ms,
+        "deadline_ms": r.deadline_ms,
+        "data": doc,
+    }
+    if expected_version is None:
+        db.run(q.SESSION_INSERT, values)
+        stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
+    else:
+        values["b_id"] = r.id
+        values["b_version"] = expected_version
+        unindexed = stored is not None and _indexed_values(stored) == _indexed_values(r)
+        if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
+            raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
+        stored_members = None if stored is None else (stored.members, stored.load_members)
+    if stored_members == (r.members, r.load_members):
+        return  # the member rows stored at the expected version are already these
+    if not r.members:
+        db.run(q.MEMBERS_DELETE, {"session_id": r.id})
+        return
+    members = sorted(r.members)
+    keep: dict[str, Any] = {f"u{i}": u for i, u in enumerate(members)}
+    keep["session_id"] = r.id
+    db.run(q.MEMBERS_PRUNE.sized(len(members)), keep)
+    db.run_many(
+        q.MEMBER_UPSERT, [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in members]
+    )
+
+
+def take_reference(db: Db, user_id: str, expected: int) -> None:
+    """The user's next referenceId, which the change was decided with (``expected``), or ``ReferenceTaken``
+    with the one it must be (the transaction is then rolled back, and the operation decided again)."""
+    row = db.first(q.USER_REFERENCE, {"b_id": user_id})
+    if row is None:
+        raise NotFound(f"User {user_id} not found")
+    if int(row[0]) != expected:
+        raise ReferenceTaken(user_id, int(row[0]))
+
+
+def upsert_agent(db: Db, agent: AgentState) -> None:
+    values = {
+        "b_user_id": agent.user_id,
+        "user_id": agent.user_id,
+        "state": agent.state.value,
+        "reason": agent.reason,
+        "since_ms": agent.since_ms,
+        "idle_since_ms": agent.idle_since_ms,
+        "work_mode": agent.work_mode,
+        "wrap_session_id": agent.wrap_session_id,
+        "wrap_until_ms": agent.wrap_until_ms,
+    }
+    if not db.run(q.AGENT_UPDATE, values):
+        db.run(q.AGENT_INSERT, values)

@@ -1,0 +1,374 @@
+"""Where PostgreSQL transactions run: asyncpg connections of our own, writes committed in groups.
+
+- **Reads** take an idle connection (up to ``read_connections`` at once, ``pg_read_connections``) and run their one statement in
+  autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping, no greenlet (``read_one``). A body of several statements
+  (``read``) gets a ``REPEATABLE READ`` read-only transaction.
+- **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
+  previous group was in flight are the next group (when many are queued, a second and a third writer, each
+  with its connection, run groups beside it: ``BACKLOG_FOR_ANOTHER_WRITER``): ``BEGIN``, every body in order, the events of all of them
+  in one statement under the events lock (``engines/postgres.py``), one ``COMMIT``; only then are the callers
+  answered: acknowledged means committed (``synchronous_commit`` stays ``on``: docs/deployment.md). When a body
+  fails, the group is rolled back, the failing write runs alone and the others again as a group, so a failure
+  costs only its own write, as on SQLite (``store/writer.py``), without a ``SAVEPOINT`` round trip per write.
+- **Faults**: a refused or lost connection (the server restarting, say) raises ``StoreUnavailable`` (HTTP 503,
+  ``statusCode`` 4) to the callers of what it was running, and the connection is dropped; the next request
+  connects again. A write whose COMMIT was cut off may or may not have committed: its caller hears 503 and a
+  provider retries, which the inbound keys make idempotent (docs/deployment.md, "Infrastructure faults").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only, greenlet_spawn
+
+from smsdesk.store.engines.postgres import (
+    CONNECTION_ERRORS,
+    EventsTicket,
+    PostgresDb,
+    dsn,
+    flush_events,
+    setup_connection,
+    unavailable,
+)
+from smsdesk.store.statements import Query
+
+__all__ = ["PgRunner"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_Outcome = tuple[bool, Any]  # (ok, result or exception)
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+
+
+class _Connections:
+    """Up to ``size`` asyncpg connections, kept idle between uses, dropped when one fails."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self._dsn = dsn(url)
+        self._size = size
+        self._idle: list[asyncpg.Connection] = []
+        self._free = asyncio.Semaphore(size)
+        self._all: set[asyncpg.Connection] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def acquire(self) -> asyncpg.Connection:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a connection belongs to the loop that opened it
+            for conn in self._all:
+                conn.terminate()
+            self._all.clear()
+            self._idle.clear()
+            self._free = asyncio.Semaphore(self._size)
+            self._loop = loop
+        await self._free.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                self._all.discard(conn)
+            conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S, statement_cache_size=256)
+            try:
+                await setup_connection(conn)
+            except BaseException:
+                conn.terminate()
+                raise
+            self._all.add(conn)
+            return conn
+        except BaseException:
+            self._free.release()
+            raise
+
+    def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        if broken or conn.is_closed() or conn.is_in_transaction():
+            self._all.discard(conn)
+            conn.terminate()
+        else:
+            self._idle.append(conn)
+        self._free.release()
+
+    async def close(self) -> None:
+        for conn in list(self._all):
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:
+                conn.terminate()
+        self._all.clear()
+        self._idle.clear()
+
+
+class PgRunner:
+    def __init__(
+        self,
+        url: str,
+        engine: AsyncEngine,
+        *,
+        read_connections: int = 8,
+        write_connections: int = 3,
+        max_group: int = 256,
+    ) -> None:
+        self.engine = engine  # SQLAlchemy's, for ``run_sa`` (migrations, schema, fixtures)
+        self._dialect = engine.dialect
+        self._reads = _Connections(url, read_connections)
+        self._writes = _Connections(url, write_connections)
+        self._max_writers = write_connections
+        self._max_group = max_group
+        self._jobs: deque[_Job] = deque()
+        self._writers: set[asyncio.Task[None]] = set()
+        self._stopped = False
+
+    # Writes queued while every writer has a group in flight before another writer (connection) starts a group
+    # beside them: one writer makes the biggest groups (the fewest round trips per write); when each round trip
+    # waits (a busy machine, a remote server), groups in parallel keep the throughput.
+    BACKLOG_FOR_ANOTHER_WRITER = 8
+
+    @property
+    def dialect_name(self) -> str:
+        return self._dialect.name
+
+    # ---- reads ----
+
+    async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
+        """A body of ONE statement runs twice, without a greenlet: first on a ``_Probe`` that stops it at its
+        statement, then, once the rows came back, on a ``_Replay`` that hands them over."""
+        probe = _Probe()
+        try:
+            value = fn(probe, *args)
+        except _Wanted:
+            pass
+        else:
+            return value  # the body needed no statement
+        assert probe.q is not None
+        sql, params = probe.q.bind(self._dialect, probe.params)
+        try:
+            conn = await self._reads.acquire()
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+        broken = False
+        try:
+            rows = await (conn.fetch(sql, *params) if probe.many else conn.fetchrow(sql, *params))
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            raise unavailable(exc) from exc
+        finally:
+            self._reads.release(conn, broken=broken)
+        return fn(_Replay(probe, rows), *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._read(fn, args, framed=True)
+
+    async def _read(self, fn: Callable[..., T], args: tuple[Any, ...], *, framed: bool) -> T:
+        try:
+            conn = await self._reads.acquire()
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+        broken = False
+        try:
+            db = PostgresDb(conn, self._dialect)
+            if not framed:
+                return await greenlet_spawn(fn, db, *args)  # type: ignore[no-any-return]
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await greenlet_spawn(fn, db, *args)  # type: ignore[no-any-return]
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            raise unavailable(exc) from exc
+        finally:
+            self._reads.release(conn, broken=broken)
+
+    # ---- writes ----
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._stopped:
+            raise RuntimeError("the store is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.append(_Job(fn, args, future))
+        writers = self._writers
+        if not writers or (
+            len(self._jobs) >= self.BACKLOG_FOR_ANOTHER_WRITER and len(writers) < self._max_writers
+        ):
+            task = asyncio.get_running_loop().create_task(self._drain(), name="smsdesk-pg-writer")
+            writers.add(task)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:  # leaves the set at once (no await after the queue was found empty): a new write starts a writer
+            self._writers.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _drain_queue(self) -> None:
+        jobs = self._jobs
+        while jobs:
+            group = [jobs.popleft() for _ in range(min(len(jobs), self._max_group))]
+            group = [job for job in group if not job.future.done()]  # cancelled while they waited
+            if not group:
+                continue
+            try:
+                outcomes = await self._run(group)
+            except Exception as exc:  # not expected: the callers hear it, the writer goes on
+                log.exception("PostgreSQL writer")
+                outcomes = [(False, exc)] * len(group)
+            for job, (ok, value) in zip(group, outcomes, strict=True):
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+
+    async def _run(self, group: list[_Job]) -> list[_Outcome]:
+        try:
+            conn = await self._writes.acquire()
+        except CONNECTION_ERRORS as exc:
+            return [(False, unavailable(exc))] * len(group)
+        broken = False
+        try:
+            db = PostgresDb(conn, self._dialect)
+            outcomes: list[_Outcome] = await greenlet_spawn(self._group_sync, db, group)
+            return outcomes
+        except CONNECTION_ERRORS as exc:
+            broken = True
+            return [(False, unavailable(exc))] * len(group)
+        finally:
+            self._writes.release(conn, broken=broken)
+
+    def _group_sync(self, db: PostgresDb, group: list[_Job]) -> list[_Outcome]:
+        """Inside the greenlet: the group in one transaction. When a body fails, the transaction is rolled
+        back, that write runs alone (its own outcome) and the others run again as a group, and so on: k failing
+        writes cost k + 1 transactions for the rest, not one transaction per write."""
+        if len(group) == 1:
+            return [self._alone_sync(db, group[0])]
+        values: list[Any] = []
+        await_only(db.raw.execute("BEGIN"))
+        try:
+            for job in group:
+                values.append(job.fn(db, *job.args))
+            ids = flush_events(db)
+            await_only(db.raw.execute("COMMIT"))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            self._rollback_sync(db)
+            failed = len(values)  # the body that raised; len(group) when the events or the COMMIT failed
+            if failed >= len(group):
+                return [self._alone_sync(db, job) for job in group]
+            rest = self._group_sync(db, group[:failed] + group[failed + 1 :])
+            return [*rest[:failed], self._alone_sync(db, group[failed]), *rest[failed:]]
+        return [(True, _with_event_id(v, ids)) for v in values]
+
+    def _alone_sync(self, db: PostgresDb, job: _Job) -> _Outcome:
+        await_only(db.raw.execute("BEGIN"))
+        try:
+            value = job.fn(db, *job.args)
+            ids = flush_events(db)
+            await_only(db.raw.execute("COMMIT"))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as exc:
+            self._rollback_sync(db)
+            return (False, exc)
+        return (True, _with_event_id(value, ids))
+
+    @staticmethod
+    def _rollback_sync(db: PostgresDb) -> None:
+        db.events = []
+        if db.raw.is_in_transaction():
+            await_only(db.raw.execute("ROLLBACK"))
+
+    # ---- the rest ----
+
+    async def run_sa(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(smsdesk_write=True)
+                async with conn.begin():
+                    return await conn.run_sync(fn)
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def close(self) -> None:
+        self._stopped = True
+        await asyncio.gather(*self._writers, return_exceptions=True)
+        await self._reads.close()
+        await self._writes.close()
+        await self.engine.dispose()
+
+
+class _Wanted(Exception):
+    """Raised by ``_Probe`` at a read body's statement."""
+
+
+class _Probe:
+    """The ``Db`` of a one-statement read body's first run: notes the statement and stops the body there."""
+
+    __slots__ = ("many", "params", "q")
+
+    def __init__(self) -> None:
+        self.q: Query | None = None
+        self.params: Mapping[str, Any] | None = None
+        self.many = False
+
+    def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        self.q, self.params, self.many = q, params, True
+        raise _Wanted
+
+    def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
+        self.q, self.params = q, params
+        raise _Wanted
+
+    def run(self, q: Query, params: Mapping[str, Any] | None = None) -> int:
+        raise TypeError("a read body does not write")
+
+    def run_many(self, q: Query, rows: Sequence[Mapping[str, Any]]) -> None:
+        raise TypeError("a read body does not write")
+
+    def load_json(self, value: Any) -> Any:
+        return value
+
+
+class _Replay(_Probe):
+    """The ``Db`` of its second run: the rows of the one statement noted, a second statement refused."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, probe: _Probe, rows: Any) -> None:
+        super().__init__()
+        self.q, self.params, self.many, self.rows = probe.q, probe.params, probe.many, rows
+
+    def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        self._check(q, params, True)
+        return self.rows  # type: ignore[no-any-return]
+
+    def first(self, q: Query, params: Mapping[str, Any] | None = None) -> Any:
+        self._check(q, params, False)
+        return self.rows
+
+    def _check(self, q: Query, params: Mapping[str, Any] | None, many: bool) -> None:
+        if q is not self.q or params != self.params or many != self.many:
+            raise TypeError("read_one: the body ran more than one statement (use read)")
+        self.q = None  # one statement only
+
+
+def _with_event_id(value: Any, ids: list[int]) -> Any:
+    """A body's result, its ``EventsTicket`` (if it returned one) replaced by the id of its last event."""
+    if isinstance(value, EventsTicket):
+        return ids[value.end - 1]
+    return value

@@ -1,0 +1,39 @@
+"""PostgreSQL writer: writes committed in groups; a failing write costs only itself (``store/pg_runner.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from smsdesk.store.engines.postgres import add_events
+from smsdesk.store.sql import create_store
+
+pytestmark = pytest.mark.postgres
+
+
+def _body(db: Any, user: str, fail: bool) -> int:
+    last = add_events(db, [{"user_id": user, "channel": "/t", "data": "{}", "created_ms": 1}])
+    if fail:
+        raise ValueError(f"{user} refused")
+    return last
+
+
+async def test_failing_writes_in_a_group_fail_alone_and_the_others_commit(postgres_database: str) -> None:
+    store = create_store(postgres_database)
+    try:
+        failing = {3, 7, 8}
+        tag = f"g{id(store)}"
+        results = await asyncio.gather(
+            *(store._write(_body, f"{tag}-{i}", i in failing) for i in range(12)), return_exceptions=True
+        )
+        for i, r in enumerate(results):
+            if i in failing:
+                assert isinstance(r, ValueError) and f"{tag}-{i}" in str(r)
+            else:
+                assert isinstance(r, int) and r > 0
+        stored = {e.user_id for e in await store.read_all_events(0, 100_000) if e.user_id.startswith(tag)}
+        assert stored == {f"{tag}-{i}" for i in range(12) if i not in failing}
+    finally:
+        await store.close()
