@@ -55,6 +55,11 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # --- routing (docs/routing.md) ---
+    rona_not_ready: bool = True  # an agent who lets a routed offer lapse is set NotReady "Not Responding"
+    presence_grace_s: float = Field(
+        30.0, ge=0
+    )  # NotReady after this long without a notification client; 0 off
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

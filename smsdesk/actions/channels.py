@@ -25,6 +25,7 @@ __all__ = [
     "do_end_contact_center_session",
     "do_set_channel_state",
     "do_start_contact_center_session",
+    "do_system_not_ready",
     "load_agent",
 ]
 
@@ -82,6 +83,23 @@ async def do_set_channel_state(
     if operation == "NotReady":
         return await _apply(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason))
     raise Validation(f"Unknown operationName '{operation}' for a channel; use Ready or NotReady")
+
+
+async def do_system_not_ready(rt: Runtime, user_id: str, user_name: str, reason: str) -> bool:
+    """The server sets a Ready agent NotReady with ``reason`` (RONA, presence), through the same write and the
+    same notifications (the agent's ``/v2/me/channels``, the supervisors' ``/v2/users``) as the agent's own
+    NotReady. An agent no longer Ready is left as they are. Returns whether the state changed."""
+    now = rt.clock.now_ms()
+    changed = False
+
+    def fn(a: AgentState) -> AgentState:
+        nonlocal changed
+        after = ag.set_not_ready_by_system(a, now, reason)
+        changed = after != a
+        return after
+
+    await _apply(rt, user_id, user_name, fn)
+    return changed
 
 
 async def check_set_channel_state(

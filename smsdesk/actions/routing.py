@@ -1,8 +1,8 @@
 """Routing: offer waiting SMS sessions to Ready agents with free capacity, and expire offers not answered.
 
-Policy (the pure part is ``smsdesk/domain/routing.py``): the agent idle the longest among Ready agents whose
-load is below capacity; the agent saved with ``saveLAR`` first when available; agents that rejected or let the
-offer time out in this round are skipped. Every agent serves every queue [INF, docs/sessions.md]. Each offer is
+Policy (the pure part is ``smsdesk/domain/routing.py``, docs/routing.md): the agent idle the longest among
+Ready agents whose load is below capacity; the agent saved with ``saveLAR`` first when available; agents that
+rejected or let the offer time out in this round are skipped while anybody else is available. Every agent serves every queue [INF, docs/sessions.md]. Each offer is
 one engine run, so the version check stops two nodes from offering one session twice.
 
 Cost: one pass reads the waiting sessions and the loads (one grouped count over session members). The agents'
@@ -27,12 +27,13 @@ import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 
+from smsdesk.actions.channels import do_system_not_ready
 from smsdesk.actions.engine import apply_command, run_on_session
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import UserState
-from smsdesk.domain.routing import Candidate
+from smsdesk.domain.routing import NOT_RESPONDING_REASON, Candidate, routed_offer
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import Offer, WithdrawOffer
 from smsdesk.domain.users import Role, User
@@ -80,20 +81,37 @@ class CandidatePool:
             self._start += 1
         return self._start < len(self._order)
 
-    def choose(self, *, lar_agent_id: str | None = None, excluded: Collection[str] = ()) -> str | None:
+    def choose(
+        self,
+        *,
+        lar_agent_id: str | None = None,
+        excluded: Collection[str] = (),
+        busy: Collection[str] = (),
+    ) -> str | None:
         """Same answer as ``choose_agent`` over the pool's candidates (the agents still available)."""
+        if not self:
+            return None
+        avoid: Collection[str] = excluded
+        pick = self._first(excluded, busy)
+        if pick is None:  # only agents excluded for this session are left: they may have it after all
+            avoid = ()
+            pick = self._first((), busy)
+            if pick is None:
+                return None
         if (
             lar_agent_id is not None
             and lar_agent_id in self._ready
-            and lar_agent_id not in excluded
+            and lar_agent_id not in busy
+            and lar_agent_id not in avoid
             and self._left(lar_agent_id) > 0
         ):
             return lar_agent_id
-        if not self:
-            return None
+        return pick
+
+    def _first(self, excluded: Collection[str], busy: Collection[str]) -> str | None:
         for i in range(self._start, len(self._order)):
             user_id = self._order[i][1]
-            if user_id not in excluded and self._left(user_id) > 0:
+            if user_id not in excluded and user_id not in busy and self._left(user_id) > 0:
                 return user_id
         return None
 
@@ -254,7 +272,7 @@ class Router:
                 break
             session = Session.from_json(rec.data)
             holders = {p.user_id for p in session.users() if not p.terminal and p.user_id}
-            agent_id = pool.choose(lar_agent_id=session.lar_agent_id, excluded={*session.excluded, *holders})
+            agent_id = pool.choose(lar_agent_id=session.lar_agent_id, excluded=session.excluded, busy=holders)
             if agent_id is None:
                 continue
             pool.offered(
@@ -281,7 +299,8 @@ class Router:
             return False  # taken meanwhile (another node, a customer opt-out...): the next pass sees it
 
     async def expire_offers(self) -> int:
-        """Offers not accepted within ``offer_timeout_s`` are revoked; the session is routed again."""
+        """Offers not accepted within ``offer_timeout_s`` are revoked; the session is routed again. With
+        ``rona_not_ready``, an agent who let a routed offer lapse is set NotReady, "Not Responding"."""
         now = self.rt.clock.now_ms()
         timeout_ms = int(self.rt.settings.offer_timeout_s * 1000)
         expired = 0
@@ -296,9 +315,19 @@ class Router:
                 and p.since_ms + timeout_ms <= now
             ]
             for user_id in late:
+                routed = routed_offer(session, user_id)
                 if await self._withdraw(rec, user_id):
                     expired += 1
+                    if routed and self.rt.settings.rona_not_ready:
+                        await self.not_ready(user_id, NOT_RESPONDING_REASON)
         return expired
+
+    async def not_ready(self, user_id: str, reason: str) -> bool:
+        """Set a Ready agent NotReady with ``reason``, as their own NotReady would (``do_system_not_ready``)."""
+        user = (await self._agents()).get(user_id) or await self.rt.store.get_user(user_id)
+        if user is None:
+            return False
+        return await do_system_not_ready(self.rt, user_id, user.user_name, reason)
 
     async def _withdraw(self, rec: SessionRecord, user_id: str) -> bool:
         async def decide(session: Session) -> Outcome:

@@ -30,6 +30,7 @@ __all__ = [
     "channel_view",
     "end_contact_center_session",
     "set_not_ready",
+    "set_not_ready_by_system",
     "set_ready",
     "start_contact_center_session",
 ]
@@ -94,6 +95,14 @@ def set_not_ready(agent: AgentState, now_ms: int, reason: str | None = None) -> 
         raise InvalidState("The agent has no contact-center session; start one or set Ready first")
     if reason is not None and len(reason) > 128:
         raise Validation("reason must be at most 128 characters")
+    return replace(agent, state=ChannelState.NOT_READY, reason=reason, since_ms=now_ms)
+
+
+def set_not_ready_by_system(agent: AgentState, now_ms: int, reason: str) -> AgentState:
+    """The server takes a Ready agent out of routing (RONA, presence; docs/routing.md). An agent who is not
+    Ready keeps their state and reason (their own NotReady reason is not overwritten)."""
+    if agent.state is not ChannelState.READY:
+        return agent
     return replace(agent, state=ChannelState.NOT_READY, reason=reason, since_ms=now_ms)
 
 

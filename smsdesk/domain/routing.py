@@ -1,17 +1,38 @@
-"""Choosing the agent to offer a session to. Pure: the caller supplies the candidates' availability.
+"""Choosing the agent to offer a session to, and what routing does to agents. Pure: the caller supplies the
+candidates' availability, the session, and the time.
 
-Policy: among agents that are Ready and below capacity, and not excluded for this offer round (they rejected
-or let the offer time out), prefer the last agent the customer talked to when ``saveLAR`` recorded one and
+Choice: among agents that are Ready and below capacity and not ``busy`` with the session already (they hold
+it, or are invited into it), prefer the last agent the customer talked to when ``saveLAR`` recorded one and
 that agent is available; otherwise pick the one idle the longest (smallest ``idle_since_ms``; ties by user id
-so the choice is deterministic).
+so the choice is deterministic). Agents ``excluded`` for this session (they rejected an offer of it or let one
+lapse) are left out only while another agent is available: a session is never stranded behind them
+(docs/routing.md).
+
+RONA (redirect on no answer): an offer the router made that lapses costs the agent their Ready state
+(``not_responding``), when ``rona_not_ready`` is set. Presence: an agent with no notification client for the
+grace is set NotReady (``absent``) and loses what they hold (docs/routing.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Candidate", "choose_agent"]
+from smsdesk.domain.agents import AgentState, ChannelState
+from smsdesk.domain.participants import ParticipantRole, UserState
+from smsdesk.domain.sessions import Phase, Session
+
+__all__ = [
+    "ABSENT_REASON",
+    "NOT_RESPONDING_REASON",
+    "Candidate",
+    "absent_agents",
+    "choose_agent",
+    "routed_offer",
+]
+
+NOT_RESPONDING_REASON = "Not Responding"  # the NotReady reason RONA sets
+ABSENT_REASON = "No Client Connected"  # the NotReady reason the presence rule sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +49,57 @@ class Candidate:
 
 
 def choose_agent(
-    candidates: Iterable[Candidate], *, lar_agent_id: str | None = None, excluded: Collection[str] = ()
+    candidates: Iterable[Candidate],
+    *,
+    lar_agent_id: str | None = None,
+    excluded: Collection[str] = (),
+    busy: Collection[str] = (),
 ) -> str | None:
     """The user id to offer the session to, or None when nobody is available."""
-    pool = [c for c in candidates if c.available and c.user_id not in excluded]
+    pool = [c for c in candidates if c.available and c.user_id not in busy]
+    fresh = [c for c in pool if c.user_id not in excluded]
+    pool = fresh or pool  # the excluded only when nobody else can take it
     if lar_agent_id is not None and any(c.user_id == lar_agent_id for c in pool):
         return lar_agent_id
     if not pool:
         return None
     return min(pool, key=lambda c: (c.idle_since_ms, c.user_id)).user_id
+
+
+def routed_offer(session: Session, user_id: str) -> bool:
+    """``user_id`` is Invited into ``session`` by the router (the session's first offer, or a transfer or
+    conference to a queue): RONA applies. An invitation to a named agent (consult, transfer to an agent)
+    does not: its requester hears that it was not accepted instead."""
+    p = session.for_user(user_id)
+    if p is None or p.state is not UserState.INVITED or p.is_supervisor:
+        return False
+    if session.phase is Phase.OFFERED and p.role is ParticipantRole.OWNER:
+        return True
+    pend = session.pending
+    return pend is not None and pend.participant_id == p.participant_id and pend.target_queue is not None
+
+
+def absent_agents(
+    agents: Iterable[AgentState],
+    last_seen_ms: Mapping[str, int],
+    loads: Mapping[str, int],
+    *,
+    now_ms: int,
+    grace_ms: int,
+    watching_since_ms: int,
+) -> list[str]:
+    """The agents the presence rule acts on now: Ready, or holding sessions (``loads``), and without a
+    notification client anywhere for ``grace_ms``. Absence is counted from the latest of: the last time a
+    client of theirs was seen (``last_seen_ms``), the moment they became Ready or changed state, and
+    ``watching_since_ms`` (when this router began to watch: a router that just took over gives every agent
+    the whole grace, their clients' nodes may not have reported yet). ``grace_ms`` 0: nobody."""
+    if grace_ms <= 0:
+        return []
+    gone = []
+    for a in agents:
+        if a.state is not ChannelState.READY and not loads.get(a.user_id):
+            continue
+        since = max(last_seen_ms.get(a.user_id, 0), a.since_ms, watching_since_ms)
+        if since + grace_ms <= now_ms:
+            gone.append(a.user_id)
+    return sorted(gone)

@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from smsdesk.domain.routing import Candidate, choose_agent
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smsdesk.domain.agents import AgentState, ChannelState, set_not_ready_by_system
+from smsdesk.domain.routing import (
+    ABSENT_REASON,
+    NOT_RESPONDING_REASON,
+    Candidate,
+    absent_agents,
+    choose_agent,
+    routed_offer,
+)
 
 
 def c(user: str, idle: int, *, ready: bool = True, load: int = 0, capacity: int = 2) -> Candidate:
@@ -45,3 +56,116 @@ def test_random_strings_draw_every_character_uniformly_and_independently() -> No
     assert set(draws) == {x + y for x in "abc" for y in "abc"}  # every pair: the characters are independent
     assert all(800 <= n <= 1200 for n in draws.values()), draws  # ~1000 each, ±200 is 6.7 standard deviations
     assert len(random_string("0123456789", 40)) == 40
+
+
+# --- no session stranded: the excluded only while somebody else is available (docs/routing.md) ---------
+
+
+def test_an_excluded_agent_gets_the_session_when_nobody_else_can() -> None:
+    assert choose_agent([c("a", 1)], excluded={"a"}) == "a"
+    assert choose_agent([c("a", 1), c("b", 9, ready=False)], excluded={"a"}) == "a"
+    assert choose_agent([c("a", 1), c("b", 9)], excluded={"a"}) == "b"
+    assert choose_agent([c("a", 1), c("b", 9, load=2)], excluded={"a"}, lar_agent_id="a") == "a"
+
+
+def test_busy_agents_never_get_the_session() -> None:
+    assert choose_agent([c("a", 1)], busy={"a"}) is None
+    assert choose_agent([c("a", 1)], busy={"a"}, excluded={"a"}, lar_agent_id="a") is None
+    assert choose_agent([c("a", 1), c("b", 2)], busy={"a"}, excluded={"b"}) == "b"
+
+
+_IDS = [f"a{i}" for i in range(6)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Candidate,
+            user_id=st.sampled_from(_IDS),
+            ready=st.booleans(),
+            load=st.integers(0, 2),
+            capacity=st.integers(0, 2),
+            idle_since_ms=st.integers(0, 5),
+        ),
+        unique_by=lambda x: x.user_id,
+    ),
+    st.none() | st.sampled_from(_IDS),
+    st.frozensets(st.sampled_from(_IDS)),
+    st.frozensets(st.sampled_from(_IDS)),
+)
+def test_choice_properties(
+    pool: list[Candidate], lar: str | None, excluded: frozenset[str], busy: frozenset[str]
+) -> None:
+    chosen = choose_agent(pool, lar_agent_id=lar, excluded=excluded, busy=busy)
+    open_ = [x for x in pool if x.available and x.user_id not in busy]
+    if not open_:
+        assert chosen is None  # nobody available, or only agents already in the session
+        return
+    assert chosen in {x.user_id for x in open_}  # never stranded while anybody not busy is available
+    fresh = [x for x in open_ if x.user_id not in excluded]
+    if fresh:
+        assert chosen not in excluded  # the excluded only when nobody else is available
+    if lar is not None and lar in {x.user_id for x in (fresh or open_)}:
+        assert chosen == lar  # saveLAR wins among those allowed
+
+
+# --- RONA and presence ------------------------------------------------------------------------------
+
+
+def _agent(uid: str, state: ChannelState, since: int = 0) -> AgentState:
+    return AgentState(uid, state, None, since, since)
+
+
+def test_absent_agents_counts_the_grace_from_the_latest_sign_of_life() -> None:
+    agents = [
+        _agent("ready-seen-long-ago", ChannelState.READY, since=0),
+        _agent("ready-seen-lately", ChannelState.READY, since=0),
+        _agent("ready-just-now", ChannelState.READY, since=95_000),
+        _agent("not-ready-idle", ChannelState.NOT_READY, since=0),
+        _agent("not-ready-holding", ChannelState.NOT_READY, since=0),
+        _agent("logged-out-holding", ChannelState.LOGGED_OUT, since=50_000),
+    ]
+    seen = {"ready-seen-long-ago": 60_000, "ready-seen-lately": 80_000}
+    loads = {"not-ready-holding": 1, "logged-out-holding": 2}
+    gone = absent_agents(agents, seen, loads, now_ms=100_000, grace_ms=30_000, watching_since_ms=0)
+    assert gone == ["logged-out-holding", "not-ready-holding", "ready-seen-long-ago"]
+    # a router that took over lately gives everybody the whole grace
+    assert absent_agents(agents, seen, loads, now_ms=100_000, grace_ms=30_000, watching_since_ms=80_000) == []
+    # 0: the rule is off
+    assert absent_agents(agents, {}, loads, now_ms=10**9, grace_ms=0, watching_since_ms=0) == []
+
+
+def test_the_system_not_ready_leaves_an_agent_not_ready_or_logged_out_as_they_are() -> None:
+    ready = _agent("a", ChannelState.READY)
+    assert set_not_ready_by_system(ready, 5, NOT_RESPONDING_REASON) == AgentState(
+        "a", ChannelState.NOT_READY, NOT_RESPONDING_REASON, 5, 0
+    )
+    mine = AgentState("a", ChannelState.NOT_READY, "Lunch", 1, 0)
+    assert set_not_ready_by_system(mine, 5, ABSENT_REASON) is mine
+    out = _agent("a", ChannelState.LOGGED_OUT)
+    assert set_not_ready_by_system(out, 5, ABSENT_REASON) is out
+
+
+def test_rona_applies_to_the_routers_offers_only() -> None:
+    from smsdesk.domain.operations import Operation as Op
+    from smsdesk.domain.system import Offer
+    from tests.domain.helpers import Driver
+
+    d = Driver()
+    d.open()
+    d.do(Offer("alice", "Alice"))
+    assert routed_offer(d.s, "alice")  # the session's first offer
+    assert not routed_offer(d.s, "nobody")
+    d.op("alice", Op.ACCEPT, {"nickname": "Alice"})
+    assert not routed_offer(d.s, "alice")  # Chatting: nothing to lapse
+    d.op("alice", Op.INVITE, {"queueName": "more"})
+    d.do(Offer("bob", "Bob"))
+    assert routed_offer(d.s, "bob")  # an invitation to a queue, offered by the router
+    d.op("bob", Op.REJECT)
+    d2 = Driver()
+    d2.open()
+    d2.offer_accept("alice")
+    d2.op("alice", Op.INVITE, {"targetUri": f"{d2.ctx.base_uri}/api/v2/users/carol"})
+    assert d2.s.for_user("carol") is not None
+    assert not routed_offer(d2.s, "carol")  # an agent named by another agent: no RONA
