@@ -38,7 +38,9 @@ from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.domain.routing import presence_beat_s
 from smsdesk.notify.hub import NotificationHub
+from smsdesk.notify.presence import PresenceBeat
 from smsdesk.notify.relay import Relay
 from smsdesk.passwords import Passwords
 from smsdesk.runtime import Runtime
@@ -165,7 +167,11 @@ def build_app(
     bus = _bus(settings, worker)
     relay = Relay(worker.directory, worker.name) if worker is not None else None
     # subscribes to the bus: before bus.start()
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay)
+    presence = None
+    if settings.presence_grace_s > 0:  # docs/routing.md, "Presence"
+        beat_s = presence_beat_s(settings.presence_grace_s)
+        presence = PresenceBeat(rt.store, rt.clock, rt.ids.token(), beat_s)
+    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay, presence=presence)
     rt.publisher = hub
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
     sms_settings = sms or SmsSettings.from_env(os.environ)
@@ -189,6 +195,8 @@ def build_app(
 
             await seed_demo_data(rt)
         await hub.start()
+        if presence is not None:
+            await presence.start()
         await bus.start()
         await registry.start_all()
         if background:
@@ -202,6 +210,8 @@ def build_app(
             await router.close()
             await outbox.close()
             await registry.close_all()
+            if presence is not None:
+                await presence.close()
             await hub.close()
             await bus.close()
             await rt.store.close()
@@ -210,6 +220,7 @@ def build_app(
     app.state.rt = rt
     app.state.authenticator = authenticator
     app.state.hub = hub
+    app.state.presence = presence
     app.state.router = router
     app.state.outbox = outbox
     app.state.simulator = simulator

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
+from smsdesk.actions.leaving import release_agent
 from smsdesk.domain import agents as ag
 from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import Validation
@@ -151,6 +152,8 @@ async def _end_monitoring(rt: Runtime, supervisor_id: str, now_ms: int) -> Chang
 
 
 async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
+    """Logout: the offers pending to the agent are routed again at once (docs/routing.md); the sessions they
+    chat in stay theirs until they are absent past the presence grace."""
     now = rt.clock.now_ms()
     agent = await _apply(
         rt,
@@ -159,6 +162,7 @@ async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> Ag
         lambda a: ag.end_contact_center_session(a, now),
         extra=await _end_monitoring(rt, principal.user_id, now),
     )
+    await release_agent(rt, principal.user_id, chats=False)
     if principal.http_session_id:
         await rt.store.delete_http_session(principal.http_session_id)
     return agent

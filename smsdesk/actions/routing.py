@@ -29,11 +29,19 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from smsdesk.actions.channels import do_system_not_ready
 from smsdesk.actions.engine import apply_command, run_on_session
+from smsdesk.actions.leaving import release_agent
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import UserState
-from smsdesk.domain.routing import NOT_RESPONDING_REASON, Candidate, routed_offer
+from smsdesk.domain.routing import (
+    ABSENT_REASON,
+    NOT_RESPONDING_REASON,
+    Candidate,
+    absent_agents,
+    presence_beat_s,
+    routed_offer,
+)
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import Offer, WithdrawOffer
 from smsdesk.domain.users import Role, User
@@ -210,6 +218,9 @@ class AgentRoster:
     def _counts(agent: AgentState, users: dict[str, User]) -> bool:
         return agent.state is ChannelState.READY and agent.user_id in users
 
+    def agents(self) -> list[AgentState]:
+        return list((self._agents or {}).values())
+
     def ready(self, users: dict[str, User]) -> tuple[list[tuple[int, str]], set[str]]:
         """The Ready agents among ``users``, sorted like ``choose_agent``, and as a set. The roster's own
         list and set, changed in place by its next change: use them before the next ``await``."""
@@ -338,3 +349,31 @@ class Router:
             return True
         except GwsError:
             return False
+
+    async def apply_presence(self, watching_since_ms: int) -> list[str]:
+        """The presence rule (docs/routing.md): agents Ready or holding sessions with no notification client
+        on any node for ``presence_grace_s`` are set NotReady, their offers withdrawn (routed again at once)
+        and their sessions taken back. One read of the presence rows and one of the loads per call (the
+        router loop calls it about once a second), none per offer. Returns the agents it acted on."""
+        grace_s = self.rt.settings.presence_grace_s
+        if grace_s <= 0:
+            return []
+        beat_ms = int(presence_beat_s(grace_s) * 1000)
+        seen = {u: t + beat_ms for u, t in (await self.rt.store.presence_last_seen()).items()}
+        users = await self._agents()
+        mono = self.rt.clock.monotonic()
+        if self.roster.stale(mono):
+            await self._refresh_roster(mono)
+        loads = await self.rt.store.agent_loads()
+        gone = absent_agents(
+            [a for a in self.roster.agents() if a.user_id in users],
+            seen,
+            loads,
+            now_ms=self.rt.clock.now_ms(),
+            grace_ms=int(grace_s * 1000),
+            watching_since_ms=watching_since_ms,
+        )
+        for user_id in gone:
+            await do_system_not_ready(self.rt, user_id, users[user_id].user_name, ABSENT_REASON)
+            await release_agent(self.rt, user_id, chats=True)
+        return gone

@@ -28,11 +28,18 @@ __all__ = [
     "Candidate",
     "absent_agents",
     "choose_agent",
+    "presence_beat_s",
     "routed_offer",
 ]
 
 NOT_RESPONDING_REASON = "Not Responding"  # the NotReady reason RONA sets
 ABSENT_REASON = "No Client Connected"  # the NotReady reason the presence rule sets
+
+
+def presence_beat_s(grace_s: float) -> float:
+    """How often a node writes its present users: a third of the grace, between 1 and 10 s. A row's time is
+    when the user was last *written* present: they may have been there up to one beat later."""
+    return min(10.0, max(1.0, grace_s / 3))
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,6 +253,13 @@ class Store(Protocol):
 
     async def list_audit(self, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]: ...
 
+    # presence (docs/routing.md; smsdesk/store/presence.py)
+    async def beat_presence(self, node_id: str, user_ids: Collection[str], now_ms: int) -> None: ...
+
+    async def presence_last_seen(self) -> dict[str, int]: ...
+
+    async def prune_presence(self, before_ms: int) -> int: ...
+
     # leases: one node at a time does a job (routing)
     async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         """Take or renew lease ``name`` for ``holder`` until ``now_ms + ttl_ms``; False if another holds it."""

@@ -17,6 +17,7 @@ from aiocometd_ng.constants import ConnectionType
 from fastapi import FastAPI
 
 from smsdesk.app import build_app
+from smsdesk.clock import Clock, FakeClock
 from smsdesk.config import Settings
 from smsdesk.sms.config import SmsSettings
 from tests.notify.helpers import BasicAuth, serve
@@ -90,9 +91,12 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def live(tmp_path: Path, name: str = "live", **settings: Any) -> AsyncIterator[Live]:
+async def live(
+    tmp_path: Path, name: str = "live", clock: Clock | None = None, **settings: Any
+) -> AsyncIterator[Live]:
+    """A server on ``tmp_path/<name>.db``: two of them on one name are two nodes on one database."""
     s = Settings(database_url=f"sqlite:///{tmp_path / (name + '.db')}", **settings)
-    app = build_app(s, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
+    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as http:
         yield Live(app, http, base + "/api/v2/notifications")
 
@@ -136,3 +140,16 @@ def team_states(lst: Listener, user_name: str) -> list[tuple[str, str | None]]:
             us = d["channels"][0]["userState"]
             out.append((us["state"], us.get("reason")))
     return out
+
+
+async def tick(clock: FakeClock, seconds: float, *routers: Live, step: float = 2.0) -> None:
+    """Move a fake clock on by ``seconds`` in steps, letting real clients reconnect between them (a held
+    connect answered at its deadline is followed by a new one before the next step), and running a pass of
+    ``routers`` after each, as their background loops would (the router lease is kept by renewing it)."""
+    left = seconds
+    while left > 0:
+        clock.advance(min(step, left))
+        left -= step
+        await asyncio.sleep(0.15)
+        for r in routers:
+            await r.route()

@@ -1,0 +1,33 @@
+"""presence: which serving process last saw a notification client of which user (docs/routing.md)
+
+Revision ID: 0002_routing
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002_routing"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "presence",
+        sa.Column("node_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("last_seen_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("node_id", "user_id"),
+    )
+    op.create_index("ix_presence_user", "presence", ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_presence_user", table_name="presence")
+    op.drop_table("presence")
