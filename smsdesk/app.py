@@ -29,7 +29,7 @@ from smsdesk.actions.session_cache import cache_hints
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, smssessions, supervision, users
+from smsdesk.api.rest import features, me, skills, smssessions, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -182,6 +182,7 @@ def build_app(
     router = RouterLoop(Router(rt), bus=bus)
     rt.wake_router = router.wanted
     rt.agents_committed = router.agents_committed
+    rt.skills_changed = router.router.forget_users
     if simulator is not None and worker is not None:
         simulator.share(bus)  # every worker's simulated handsets show what any worker sent
     cleanup = SessionCleanupLoop(rt)
@@ -236,7 +237,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision):
+    for module in (me, users, features, smssessions, supervision, skills):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -10,12 +10,13 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["ConfigError", "Settings", "load_settings", "sms_environ"]
+__all__ = ["ConfigError", "QueueSettings", "Settings", "load_settings", "sms_environ"]
 
 ENV_PREFIX = "SMSDESK_"
 
@@ -30,6 +31,27 @@ DEFAULT_FEATURES = (
 
 class ConfigError(Exception):
     pass
+
+
+class QueueSettings(BaseModel):
+    """One queue of ``[queues.NAME]`` / ``SMSDESK_QUEUES`` (docs/routing.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    skills: dict[str, int] = {}  # skill name -> the least level an agent needs
+    priority: int = 0  # higher is served first
+    overflow_after_s: float | None = Field(None, gt=0)  # a session waiting this long moves to overflow_to
+    overflow_to: str | None = None
+
+    @field_validator("skills")
+    @classmethod
+    def _levels(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, level in v.items():
+            if not name.strip() or len(name) > 64:
+                raise ValueError("a skill name must be 1 to 64 characters")
+            if level < 0:
+                raise ValueError(f"skill '{name}': the level must be >= 0")
+        return v
 
 
 class Settings(BaseModel):
@@ -60,6 +82,40 @@ class Settings(BaseModel):
     presence_grace_s: float = Field(
         30.0, ge=0
     )  # NotReady after this long without a notification client; 0 off
+    queues: dict[str, QueueSettings] = {}  # name -> skills, priority, overflow; `default` always exists
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _parse_queues(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"queues must be a JSON object of queues: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _known_queues(self) -> Settings:
+        names = self.queue_names
+        for name, q in self.queues.items():
+            if not name.strip() or len(name) > 64:
+                raise ValueError("a queue name must be 1 to 64 characters")
+            if q.overflow_to is not None and q.overflow_to not in names:
+                raise ValueError(f"queue '{name}': overflow_to names no queue: '{q.overflow_to}'")
+            if q.overflow_to == name:
+                raise ValueError(f"queue '{name}' cannot overflow to itself")
+            if (q.overflow_to is None) != (q.overflow_after_s is None):
+                raise ValueError(f"queue '{name}': set both overflow_after_s and overflow_to, or neither")
+        return self
+
+    @cached_property
+    def queue_names(self) -> frozenset[str]:
+        """The queues sessions may be in: ``default``, ``default_queue``, the targets of ``number_queues``,
+        and those of ``queues`` (a queue named but not configured has no skills and priority 0)."""
+        return frozenset({"default", self.default_queue, *self.number_queues.values(), *self.queues})
+
+    def queue(self, name: str) -> QueueSettings:
+        return self.queues.get(name) or _PLAIN_QUEUE
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod
@@ -90,6 +146,9 @@ class Settings(BaseModel):
 
     def queue_for(self, business_number: str) -> str:
         return self.number_queues.get(business_number, self.default_queue)
+
+
+_PLAIN_QUEUE = QueueSettings()
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:

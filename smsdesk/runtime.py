@@ -67,6 +67,7 @@ class Runtime:
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
     agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written
+    skills_changed: Callable[[], None] = _nothing  # an agent's skills changed: the router reads them again
 
     async def commit(self, change: Change) -> int:
         last = await self.store.commit(change)

@@ -72,6 +72,7 @@ def context(rt: Runtime) -> Context:
         new_participant_id=random_participant_id,
         new_session_id=rt.ids.session_id,
         disposition_key=rt.settings.disposition_key,
+        queues=rt.settings.queue_names,
     )
 
 
@@ -126,8 +127,8 @@ def _waiting(s: Session) -> bool:
 
 def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout_ms: int) -> SessionRecord:
     waiting = _waiting(s)
-    if waiting and not (prev is not None and prev.waiting):
-        queued_ms = now_ms
+    if waiting and not (prev is not None and prev.waiting and prev.queue == s.queue):
+        queued_ms = now_ms  # waiting from now, or moved to another queue (overflow): its wait starts again
     else:
         queued_ms = prev.queued_ms if prev is not None else now_ms
     members: set[str] = set()  # users holding the session (not Completed/Revoked)

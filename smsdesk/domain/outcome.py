@@ -63,6 +63,7 @@ class Context:
     disposition_key: str = "DispositionCode"  # SetDisposition without ``dispositionKey``
     system_nickname: str = "system"  # ``from.nickname`` of server-generated texts
     max_text_length: int = 4096
+    queues: frozenset[str] | None = None  # the queues a session may be sent to; None: any (docs/routing.md)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ grace is set NotReady (``absent``) and loses what they hold (docs/routing.md).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from smsdesk.domain.agents import AgentState, ChannelState
@@ -28,8 +28,11 @@ __all__ = [
     "Candidate",
     "absent_agents",
     "choose_agent",
+    "overflow_due",
     "presence_beat_s",
+    "qualified",
     "routed_offer",
+    "serving_order",
 ]
 
 NOT_RESPONDING_REASON = "Not Responding"  # the NotReady reason RONA sets
@@ -61,9 +64,15 @@ def choose_agent(
     lar_agent_id: str | None = None,
     excluded: Collection[str] = (),
     busy: Collection[str] = (),
+    eligible: Callable[[str], bool] | None = None,
 ) -> str | None:
-    """The user id to offer the session to, or None when nobody is available."""
-    pool = [c for c in candidates if c.available and c.user_id not in busy]
+    """The user id to offer the session to, or None when nobody is available. ``eligible``: the agents who
+    may serve the session's queue (``qualified`` for its skills); None: everybody."""
+    pool = [
+        c
+        for c in candidates
+        if c.available and c.user_id not in busy and (eligible is None or eligible(c.user_id))
+    ]
     fresh = [c for c in pool if c.user_id not in excluded]
     pool = fresh or pool  # the excluded only when nobody else can take it
     if lar_agent_id is not None and any(c.user_id == lar_agent_id for c in pool):
@@ -71,6 +80,22 @@ def choose_agent(
     if not pool:
         return None
     return min(pool, key=lambda c: (c.idle_since_ms, c.user_id)).user_id
+
+
+def qualified(skills: Mapping[str, int], required: Mapping[str, int]) -> bool:
+    """An agent with ``skills`` (name -> level) may serve a queue asking for ``required``: every skill at
+    least at the level asked (a queue asking for nothing is served by everybody)."""
+    return all(skills.get(name, -1) >= level for name, level in required.items())
+
+
+def serving_order(priority: int, queued_ms: int) -> tuple[int, int]:
+    """Sort key of waiting sessions: higher-priority queues first, then the longest waiting."""
+    return (-priority, queued_ms)
+
+
+def overflow_due(queued_ms: int, now_ms: int, overflow_after_s: float | None) -> bool:
+    """A session queued at ``queued_ms`` has waited longer than its queue's ``overflow_after_s``."""
+    return overflow_after_s is not None and now_ms - queued_ms >= int(overflow_after_s * 1000)
 
 
 def routed_offer(session: Session, user_id: str) -> bool:

@@ -10,8 +10,12 @@
   ``smsdesk/domain/supervision.py``); ``Intrude``: a supervisor is ``Invited`` into a running session.
 * ``DeliveryStatus``: the provider's report on an outbound text; failures become a ``Notice`` for agents.
 * ``SystemText``: a server-generated text to the customer (auto-replies); it is sent as SMS.
-* ``RemoveUser``: the user's account was deleted: they leave the session; the session goes back to its queue
-  when they were the last agent holding it and the customer is still there (docs/sessions.md).
+* ``RemoveUser``: the user is gone (their account was deleted, or they are absent past the presence grace):
+  they leave the session; the session goes back to its queue when they were the last agent holding it and the
+  customer is still there (docs/sessions.md, docs/routing.md).
+* ``Overflow``: a session waited longer than its queue's ``overflow_after_s``: it moves to the queue's
+  ``overflow_to``; its userData says so (``Queue``: the new queue, ``OverflowedFrom``: the queue it waited
+  in first; docs/routing.md).
 
 Policy notes are in ``docs/sessions.md`` and ``docs/supervision.md``.
 """
@@ -43,6 +47,7 @@ __all__ = [
     "InboundText",
     "Intrude",
     "Offer",
+    "Overflow",
     "RemoveUser",
     "SupervisorJoin",
     "SystemCommand",
@@ -112,6 +117,14 @@ class RemoveUser:
     user_id: str
 
 
+@dataclass(frozen=True)
+class Overflow:
+    queue: str
+
+
+OVERFLOWED_FROM = "OverflowedFrom"  # userData key: the queue an overflowed session waited in first
+
+
 SystemCommand = (
     InboundText
     | Offer
@@ -122,6 +135,7 @@ SystemCommand = (
     | DeliveryStatus
     | SystemText
     | RemoveUser
+    | Overflow
 )
 
 
@@ -203,6 +217,8 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
         _supervise(ch, cmd)
     elif isinstance(cmd, RemoveUser):
         _remove_user(ch, cmd)
+    elif isinstance(cmd, Overflow):
+        _overflow(ch, cmd)
     else:
         _delivery(ch, cmd)
     return ch.finish()
@@ -294,6 +310,21 @@ def _remove_user(ch: Change, cmd: RemoveUser) -> None:
     ch.depart(p, UserState.REVOKED)
     if p.is_agent:
         ch.close_if_no_agent()
+
+
+def _overflow(ch: Change, cmd: Overflow) -> None:
+    """Only a session waiting for its first agent (Queued) overflows; the agents who passed on it may be
+    offered it in its new queue."""
+    s = ch.session
+    _require(s, frozenset({Phase.QUEUED}), "overflow")
+    if not isinstance(cmd.queue, str) or not cmd.queue.strip():
+        raise Validation("The overflow queue must be a non-empty string")
+    if cmd.queue == s.queue:
+        raise InvalidState(f"SMS session {s.id} is already in queue {cmd.queue}")
+    first = s.user_data.get(OVERFLOWED_FROM, s.queue)
+    data = {**s.user_data, OVERFLOWED_FROM: first, "Queue": cmd.queue}
+    ch.session = s.evolve(queue=cmd.queue, user_data=data, excluded=())
+    ch.request_route()
 
 
 def _supervise(ch: Change, cmd: SupervisorJoin | Intrude) -> None:

@@ -55,6 +55,7 @@ Command = (
     | system.DeliveryStatus
     | system.SystemText
     | system.RemoveUser
+    | system.Overflow
 )
 
 
@@ -115,6 +116,13 @@ def parse_target(
     raise MissingParameter(
         "Missing parameter 'targetUri' (or 'targetPath'" + (", 'queueName')" if allow_queue_name else ")")
     )
+
+
+def _known_queue(ch: Change, queue: str) -> str:
+    known = ch.ctx.queues
+    if known is not None and queue not in known:
+        raise Validation(f"Unknown queue '{queue}'; the queues are: {', '.join(sorted(known))}")
+    return queue
 
 
 def _text(ch: Change, params: Mapping[str, Any], key: str) -> str:
@@ -181,6 +189,8 @@ def _finish_agent(ch: Change, actor: Participant, state: UserState) -> None:
 
 def _complete(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     queue = get_str(cmd.params, "queueName") if cmd.params.get("queueName") is not None else None
+    if queue is not None:
+        _known_queue(ch, queue)
     if get_bool(cmd.params, "saveLAR") and actor.is_agent:
         ch.session = ch.session.evolve(lar_agent_id=actor.user_id)
     if queue is not None:
@@ -268,6 +278,8 @@ def _invite_queue(ch: Change, actor: Participant, kind: InviteKind, queue: str) 
 def _handover(kind: InviteKind) -> Handler:
     def handover(ch: Change, actor: Participant, cmd: UserOperation) -> None:
         user_id, queue = parse_target(cmd.params, allow_queue_name=True)
+        if queue is not None:
+            _known_queue(ch, queue)
         if kind is not InviteKind.TRANSFER:
             ch.new_reference()
         elif cmd.params.get("text") is not None:

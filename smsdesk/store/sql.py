@@ -37,6 +37,7 @@ from smsdesk.store.base import (
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.presence import PresenceRows
 from smsdesk.store.runners import AsyncRunner, Runner, SqliteRunner
+from smsdesk.store.skills import SkillRows
 from smsdesk.store.statements import Db, Query, QueryFamily, dump_json
 
 __all__ = ["SqlStore", "create_store"]
@@ -370,7 +371,7 @@ def _event(db: Db, r: Sequence[Any]) -> StoredEvent:
     return StoredEvent(r[0], r[1], r[2], db.load_json(data))
 
 
-class SqlStore(PresenceRows):
+class SqlStore(PresenceRows, SkillRows):
     def __init__(self, runner: Runner, lock_for_events: Callable[[Db], None]) -> None:
         self.runner = runner
         self._lock_for_events = lock_for_events

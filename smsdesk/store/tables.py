@@ -195,3 +195,12 @@ presence = Table(
     Column("last_seen_ms", BigInteger, nullable=False),
     Index("ix_presence_user", "user_id"),
 )
+
+# --- routing (issue 17): agents' skills -------------------------------------------------------------------
+user_skills = Table(
+    "user_skills",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("level", Integer, nullable=False),
+)

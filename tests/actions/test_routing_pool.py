@@ -25,19 +25,22 @@ session_st = st.tuples(
     st.none() | st.sampled_from(_IDS),
     st.frozensets(st.sampled_from(_IDS), max_size=4),
     st.frozensets(st.sampled_from(_IDS), max_size=3),
+    st.none() | st.frozensets(st.sampled_from(_IDS)),
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(candidates_st, st.lists(session_st, max_size=12))
 def test_pool_agrees_with_choose_agent_across_a_pass(
-    candidates: list[Candidate], sessions: list[tuple[str | None, frozenset[str], frozenset[str]]]
+    candidates: list[Candidate],
+    sessions: list[tuple[str | None, frozenset[str], frozenset[str], frozenset[str] | None]],
 ) -> None:
     pool = CandidatePool.of(candidates)
     current = {c.user_id: c for c in candidates}
-    for lar, excluded, busy in sessions:
-        expected = choose_agent(current.values(), lar_agent_id=lar, excluded=excluded, busy=busy)
-        assert pool.choose(lar_agent_id=lar, excluded=excluded, busy=busy) == expected
+    for lar, excluded, busy, skilled in sessions:
+        ok = None if skilled is None else skilled.__contains__
+        expected = choose_agent(current.values(), lar_agent_id=lar, excluded=excluded, busy=busy, eligible=ok)
+        assert pool.choose(lar_agent_id=lar, excluded=excluded, busy=busy, eligible=ok) == expected
         if expected is not None:
             c = current[expected]
             current[expected] = Candidate(c.user_id, c.ready, c.load + 1, c.capacity, c.idle_since_ms)

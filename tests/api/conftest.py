@@ -18,6 +18,8 @@ from smsdesk.config import Settings
 from smsdesk.runtime import Runtime
 from smsdesk.sms.config import SmsSettings
 
+TEST_QUEUES = ("billing", "vip", "experts", "again", "more", "PostProcessing")
+
 
 def basic(user: str, password: str = "password") -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -84,6 +86,8 @@ class Api:
 async def make_api(
     tmp_path: Path, clock: FakeClock, *, worker: Worker | None = None, **settings: Any
 ) -> AsyncIterator[Api]:
+    # the queues these tests transfer to and invite through (an unknown queue is refused: docs/routing.md)
+    settings.setdefault("queues", {name: {} for name in TEST_QUEUES})
     s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
     app = build_app(
         s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False, worker=worker

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,8 +13,12 @@ from smsdesk.domain.routing import (
     Candidate,
     absent_agents,
     choose_agent,
+    overflow_due,
+    qualified,
     routed_offer,
+    serving_order,
 )
+from smsdesk.domain.system import WithdrawOffer
 
 
 def c(user: str, idle: int, *, ready: bool = True, load: int = 0, capacity: int = 2) -> Candidate:
@@ -93,12 +100,20 @@ _IDS = [f"a{i}" for i in range(6)]
     st.none() | st.sampled_from(_IDS),
     st.frozensets(st.sampled_from(_IDS)),
     st.frozensets(st.sampled_from(_IDS)),
+    st.none() | st.frozensets(st.sampled_from(_IDS)),
 )
 def test_choice_properties(
-    pool: list[Candidate], lar: str | None, excluded: frozenset[str], busy: frozenset[str]
+    pool: list[Candidate],
+    lar: str | None,
+    excluded: frozenset[str],
+    busy: frozenset[str],
+    skilled: frozenset[str] | None,
 ) -> None:
-    chosen = choose_agent(pool, lar_agent_id=lar, excluded=excluded, busy=busy)
-    open_ = [x for x in pool if x.available and x.user_id not in busy]
+    eligible = None if skilled is None else skilled.__contains__
+    chosen = choose_agent(pool, lar_agent_id=lar, excluded=excluded, busy=busy, eligible=eligible)
+    open_ = [
+        x for x in pool if x.available and x.user_id not in busy and (skilled is None or x.user_id in skilled)
+    ]
     if not open_:
         assert chosen is None  # nobody available, or only agents already in the session
         return
@@ -169,3 +184,100 @@ def test_rona_applies_to_the_routers_offers_only() -> None:
     d2.op("alice", Op.INVITE, {"targetUri": f"{d2.ctx.base_uri}/api/v2/users/carol"})
     assert d2.s.for_user("carol") is not None
     assert not routed_offer(d2.s, "carol")  # an agent named by another agent: no RONA
+
+
+# --- queues, skills, priorities, overflow ------------------------------------------------------------
+
+
+def test_qualified_needs_every_skill_at_the_level_asked() -> None:
+    assert qualified({}, {})
+    assert qualified({"billing": 3}, {"billing": 3})
+    assert qualified({"billing": 5, "spanish": 1}, {"billing": 3, "spanish": 0})
+    assert not qualified({"billing": 2}, {"billing": 3})
+    assert not qualified({"billing": 9}, {"billing": 3, "spanish": 0})  # level 0 still needs the skill
+
+
+def test_skills_filter_the_choice_and_longest_idle_still_wins_among_the_qualified() -> None:
+    skills = {"a": {"billing": 1}, "b": {"billing": 5}, "c": {"billing": 5}}
+    pool = [c("a", 1), c("b", 3), c("c", 2)]
+
+    def billing(level: int) -> Callable[[str], bool]:
+        return lambda uid: qualified(skills.get(uid, {}), {"billing": level})
+
+    assert choose_agent(pool, eligible=billing(3)) == "c"
+    assert choose_agent(pool, eligible=billing(3), lar_agent_id="b") == "b"  # saveLAR still wins
+    assert choose_agent(pool, eligible=billing(3), lar_agent_id="a") == "c"  # ... among the qualified
+    assert choose_agent(pool, eligible=billing(9)) is None
+    assert choose_agent(pool, eligible=billing(3), excluded={"b", "c"}) == "c"  # never stranded
+
+
+def test_higher_priority_first_then_the_longest_waiting() -> None:
+    waiting = [("low-old", 0, 100), ("high-new", 5, 300), ("high-old", 5, 200), ("low-new", 0, 400)]
+    order = sorted(waiting, key=lambda w: serving_order(w[1], w[2]))
+    assert [w[0] for w in order] == ["high-old", "high-new", "low-old", "low-new"]
+
+
+def test_overflow_is_due_once_the_wait_reaches_the_limit() -> None:
+    assert not overflow_due(1_000, 120_999, 120)
+    assert overflow_due(1_000, 121_000, 120)
+    assert not overflow_due(0, 10**12, None)
+
+
+@pytest.mark.parametrize("phase", ["queued", "offered", "active", "queue-invitation", "closed"])
+def test_overflow_moves_only_a_session_waiting_for_its_first_agent(phase: str) -> None:
+    from smsdesk.domain.errors import InvalidState
+    from smsdesk.domain.operations import Operation as Op
+    from smsdesk.domain.sessions import Phase
+    from smsdesk.domain.system import Offer, Overflow
+    from tests.domain.helpers import Driver
+
+    d = Driver()
+    d.open(queue="billing")
+    if phase == "offered":
+        d.do(Offer("alice", "Alice"))
+    elif phase in ("active", "queue-invitation", "closed"):
+        d.offer_accept("alice")
+        if phase == "queue-invitation":
+            d.op("alice", Op.INVITE, {"queueName": "more"})
+        elif phase == "closed":
+            d.op("alice", Op.COMPLETE)
+    before = d.s
+    if phase != "queued":
+        with pytest.raises(InvalidState):
+            d.do(Overflow("default"))
+        assert d.s is before
+        return
+    d.do(Offer("alice", "Alice"))
+    d.do(WithdrawOffer("alice"))  # alice let it lapse: excluded in billing
+    out = d.do(Overflow("default"))
+    assert d.s.phase is Phase.QUEUED and d.s.queue == "default"
+    assert d.s.user_data == {"OverflowedFrom": "billing", "Queue": "default"}
+    assert d.s.excluded == ()  # a new queue, a new round
+    assert out.route is not None and out.route.queue == "default"
+    d.do(Overflow("last"))
+    assert d.s.user_data == {"OverflowedFrom": "billing", "Queue": "last"}  # where it waited first
+    with pytest.raises(InvalidState):
+        d.do(Overflow("last"))
+
+
+def test_an_unknown_queue_is_refused_when_the_queues_are_known() -> None:
+    from dataclasses import replace
+
+    from smsdesk.domain.errors import Validation
+    from smsdesk.domain.operations import Operation as Op
+    from tests.domain.helpers import Driver
+
+    d = Driver()
+    d.ctx = replace(d.ctx, queues=frozenset({"default", "billing"}))
+    d.open(queue="default")
+    d.offer_accept("alice")
+    for op, params in (
+        (Op.TRANSFER, {"queueName": "nope"}),
+        (Op.COMPLETE, {"queueName": "nope"}),
+        (Op.INVITE, {"targetUri": "http://h/api/v2/queues/nope"}),
+        (Op.CONSULT, {"queueName": "nope"}),
+    ):
+        with pytest.raises(Validation, match="Unknown queue 'nope'; the queues are: billing, default"):
+            d.op("alice", op, params)
+    d.op("alice", Op.TRANSFER, {"queueName": "billing"})
+    assert d.s.queue == "billing"

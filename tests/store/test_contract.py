@@ -418,6 +418,21 @@ async def test_presence_rows_keep_the_latest_sighting_per_user_across_nodes(stor
     assert await store.presence_last_seen() == {"u1": 2000}
 
 
+async def test_skills_are_set_replaced_and_removed(store: SqlStore) -> None:
+    assert await store.list_skills() == {}
+    await store.set_skill("u1", "billing", 3)
+    await store.set_skill("u1", "spanish", 5)
+    await store.set_skill("u2", "billing", 1)
+    await store.set_skill("u1", "billing", 4)  # replaced
+    assert await store.list_skills() == {"u1": {"billing": 4, "spanish": 5}, "u2": {"billing": 1}}
+    assert await store.list_skills("u2") == {"u2": {"billing": 1}}
+    assert await store.list_skills("nobody") == {}
+    assert await store.delete_skill("u1", "spanish") is True
+    assert await store.delete_skill("u1", "spanish") is False
+    await store.delete_user_skills("u1")
+    assert await store.list_skills() == {"u2": {"billing": 1}}
+
+
 async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
     """Rows written by SQLAlchemy's JSON type (the stdlib encoder) read back, and ours read back through it."""
     from sqlalchemy import insert, select

@@ -1,4 +1,5 @@
-"""presence: which serving process last saw a notification client of which user (docs/routing.md)
+"""routing: presence (which serving process last saw a notification client of which user) and the agents'
+skills (docs/routing.md)
 
 Revision ID: 0002_routing
 Revises: 0001
@@ -26,8 +27,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("node_id", "user_id"),
     )
     op.create_index("ix_presence_user", "presence", ["user_id"], unique=False)
+    op.create_table(
+        "user_skills",
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("user_skills")
     op.drop_index("ix_presence_user", table_name="presence")
     op.drop_table("presence")
