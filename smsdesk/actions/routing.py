@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from smsdesk.actions.channels import do_system_not_ready
 from smsdesk.actions.engine import apply_command, run_on_session
@@ -58,6 +58,11 @@ __all__ = ["AgentRoster", "CandidatePool", "Router", "target_queue"]  # the firs
 
 _USERS_TTL_S = 5.0
 _NO_SKILLS: dict[str, int] = {}
+
+
+def _parsed(waiting: list[SessionRecord]) -> Iterator[tuple[SessionRecord, Session]]:
+    for rec in waiting:
+        yield rec, Session.from_json(rec.data)
 
 
 def target_queue(session: Session) -> str:
@@ -107,10 +112,10 @@ class Router:
         if not waiting:
             return 0
         users = await self._agents()
-        queued = [(rec, Session.from_json(rec.data)) for rec in waiting]
+        queued: Iterable[tuple[SessionRecord, Session]] = _parsed(waiting)  # lazily: a pass may stop early
         overflows: list[Awaitable[bool]] = []
         if self.rt.settings.queues:  # queues with skills, priorities or overflow are configured
-            queued, overflows = self._by_queue(queued)
+            queued, overflows = self._by_queue(list(queued))
         now = self.rt.clock.monotonic()
         if self.roster.stale(now):
             await self._refresh_roster(now)
