@@ -53,6 +53,12 @@ async def test_admins_add_change_and_remove_skills_and_users_see_them(api: Api) 
     assert [s["name"] for s in r.json()["skills"]] == ["billing", "french", "spanish"]
     r = await api.get("/api/v2/skills", user="admin")
     assert r.json()["uris"][0] == f"{BASE}/api/v2/skills/billing"
+    r = await api.get("/api/v2/skills/spanish", user="supervisor1")  # a skill's uri answers
+    assert r.json() == {
+        "statusCode": 0,
+        "skill": {"id": "spanish", "name": "spanish", "uri": f"{BASE}/api/v2/skills/spanish"},
+    }
+    assert (await api.get("/api/v2/skills/unheard-of", user="admin")).json()["statusCode"] == 6
     assert (await api.delete(f"/api/v2/users/{a1}/skills/french")).json() == {"statusCode": 0}
     me = (await api.get("/api/v2/me?subresources=skills", user="agent1")).json()["user"]
     assert me["skills"] == [billing]

@@ -1,4 +1,4 @@
-"""Skills (docs/routing.md): ``GET /api/v2/skills``, ``GET|POST /api/v2/users/{id}/skills``,
+"""Skills (docs/routing.md): ``GET /api/v2/skills[/{name}]``, ``GET|POST /api/v2/users/{id}/skills``,
 ``DELETE /api/v2/users/{id}/skills/{name}``. The use cases are in ``smsdesk/actions/skills.py``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from smsdesk.actions.access import access_user_by_id, require_admin, require_sup
 from smsdesk.api.deps import principal_of, runtime_of
 from smsdesk.api.errors import GwsJSONResponse
 from smsdesk.api.params import read_json_object, wants_fields
-from smsdesk.domain.errors import NoPermission
+from smsdesk.domain.errors import NoPermission, NotFound
 
 router = APIRouter()
 
@@ -26,6 +26,17 @@ async def list_skills(request: Request) -> GwsJSONResponse:
     if wants_fields(request):
         return GwsJSONResponse({"statusCode": 0, "skills": views})
     return GwsJSONResponse({"statusCode": 0, "uris": [v["uri"] for v in views]})
+
+
+@router.get("/api/v2/skills/{name}")
+async def get_skill(request: Request, name: str) -> GwsJSONResponse:
+    """One skill of the contact center (the ``uri`` of a skill object)."""
+    rt, p = runtime_of(request), principal_of(request)
+    if not p.is_admin:
+        require_supervisor(p)
+    if name not in await sk.contact_center_skills(rt):
+        raise NotFound(f"Skill '{name}' not found")
+    return GwsJSONResponse({"statusCode": 0, "skill": sk.skill_view(rt, name)})
 
 
 @router.get("/api/v2/users/{user_id}/skills")
