@@ -281,3 +281,48 @@ def test_an_unknown_queue_is_refused_when_the_queues_are_known() -> None:
             d.op("alice", op, params)
     d.op("alice", Op.TRANSFER, {"queueName": "billing"})
     assert d.s.queue == "billing"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            AgentState,
+            user_id=st.sampled_from(_IDS),
+            state=st.sampled_from(list(ChannelState)),
+            reason=st.none(),
+            since_ms=st.integers(0, 100_000),
+            idle_since_ms=st.just(0),
+        ),
+        unique_by=lambda a: a.user_id,
+    ),
+    st.dictionaries(st.sampled_from(_IDS), st.integers(0, 100_000)),
+    st.dictionaries(st.sampled_from(_IDS), st.integers(0, 3)),
+    st.integers(0, 200_000),
+    st.integers(0, 60_000),
+    st.integers(0, 100_000),
+)
+def test_absence_properties(
+    agents: list[AgentState],
+    seen: dict[str, int],
+    loads: dict[str, int],
+    now: int,
+    grace: int,
+    watching: int,
+) -> None:
+    gone = absent_agents(agents, seen, loads, now_ms=now, grace_ms=grace, watching_since_ms=watching)
+    assert gone == sorted(set(gone))
+    by_id = {a.user_id: a for a in agents}
+    for uid in gone:
+        a = by_id[uid]
+        assert grace > 0
+        assert a.state is ChannelState.READY or loads.get(uid, 0) > 0  # only those with something to lose
+        assert max(seen.get(uid, 0), a.since_ms, watching) + grace <= now  # absent for the whole grace
+    for a in agents:  # and nobody else is left out
+        concerned = a.state is ChannelState.READY or loads.get(a.user_id, 0) > 0
+        if grace > 0 and concerned and max(seen.get(a.user_id, 0), a.since_ms, watching) + grace <= now:
+            assert a.user_id in gone
+    # a later sighting never makes anybody more absent
+    later = {u: t + 1_000 for u, t in seen.items()}
+    again = absent_agents(agents, later, loads, now_ms=now, grace_ms=grace, watching_since_ms=watching)
+    assert set(again) <= set(gone)
