@@ -10,13 +10,17 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["ConfigError", "QueueSettings", "Settings", "load_settings", "sms_environ"]
+from smsdesk.domain.hours import DAYS, Hours, parse_range
+
+__all__ = ["ConfigError", "HoursSettings", "QueueSettings", "Settings", "load_settings", "sms_environ"]
 
 ENV_PREFIX = "SMSDESK_"
 
@@ -33,6 +37,43 @@ class ConfigError(Exception):
     pass
 
 
+class HoursSettings(BaseModel):
+    """Business hours, ``[hours]`` or ``[queues.NAME.hours]`` (docs/routing.md): a weekly schedule in a time
+    zone, and holidays (closed all day)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tz: str = "UTC"
+    weekly: dict[
+        str, list[str]
+    ] = {}  # "mon" … "sun" -> ["09:00-12:30", "13:30-17:00"]; a missing day: closed
+    holidays: list[date] = []
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}'") from None
+        return v
+
+    @field_validator("weekly")
+    @classmethod
+    def _week(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, ranges in v.items():
+            if day not in DAYS:
+                raise ValueError(f"'{day}' is not a day: use {', '.join(DAYS)}")
+            for r in ranges:
+                parse_range(r)
+        return v
+
+    @cached_property
+    def schedule(self) -> Hours:
+        weekly = tuple(tuple(parse_range(r) for r in self.weekly.get(day, [])) for day in DAYS)
+        return Hours(ZoneInfo(self.tz), weekly, frozenset(self.holidays))
+
+
 class QueueSettings(BaseModel):
     """One queue of ``[queues.NAME]`` / ``SMSDESK_QUEUES`` (docs/routing.md)."""
 
@@ -42,6 +83,7 @@ class QueueSettings(BaseModel):
     priority: int = 0  # higher is served first
     overflow_after_s: float | None = Field(None, gt=0)  # a session waiting this long moves to overflow_to
     overflow_to: str | None = None
+    hours: HoursSettings | None = None  # this queue's business hours; none: the global [hours], if any
 
     @field_validator("skills")
     @classmethod
@@ -83,6 +125,19 @@ class Settings(BaseModel):
         30.0, ge=0
     )  # NotReady after this long without a notification client; 0 off
     queues: dict[str, QueueSettings] = {}  # name -> skills, priority, overflow; `default` always exists
+    hours: HoursSettings | None = None  # business hours of every queue without its own; none: always open
+    queue_reply: str = ""  # sent once to a customer no agent can take at once; {position}, {wait}; "": off
+    closed_reply: str = ""  # sent once to a customer who texts outside business hours; {opens}; "": off
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else None
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"hours must be a JSON object: {exc}") from None
+        return v
 
     @field_validator("queues", mode="before")
     @classmethod
@@ -116,6 +171,11 @@ class Settings(BaseModel):
 
     def queue(self, name: str) -> QueueSettings:
         return self.queues.get(name) or _PLAIN_QUEUE
+
+    def hours_of(self, queue: str) -> Hours | None:
+        """The business hours of ``queue`` (its own, else the global ones); None: always open."""
+        own = self.queue(queue).hours or self.hours
+        return None if own is None else own.schedule
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

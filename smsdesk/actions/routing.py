@@ -35,6 +35,7 @@ from smsdesk.actions.channels import do_system_not_ready
 from smsdesk.actions.engine import apply_command, run_on_session
 from smsdesk.actions.leaving import release_agent
 from smsdesk.actions.roster import AgentRoster, CandidatePool
+from smsdesk.actions.waiting import WaitingRules
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.outcome import Outcome
 from smsdesk.domain.participants import UserState
@@ -42,11 +43,9 @@ from smsdesk.domain.routing import (
     ABSENT_REASON,
     NOT_RESPONDING_REASON,
     absent_agents,
-    overflow_due,
     presence_beat_s,
     qualified,
     routed_offer,
-    serving_order,
 )
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.system import Offer, Overflow, WithdrawOffer
@@ -81,6 +80,7 @@ class Router:
         self._users: dict[str, User] = {}
         self._users_at = -_USERS_TTL_S
         self._skills: dict[str, dict[str, int]] = {}  # user id -> skill -> level, read with the users
+        self.waiting = WaitingRules(rt, target_queue)  # queue order, hours, auto-replies (waiting.py)
         self.more_waiting = False  # the last pass took a full batch and made offers: run another
 
     async def _agents(self) -> dict[str, User]:
@@ -113,14 +113,20 @@ class Router:
             return 0
         users = await self._agents()
         queued: Iterable[tuple[SessionRecord, Session]] = _parsed(waiting)  # lazily: a pass may stop early
-        overflows: list[Awaitable[bool]] = []
-        if self.rt.settings.queues:  # queues with skills, priorities or overflow are configured
-            queued, overflows = self._by_queue(list(queued))
+        extra: list[Awaitable[bool]] = []  # overflows and auto-replies, written with the offers
+        closed: list[tuple[SessionRecord, Session]] = []
+        rules = self.waiting if WaitingRules.active(self.rt.settings) else None
+        now_ms = self.rt.clock.now_ms()
+        if rules is not None:  # queues, business hours or auto-replies are configured
+            queued, moving, closed = rules.sort(list(queued), now_ms)
+            extra = [self._overflow(rec, to) for rec, to in moving]
         now = self.rt.clock.monotonic()
         if self.roster.stale(now):
             await self._refresh_roster(now)
         if not self.roster.ready(users)[0]:
-            await asyncio.gather(*overflows)
+            if rules is not None:
+                extra += rules.replies(list(queued), set(), closed, now_ms)
+            await asyncio.gather(*extra)
             return 0
         loads = await self.rt.store.agent_loads()
         default_capacity = self.rt.settings.default_capacity
@@ -147,37 +153,18 @@ class Router:
                 agent_id
             )  # the slot is the session's from now on (a failed offer frees it next pass)
             planned.append((rec, agent_id))
+        if rules is not None:
+            placed = {rec.id for rec, _ in planned}
+            extra += rules.replies(list(queued), placed, closed, now_ms)
         # The offers of a pass touch different sessions: made at once, their writes share a group commit
         # instead of each waiting for the previous one's (a pass of 100 offers was ~100 commits in a row).
         made = await asyncio.gather(
             *(self._offer(rec, agent_id, users[agent_id].display_name) for rec, agent_id in planned),
-            *overflows,
+            *extra,
         )
         offers = sum(made[: len(planned)])
         self.more_waiting = offers > 0 and len(waiting) >= self.batch
         return offers
-
-    def _by_queue(
-        self, queued: list[tuple[SessionRecord, Session]]
-    ) -> tuple[list[tuple[SessionRecord, Session]], list[Awaitable[bool]]]:
-        """The sessions to place, higher-priority queues first and the longest waiting first within one;
-        and the moves of those that waited past their queue's ``overflow_after_s`` (placed next pass)."""
-        settings = self.rt.settings
-        now_ms = self.rt.clock.now_ms()
-        keep: list[tuple[SessionRecord, Session]] = []
-        moves: list[Awaitable[bool]] = []
-        for rec, session in queued:
-            q = settings.queue(target_queue(session))
-            if (
-                session.phase is Phase.QUEUED
-                and q.overflow_to is not None
-                and overflow_due(rec.queued_ms, now_ms, q.overflow_after_s)
-            ):
-                moves.append(self._overflow(rec, q.overflow_to))
-            else:
-                keep.append((rec, session))
-        keep.sort(key=lambda e: serving_order(settings.queue(target_queue(e[1])).priority, e[0].queued_ms))
-        return keep, moves
 
     def _eligible(self, session: Session) -> Callable[[str], bool] | None:
         """The agents who may serve the session's queue (None: everybody, the queue asks for no skill)."""
@@ -203,9 +190,11 @@ class Router:
 
         try:
             await run_on_session(self.rt, rec.id, decide, seen=rec)
-            return True
         except GwsError:
             return False  # taken meanwhile (another node, a customer opt-out...): the next pass sees it
+        if self.waiting is not None:
+            self.waiting.offered(rec.queued_ms, self.rt.clock.now_ms())
+        return True
 
     async def expire_offers(self) -> int:
         """Offers not accepted within ``offer_timeout_s`` are revoked; the session is routed again. With

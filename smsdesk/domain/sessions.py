@@ -113,6 +113,7 @@ class Session:
     lar_agent_id: str | None = None  # last-agent routing hint, recorded by Accept/Complete with saveLAR
     pending: PendingInvite | None = None
     excluded: tuple[str, ...] = ()  # agents that rejected or timed out in the current routing round
+    auto_replies: tuple[str, ...] = ()  # the auto-replies sent (or due but skipped): "queue", "closed"
 
     # -- lookups ---------------------------------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class Session:
             "larAgentId": self.lar_agent_id,
             "pending": None if self.pending is None else self.pending.to_json(),
             "excluded": list(self.excluded),
+            **({"autoReplies": list(self.auto_replies)} if self.auto_replies else {}),
         }
 
     @classmethod
@@ -203,6 +205,9 @@ class Session:
         if not all(isinstance(x, str) for x in excluded):
             raise Validation("session: 'excluded' must hold user ids")
         pending = d.get("pending")
+        replies = d.get("autoReplies", [])
+        if not isinstance(replies, list) or not all(isinstance(x, str) for x in replies):
+            raise Validation("session: 'autoReplies' must be a list of names")
         return cls(
             id=get_str(d, "id", missing=Validation),
             customer_number=get_str(d, "customerNumber", missing=Validation),
@@ -219,6 +224,7 @@ class Session:
             lar_agent_id=get_opt_str(d, "larAgentId"),
             pending=None if pending is None else PendingInvite.from_json(require_mapping(pending, "pending")),
             excluded=tuple(excluded),
+            auto_replies=tuple(replies),
         )
 
 

@@ -13,6 +13,8 @@
 * ``RemoveUser``: the user is gone (their account was deleted, or they are absent past the presence grace):
   they leave the session; the session goes back to its queue when they were the last agent holding it and the
   customer is still there (docs/sessions.md, docs/routing.md).
+* ``AutoReply``: the server's answer to a waiting customer (their place in line, or the business hours),
+  sent once per session and kind; ``text`` None records it without sending (an opted-out number).
 * ``Overflow``: a session waited longer than its queue's ``overflow_after_s``: it moves to the queue's
   ``overflow_to``; its userData says so (``Queue``: the new queue, ``OverflowedFrom``: the queue it waited
   in first; docs/routing.md).
@@ -42,6 +44,7 @@ from smsdesk.domain.sessions import Phase, Session
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "AutoReply",
     "CloseSession",
     "DeliveryStatus",
     "InboundText",
@@ -122,6 +125,12 @@ class Overflow:
     queue: str
 
 
+@dataclass(frozen=True)
+class AutoReply:
+    kind: str  # "queue" (place in line) or "closed" (outside business hours)
+    text: str | None  # None: nothing is sent, the reply only counts as given
+
+
 OVERFLOWED_FROM = "OverflowedFrom"  # userData key: the queue an overflowed session waited in first
 
 
@@ -136,6 +145,7 @@ SystemCommand = (
     | SystemText
     | RemoveUser
     | Overflow
+    | AutoReply
 )
 
 
@@ -219,6 +229,8 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
         _remove_user(ch, cmd)
     elif isinstance(cmd, Overflow):
         _overflow(ch, cmd)
+    elif isinstance(cmd, AutoReply):
+        _auto_reply(ch, cmd)
     else:
         _delivery(ch, cmd)
     return ch.finish()
@@ -310,6 +322,18 @@ def _remove_user(ch: Change, cmd: RemoveUser) -> None:
     ch.depart(p, UserState.REVOKED)
     if p.is_agent:
         ch.close_if_no_agent()
+
+
+def _auto_reply(ch: Change, cmd: AutoReply) -> None:
+    s = ch.session
+    _require(s, frozenset({Phase.QUEUED}), "send an auto-reply")
+    if not isinstance(cmd.kind, str) or not cmd.kind:
+        raise Validation("An auto-reply needs a kind")
+    if cmd.kind in s.auto_replies:
+        raise InvalidState(f"SMS session {s.id} already had its '{cmd.kind}' auto-reply")
+    if cmd.text is not None:
+        ch.post("Text", _system_sender(ch.ctx, Visibility.ALL), Visibility.ALL, text=ch.text(cmd.text))
+    ch.session = ch.session.evolve(auto_replies=(*s.auto_replies, cmd.kind))
 
 
 def _overflow(ch: Change, cmd: Overflow) -> None:

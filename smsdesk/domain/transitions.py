@@ -56,6 +56,7 @@ Command = (
     | system.SystemText
     | system.RemoveUser
     | system.Overflow
+    | system.AutoReply
 )
 
 

@@ -51,3 +51,35 @@ def test_queues_from_the_toml_file(tmp_path: Path) -> None:
 def test_bad_queues_are_clear_errors(queues: str, problem: str) -> None:
     with pytest.raises((ConfigError, ValueError), match=problem):
         load_settings(environ={"SMSDESK_QUEUES": queues})
+
+
+def test_business_hours_global_and_per_queue(tmp_path: Path) -> None:
+    f = tmp_path / "smsdesk.toml"
+    f.write_text(
+        'closed_reply = "We are closed; back {opens}."\n'
+        '[hours]\ntz = "Europe/Paris"\nweekly = {mon = ["09:00-17:00"], tue = ["09:00-12:00", "14:00-17:00"]}\n'
+        "holidays = [2026-12-25]\n"
+        '[queues.night]\n[queues.night.hours]\ntz = "UTC"\nweekly = {sun = ["00:00-24:00"]}\n'
+    )
+    s = load_settings(f, environ={})
+    assert s.closed_reply == "We are closed; back {opens}."
+    default = s.hours_of("default")
+    assert default is not None and default.weekly[1] == ((540, 720), (840, 1020)) and default.weekly[2] == ()
+    night = s.hours_of("night")
+    assert night is not None and night.weekly[6] == ((0, 1440),)
+    assert load_settings(environ={}).hours_of("default") is None  # no hours: always open
+
+
+@pytest.mark.parametrize(
+    ("hours", "problem"),
+    [
+        ('{"tz": "Mars/Olympus"}', "unknown time zone"),
+        ('{"weekly": {"monday": ["09:00-17:00"]}}', "is not a day"),
+        ('{"weekly": {"mon": ["17:00-09:00"]}}', "must start before it ends"),
+        ('{"holidays": ["25/12/2026"]}', "date"),
+        ("{nope", "hours must be a JSON object"),
+    ],
+)
+def test_bad_hours_are_clear_errors(hours: str, problem: str) -> None:
+    with pytest.raises((ConfigError, ValueError), match=problem):
+        load_settings(environ={"SMSDESK_HOURS": hours})
