@@ -30,7 +30,7 @@ from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.description import install as install_openapi
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, queues, smssessions, supervision, users
+from smsdesk.api.rest import features, me, queues, skills, smssessions, supervision, users
 from smsdesk.api.revocation import AccessRevocation
 from smsdesk.api.routes import allowed_methods
 from smsdesk.bus.base import Bus
@@ -41,7 +41,9 @@ from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.domain.routing import presence_beat_s
 from smsdesk.notify.hub import NotificationHub
+from smsdesk.notify.presence import PresenceBeat
 from smsdesk.notify.relay import Relay
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.passwords import Passwords
@@ -175,8 +177,12 @@ def build_app(
     bus = _bus(settings, worker)
     relay = Relay(worker.directory, worker.name) if worker is not None else None
     # subscribes to the bus: before bus.start()
+    presence = None
+    if settings.presence_grace_s > 0:  # docs/routing.md, "Presence"
+        beat_s = presence_beat_s(settings.presence_grace_s)
+        presence = PresenceBeat(rt.store, rt.clock, rt.ids.token(), beat_s)
     notify = NotifySettings(cookie_secure=settings.cookie_secure, max_json_depth=settings.max_json_depth)
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, notify, relay=relay)
+    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, notify, relay=relay, presence=presence)
     rt.publisher = hub
     revocation = AccessRevocation(bus, authenticator, hub.drop_user)
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
@@ -190,6 +196,7 @@ def build_app(
     router = RouterLoop(Router(rt), bus=bus)
     rt.wake_router = router.wanted
     rt.agents_committed = router.agents_committed
+    rt.skills_changed = router.router.forget_users
     if simulator is not None and worker is not None:
         simulator.share(bus)  # every worker's simulated handsets show what any worker sent
     cleanup = SessionCleanupLoop(rt)
@@ -203,6 +210,8 @@ def build_app(
 
             await seed_demo_data(rt)
         await hub.start()
+        if presence is not None:
+            await presence.start()
         await bus.start()
         await registry.start_all()
         if background:
@@ -216,6 +225,8 @@ def build_app(
             await router.close()
             await outbox.close()
             await registry.close_all()
+            if presence is not None:
+                await presence.close()
             await hub.close()
             await bus.close()
             await rt.store.close()
@@ -225,6 +236,7 @@ def build_app(
     app.state.authenticator = authenticator
     app.state.hub = hub
     app.state.revocation = revocation
+    app.state.presence = presence
     app.state.router = router
     app.state.outbox = outbox
     app.state.simulator = simulator
@@ -241,7 +253,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision, queues):
+    for module in (me, users, features, smssessions, supervision, queues, skills):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -10,13 +10,26 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["ConfigError", "Settings", "load_settings", "origin_of", "sms_environ"]
+from smsdesk.domain.hours import DAYS, Hours, parse_range
+
+__all__ = [
+    "ConfigError",
+    "HoursSettings",
+    "QueueSettings",
+    "Settings",
+    "load_settings",
+    "origin_of",
+    "sms_environ",
+]
 
 ENV_PREFIX = "SMSDESK_"
 
@@ -31,6 +44,65 @@ DEFAULT_FEATURES = (
 
 class ConfigError(Exception):
     pass
+
+
+class HoursSettings(BaseModel):
+    """Business hours, ``[hours]`` or ``[queues.NAME.hours]`` (docs/routing.md): a weekly schedule in a time
+    zone, and holidays (closed all day)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tz: str = "UTC"
+    weekly: dict[
+        str, list[str]
+    ] = {}  # "mon" … "sun" -> ["09:00-12:30", "13:30-17:00"]; a missing day: closed
+    holidays: list[date] = []
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}'") from None
+        return v
+
+    @field_validator("weekly")
+    @classmethod
+    def _week(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, ranges in v.items():
+            if day not in DAYS:
+                raise ValueError(f"'{day}' is not a day: use {', '.join(DAYS)}")
+            for r in ranges:
+                parse_range(r)
+        return v
+
+    @cached_property
+    def schedule(self) -> Hours:
+        weekly = tuple(tuple(parse_range(r) for r in self.weekly.get(day, [])) for day in DAYS)
+        return Hours(ZoneInfo(self.tz), weekly, frozenset(self.holidays))
+
+
+class QueueSettings(BaseModel):
+    """One queue of ``[queues.NAME]`` / ``SMSDESK_QUEUES`` (docs/routing.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    skills: dict[str, int] = {}  # skill name -> the least level an agent needs
+    priority: int = 0  # higher is served first
+    overflow_after_s: float | None = Field(None, gt=0)  # a session waiting this long moves to overflow_to
+    overflow_to: str | None = None
+    hours: HoursSettings | None = None  # this queue's business hours; none: the global [hours], if any
+
+    @field_validator("skills")
+    @classmethod
+    def _levels(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, level in v.items():
+            if not name.strip() or len(name) > 64:
+                raise ValueError("a skill name must be 1 to 64 characters")
+            if level < 0:
+                raise ValueError(f"skill '{name}': the level must be >= 0")
+        return v
 
 
 class Settings(BaseModel):
@@ -83,6 +155,63 @@ class Settings(BaseModel):
     pg_write_connections: int = Field(
         3, ge=1, le=100
     )  # write groups at once (one, more when a backlog builds)
+    # --- routing (docs/routing.md) ---
+    rona_not_ready: bool = True  # an agent who lets a routed offer lapse is set NotReady "Not Responding"
+    presence_grace_s: float = Field(
+        30.0, ge=0
+    )  # NotReady after this long without a notification client; 0 off
+    queues: dict[str, QueueSettings] = {}  # name -> skills, priority, overflow; `default` always exists
+    hours: HoursSettings | None = None  # business hours of every queue without its own; none: always open
+    queue_reply: str = ""  # sent once to a customer no agent can take at once; {position}, {wait}; "": off
+    closed_reply: str = ""  # sent once to a customer who texts outside business hours; {opens}; "": off
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else None
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"hours must be a JSON object: {exc}") from None
+        return v
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _parse_queues(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"queues must be a JSON object of queues: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _known_queues(self) -> Settings:
+        names = self.queue_names
+        for name, q in self.queues.items():
+            if not name.strip() or len(name) > 64:
+                raise ValueError("a queue name must be 1 to 64 characters")
+            if q.overflow_to is not None and q.overflow_to not in names:
+                raise ValueError(f"queue '{name}': overflow_to names no queue: '{q.overflow_to}'")
+            if q.overflow_to == name:
+                raise ValueError(f"queue '{name}' cannot overflow to itself")
+            if (q.overflow_to is None) != (q.overflow_after_s is None):
+                raise ValueError(f"queue '{name}': set both overflow_after_s and overflow_to, or neither")
+        return self
+
+    @cached_property
+    def queue_names(self) -> frozenset[str]:
+        """The queues sessions may be in: ``default``, ``default_queue``, the targets of ``number_queues``,
+        and those of ``queues`` (a queue named but not configured has no skills and priority 0)."""
+        return frozenset({"default", self.default_queue, *self.number_queues.values(), *self.queues})
+
+    def queue(self, name: str) -> QueueSettings:
+        return self.queues.get(name) or _PLAIN_QUEUE
+
+    def hours_of(self, queue: str) -> Hours | None:
+        """The business hours of ``queue`` (its own, else the global ones); None: always open."""
+        own = self.queue(queue).hours or self.hours
+        return None if own is None else own.schedule
 
     @field_validator("error_http_status", mode="before")
     @classmethod
@@ -140,6 +269,9 @@ def origin_of(url: str) -> str:
     port = parts.port
     default = {"http": 80, "https": 443}.get(scheme)
     return f"{scheme}://{host}" if port is None or port == default else f"{scheme}://{host}:{port}"
+
+
+_PLAIN_QUEUE = QueueSettings()
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:

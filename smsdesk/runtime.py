@@ -72,6 +72,7 @@ class Runtime:
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
     agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written
     inbound_in_flight: int = 0  # inbound SMS being stored now (``actions/inbound.py``, the backlog bound)
+    skills_changed: Callable[[], None] = _nothing  # an agent's skills changed: the router reads them again
 
     async def commit(self, change: Change) -> int:
         last = await self.store.commit(change)

@@ -30,6 +30,8 @@ class RouterLoop:
     never overbooked by two routers deciding at once."""
 
     LEASE_MS = 5000
+    PRESENCE_CHECK_MS = 1000  # the presence rule is applied this often (docs/routing.md)
+    PRESENCE_PRUNE_MS = 3_600_000  # presence rows not written for this long are deleted (nodes long gone)
     HINT_TOPIC = "smsdesk.route"  # {"agents": bool}: routing is wanted; a channel state changed if "agents"
 
     def __init__(self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None) -> None:
@@ -46,6 +48,9 @@ class RouterLoop:
         self._lease_until_ms = 0  # this node holds the lease until then (0: not known to hold it)
         self._ask_again_ms = 0  # another node held it when asked: not asked again before then
         self._expiry_due_ms = 0  # the next check for offers that timed out
+        self._presence_due_ms = 0  # the next check of the agents' presence
+        self._prune_due_ms = 0  # the next clean-up of presence rows of nodes long gone
+        self._watching_since_ms = 0  # when this node took the lease (presence counts from then at least)
 
     def wake(self) -> None:
         self._event.set()
@@ -99,6 +104,8 @@ class RouterLoop:
             return False
         rt = self.router.rt
         if await rt.store.acquire_lease("router", self.node_id, now_ms, self.LEASE_MS):
+            if self._lease_until_ms <= now_ms:  # taken, not renewed: presence is watched from now
+                self._watching_since_ms = now_ms
             self._lease_until_ms = now_ms + self.LEASE_MS
             return True
         self._lease_until_ms = 0
@@ -116,6 +123,12 @@ class RouterLoop:
             expired = await self.router.expire_offers()
             if self.router.rt.settings.wrap_up_s > 0:
                 await end_due_wrap_ups(self.router.rt)  # wrap-ups whose time ran out (docs/ui.md)
+        if now >= self._presence_due_ms and self.router.rt.settings.presence_grace_s > 0:
+            self._presence_due_ms = now + self.PRESENCE_CHECK_MS
+            await self.router.apply_presence(self._watching_since_ms)
+            if now >= self._prune_due_ms:
+                self._prune_due_ms = now + self.PRESENCE_PRUNE_MS
+                await self.router.rt.store.prune_presence(now - self.PRESENCE_PRUNE_MS)
         return expired + await self.router.route_waiting()
 
     async def _run(self) -> None:

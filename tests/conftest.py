@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +12,18 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 
 from smsdesk.clock import FakeClock
+from smsdesk.config import Settings
 from smsdesk.store.migrate import migrate
 from smsdesk.store.sql import SqlStore, create_store
 from tests.services import POSTGRES_URL, require
+
+# Most tests drive agents through REST without a notification client: the presence rule (docs/routing.md) would
+# set them NotReady once a (fake) clock passes its grace. In tests it is off unless a test sets
+# ``presence_grace_s``; in production its default stays 30 s. The environment variable does the same for the
+# server processes tests start.
+Settings.model_fields["presence_grace_s"].default = 0.0
+Settings.model_rebuild(force=True)
+os.environ.setdefault("SMSDESK_PRESENCE_GRACE_S", "0")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 from smsdesk.actions import wrapup
 from smsdesk.actions.access import access_user_by_id, require_feature, require_supervisor
+from smsdesk.actions.leaving import release_agent
 from smsdesk.domain import agents as ag
 from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import Validation
@@ -28,6 +29,7 @@ __all__ = [
     "do_end_contact_center_session",
     "do_set_channel_state",
     "do_start_contact_center_session",
+    "do_system_not_ready",
     "load_agent",
 ]
 
@@ -106,6 +108,23 @@ async def do_set_channel_state(
     return await apply_agent_state(rt, user_id, user_name, lambda a: ag.set_not_ready(a, now, reason), extra)
 
 
+async def do_system_not_ready(rt: Runtime, user_id: str, user_name: str, reason: str) -> bool:
+    """The server sets a Ready agent NotReady with ``reason`` (RONA, presence), through the same write and the
+    same notifications (the agent's ``/v2/me/channels``, the supervisors' ``/v2/users``) as the agent's own
+    NotReady. An agent no longer Ready is left as they are. Returns whether the state changed."""
+    now = rt.clock.now_ms()
+    changed = False
+
+    def fn(a: AgentState) -> AgentState:
+        nonlocal changed
+        after = ag.set_not_ready_by_system(a, now, reason)
+        changed = after != a
+        return after
+
+    await apply_agent_state(rt, user_id, user_name, fn)
+    return changed
+
+
 async def check_set_channel_state(
     rt: Runtime, principal: Principal, channel: str, operation: str, body: dict[str, Any]
 ) -> None:
@@ -157,6 +176,8 @@ async def _end_monitoring(rt: Runtime, supervisor_id: str, now_ms: int) -> Chang
 
 
 async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> AgentState:
+    """Logout: the offers pending to the agent are routed again at once (docs/routing.md); the sessions they
+    chat in stay theirs until they are absent past the presence grace."""
     now = rt.clock.now_ms()
     agent = await apply_agent_state(
         rt,
@@ -165,6 +186,7 @@ async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> Ag
         lambda a: ag.end_contact_center_session(a, now),
         extra=await _end_monitoring(rt, principal.user_id, now),
     )
+    await release_agent(rt, principal.user_id, chats=False)
     if principal.http_session_id:
         await rt.store.delete_http_session(principal.http_session_id)
     return agent

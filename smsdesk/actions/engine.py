@@ -85,6 +85,7 @@ def context(rt: Runtime) -> Context:
         offer_timeout_ms=int(rt.settings.offer_timeout_s * 1000),
         transfer_keeps_disposition=rt.settings.transfer_keeps_disposition,
         user_data_limits=user_data_limits(rt.settings),
+        queues=rt.settings.queue_names,
     )
 
 
@@ -156,8 +157,8 @@ def _waiting(s: Session) -> bool:
 
 def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout_ms: int) -> SessionRecord:
     waiting = _waiting(s)
-    if waiting and not (prev is not None and prev.waiting):
-        queued_ms = now_ms
+    if waiting and not (prev is not None and prev.waiting and prev.queue == s.queue):
+        queued_ms = now_ms  # waiting from now, or moved to another queue (overflow): its wait starts again
     else:
         queued_ms = prev.queued_ms if prev is not None else now_ms
     members: set[str] = set()  # users holding the session (not Completed/Revoked)

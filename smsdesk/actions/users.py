@@ -205,4 +205,5 @@ async def check_delete_user(rt: Runtime, principal: Principal, user_id: str) -> 
     if subs:
         ended = [(sub.supervisor_id, sub.agent_id) for sub in subs]
         await rt.commit(Change(subscriptions_delete=list(dict.fromkeys(ended))))
+    await rt.store.delete_user_skills(user_id)
     await rt.store.delete_user(user_id)

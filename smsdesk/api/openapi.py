@@ -303,6 +303,7 @@ def describe(app: FastAPI, settings: Settings, *, simulator_public: bool = True)
             *(model for table in OPERATION_NAMES.values() for _, model in table.values()),
             bodies.CreateUser,
             bodies.UpdateUser,
+            bodies.AddSkill,
             bodies.SimulatorInbound,
             bodies.TwilioInbound,
             bodies.TwilioStatus,

@@ -25,6 +25,7 @@ from smsdesk.bench.http import HttpError
 from smsdesk.bench.idle import measure_idle_clients
 from smsdesk.bench.procstat import ProcUnavailable, cpu_percent
 from smsdesk.bench.profiler import Profiler, hottest
+from smsdesk.bench.queues import QueuePlan
 from smsdesk.bench.report import environment, format_fanout, format_step, ratio, write_json
 from smsdesk.bench.server import ServerError, ServerProcess, seed_users
 from smsdesk.bench.stats import Summary, highest_passing_rate
@@ -129,6 +130,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--profile", type=Path, help="py-spy the server during the steps; collapsed stacks here"
         )
+        p.add_argument(
+            "--queues",
+            type=_count_or_zero,
+            default=0,
+            metavar="K",
+            help="K queues, each with its own number and skill, agents holding two skills each "
+            "(bench/queues.py); 0: the one default queue",
+        )
     scale = sub.add_parser("scale", help="scaling sweep: fresh server per N, M = N/10, rate steps")
     _server_flags(scale)
     scale.add_argument("--agents", type=_positive_ints, default=[10, 100, 1000])
@@ -169,12 +178,22 @@ async def _with_server(
     supervisors: int,
     body: Callable[[ServerProcess, Any], Awaitable[Any]],
 ) -> Any:
+    plan = _queue_plan(args)
     with tempfile.TemporaryDirectory(prefix="smsdesk-bench-") as tmp:
         server = ServerProcess(
-            Path(tmp), database_url=args.database, redis_url=args.redis, workers=args.workers
+            Path(tmp),
+            database_url=args.database,
+            redis_url=args.redis,
+            workers=args.workers,
+            env=plan.environment() if plan else None,
         )
         print(f"seeding {agents} agents and {supervisors} supervisors ...", flush=True)
-        population = await seed_users(server.database_url, agents=agents, supervisors=supervisors)
+        population = await seed_users(
+            server.database_url,
+            agents=agents,
+            supervisors=supervisors,
+            skills=plan.skills_of if plan else None,
+        )
         await server.start()
         if server.workers > 1:
             print(f"server: {server.workers} workers serving on port {server.port}", flush=True)
@@ -184,9 +203,16 @@ async def _with_server(
             await server.stop()
 
 
+def _queue_plan(args: argparse.Namespace) -> QueuePlan | None:
+    k = getattr(args, "queues", 0)
+    return QueuePlan(k) if k else None
+
+
 async def _steps(
     args: argparse.Namespace, agents: int, supervisors: int, rates: Sequence[float]
 ) -> dict[str, Any]:
+    plan = _queue_plan(args)
+
     async def body(server: ServerProcess, population: Any) -> dict[str, Any]:
         load = ContactCenterLoad(
             server.host,
@@ -197,6 +223,7 @@ async def _steps(
             texts_per_session=args.texts_per_session,
             shared_connections=args.shared_connections,
             idle_connections=args.idle_connections,
+            business_for=plan.number_for if plan else None,
         )
         competitor = CompetingLoad(args.competing_cpu) if args.competing_cpu else None
         try:

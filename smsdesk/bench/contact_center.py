@@ -141,6 +141,7 @@ class ContactCenterLoad:
         shared_connections: int = 0,
         server_pid: int | None = None,
         texts_per_session: int = 1,
+        business_for: Callable[[str], str] | None = None,
     ) -> None:
         if texts_per_session < 1:
             raise ValueError("texts_per_session must be >= 1")
@@ -148,6 +149,7 @@ class ContactCenterLoad:
             raise ValueError("shared_connections must be >= 0")
         self.shared_connections = shared_connections
         self.texts_per_session = texts_per_session
+        self.business_for = business_for or (lambda _customer: BUSINESS)  # the number a customer texts
         self.host, self.port = host, port
         self.population = population
         self.transport = transport
@@ -327,7 +329,7 @@ class ContactCenterLoad:
 
     async def _post_inbound(self, customer: str, text: str, kind: str) -> None:
         t = self.t
-        body = {"from": customer, "to": BUSINESS, "text": text}
+        body = {"from": customer, "to": self.business_for(customer), "text": text}
         try:
             r = await self.pool.request("POST", "/sms/simulator/inbound", body, self._simulator)
             if r.status != 200:

@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -64,8 +65,16 @@ def free_port() -> int:
         return port
 
 
-async def seed_users(database_url: str, *, agents: int, supervisors: int, capacity: int = 0) -> Population:
-    """Create ``agents`` agents and ``supervisors`` supervisors with fresh names (``b<tag>a<i>``)."""
+async def seed_users(
+    database_url: str,
+    *,
+    agents: int,
+    supervisors: int,
+    capacity: int = 0,
+    skills: Callable[[int], dict[str, int]] | None = None,
+) -> Population:
+    """Create ``agents`` agents and ``supervisors`` supervisors with fresh names (``b<tag>a<i>``); agent i
+    holds ``skills(i)`` (the queues variant, ``bench/queues.py``)."""
     from smsdesk.actions.users import do_create_user
     from smsdesk.app import build_runtime
     from smsdesk.config import Settings
@@ -83,6 +92,9 @@ async def seed_users(database_url: str, *, agents: int, supervisors: int, capaci
             for i in range(count):
                 user = await do_create_user(rt, f"b{tag}{kind}{i}", PASSWORD, [role], capacity=capacity)
                 made[kind].append(BenchUser(user.user_name, user.id))
+                if kind == "a" and skills is not None:
+                    for name, level in skills(i).items():
+                        await rt.store.set_skill(user.id, name, level)
         admin = await do_create_user(rt, f"b{tag}admin", PASSWORD, [Role.ADMIN])
     finally:
         await rt.store.close()
@@ -101,10 +113,12 @@ class ServerProcess:
         port: int | None = None,
         wrapper: list[str] | None = None,
         workers: int = 1,
+        env: dict[str, str] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
+        self.extra_env = env or {}  # more settings for the server (e.g. the queues variant's)
         self.workdir = workdir
         self.database_url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         self.redis_url = redis_url
@@ -133,7 +147,7 @@ class ServerProcess:
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "SMSDESK_WORKERS"}
         # the customers' side is the simulator, off in `smsdesk serve` unless switched on (docs/security.md)
-        return env | {"SMSDESK_LOG_LEVEL": "warning", "SMSDESK_SIMULATOR_ENABLED": "1"}
+        return env | {"SMSDESK_LOG_LEVEL": "warning", "SMSDESK_SIMULATOR_ENABLED": "1"} | self.extra_env
 
     def log_tail(self, chars: int = 2000) -> str:
         with contextlib.suppress(OSError):

@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--nickname", default="")
     add.add_argument("--capacity", type=int, default=0)
     add.add_argument("--email", default="", help="the user's emailAddress (GET /api/v2/me)")
+    add.add_argument(
+        "--skill",
+        action="append",
+        default=[],
+        metavar="NAME:LEVEL",
+        help="a skill of the user, e.g. billing:5 (repeatable; docs/routing.md)",
+    )
     _common(users.add_parser("list", help="list users"))
     sub.add_parser("bench", help="benchmark harness (smsdesk bench --help)", add_help=False)
     return parser
@@ -139,6 +146,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from smsdesk.actions.skills import parse_skill
     from smsdesk.actions.users import do_create_user
     from smsdesk.app import build_runtime
     from smsdesk.domain.users import Role
@@ -149,6 +157,7 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
         await migrate(rt.store)
         if args.users_command == "add":
             roles = [Role.parse(r) for r in args.role]
+            skills = [parse_skill(s) for s in args.skill]  # all checked before the user is created
             user = await do_create_user(
                 rt,
                 args.name,
@@ -158,8 +167,12 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 capacity=args.capacity,
                 email_address=args.email,
             )
+            for name, level in skills:
+                await rt.store.set_skill(user.id, name, level)
+            held = "".join(f" {n}:{lv}" for n, lv in skills)
             print(
                 f"created {user.user_name} ({user.id}) roles={','.join(sorted(r.value for r in user.roles))}"
+                + (f" skills={held.strip()}" if held else "")
             )
         else:
             for u in await rt.store.list_users():

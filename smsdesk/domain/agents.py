@@ -38,6 +38,7 @@ __all__ = [
     "end_contact_center_session",
     "leave_wrap_up",
     "set_not_ready",
+    "set_not_ready_by_system",
     "set_ready",
     "start_contact_center_session",
     "start_wrap_up",
@@ -155,6 +156,14 @@ def wrap_up_due(agent: AgentState, now_ms: int, *, disposition_set: bool, requir
     if not agent.wrapping_up or agent.wrap_until_ms is None or now_ms < agent.wrap_until_ms:
         return False
     return disposition_set or not required
+
+
+def set_not_ready_by_system(agent: AgentState, now_ms: int, reason: str) -> AgentState:
+    """The server takes a Ready agent out of routing (RONA, presence; docs/routing.md). An agent who is not
+    Ready keeps their state and reason (their own NotReady reason is not overwritten)."""
+    if agent.state is not ChannelState.READY:
+        return agent
+    return replace(agent, state=ChannelState.NOT_READY, reason=reason, since_ms=now_ms)
 
 
 def channel_view(agent: AgentState) -> dict[str, Any]:

@@ -77,6 +77,7 @@ class Context:
     user_data_limits: UserDataLimits = field(default_factory=lambda: UserDataLimits())  # settings userdata_*
     offer_timeout_ms: int = 30_000  # an offer to an agent is withdrawn this long after it was made
     transfer_keeps_disposition: bool = False  # else a completed transfer clears ``disposition_key``
+    queues: frozenset[str] | None = None  # the queues a session may be sent to; None: any (docs/routing.md)
 
 
 @dataclass(frozen=True)

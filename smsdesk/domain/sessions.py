@@ -117,6 +117,7 @@ class Session:
     pending: PendingInvite | None = None
     excluded: tuple[str, ...] = ()  # agents that rejected or timed out in the current routing round
     provider: str = ""  # the SMS provider the conversation came in on: replies leave through it ("": unknown)
+    auto_replies: tuple[str, ...] = ()  # the auto-replies sent (or due but skipped): "queue", "closed"
 
     # -- lookups ---------------------------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class Session:
             "pending": None if self.pending is None else self.pending.to_json(),
             "excluded": list(self.excluded),
             "provider": self.provider,
+            **({"autoReplies": list(self.auto_replies)} if self.auto_replies else {}),
         }
 
     @classmethod
@@ -208,6 +210,9 @@ class Session:
         if not all(isinstance(x, str) for x in excluded):
             raise Validation("session: 'excluded' must hold user ids")
         pending = d.get("pending")
+        replies = d.get("autoReplies", [])
+        if not isinstance(replies, list) or not all(isinstance(x, str) for x in replies):
+            raise Validation("session: 'autoReplies' must be a list of names")
         return cls(
             id=get_str(d, "id", missing=Validation),
             customer_number=get_str(d, "customerNumber", missing=Validation),
@@ -225,6 +230,7 @@ class Session:
             pending=None if pending is None else PendingInvite.from_json(require_mapping(pending, "pending")),
             excluded=tuple(excluded),
             provider=get_opt_str(d, "provider") or "",
+            auto_replies=tuple(replies),
         )
 
 

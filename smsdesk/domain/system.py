@@ -10,8 +10,14 @@
   ``smsdesk/domain/supervision.py``); ``Intrude``: a supervisor is ``Invited`` into a running session.
 * ``DeliveryStatus``: the provider's report on an outbound text; failures become a ``Notice`` for agents.
 * ``SystemText``: a server-generated text to the customer (auto-replies); it is sent as SMS.
-* ``RemoveUser``: the user's account was deleted: they leave the session; the session goes back to its queue
-  when they were the last agent holding it and the customer is still there (docs/sessions.md).
+* ``RemoveUser``: the user is gone (their account was deleted, or they are absent past the presence grace):
+  they leave the session; the session goes back to its queue when they were the last agent holding it and the
+  customer is still there (docs/sessions.md, docs/routing.md).
+* ``AutoReply``: the server's answer to a waiting customer (their place in line, or the business hours),
+  sent once per session and kind; ``text`` None records it without sending (an opted-out number).
+* ``Overflow``: a session waited longer than its queue's ``overflow_after_s``: it moves to the queue's
+  ``overflow_to``; its userData says so (``Queue``: the new queue, ``OverflowedFrom``: the queue it waited
+  in first; docs/routing.md).
 
 Policy notes are in ``docs/sessions.md`` and ``docs/supervision.md``.
 """
@@ -38,11 +44,13 @@ from smsdesk.domain.sessions import Phase, Session
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "AutoReply",
     "CloseSession",
     "DeliveryStatus",
     "InboundText",
     "Intrude",
     "Offer",
+    "Overflow",
     "RemoveUser",
     "SupervisorJoin",
     "SystemCommand",
@@ -112,6 +120,20 @@ class RemoveUser:
     user_id: str
 
 
+@dataclass(frozen=True)
+class Overflow:
+    queue: str
+
+
+@dataclass(frozen=True)
+class AutoReply:
+    kind: str  # "queue" (place in line) or "closed" (outside business hours)
+    text: str | None  # None: nothing is sent, the reply only counts as given
+
+
+OVERFLOWED_FROM = "OverflowedFrom"  # userData key: the queue an overflowed session waited in first
+
+
 SystemCommand = (
     InboundText
     | Offer
@@ -122,6 +144,8 @@ SystemCommand = (
     | DeliveryStatus
     | SystemText
     | RemoveUser
+    | Overflow
+    | AutoReply
 )
 
 
@@ -203,6 +227,10 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
         _supervise(ch, cmd)
     elif isinstance(cmd, RemoveUser):
         _remove_user(ch, cmd)
+    elif isinstance(cmd, Overflow):
+        _overflow(ch, cmd)
+    elif isinstance(cmd, AutoReply):
+        _auto_reply(ch, cmd)
     else:
         _delivery(ch, cmd)
     return ch.finish()
@@ -294,6 +322,33 @@ def _remove_user(ch: Change, cmd: RemoveUser) -> None:
     ch.depart(p, UserState.REVOKED)
     if p.is_agent:
         ch.close_if_no_agent()
+
+
+def _auto_reply(ch: Change, cmd: AutoReply) -> None:
+    s = ch.session
+    _require(s, frozenset({Phase.QUEUED}), "send an auto-reply")
+    if not isinstance(cmd.kind, str) or not cmd.kind:
+        raise Validation("An auto-reply needs a kind")
+    if cmd.kind in s.auto_replies:
+        raise InvalidState(f"SMS session {s.id} already had its '{cmd.kind}' auto-reply")
+    if cmd.text is not None:
+        ch.post("Text", _system_sender(ch.ctx, Visibility.ALL), Visibility.ALL, text=ch.text(cmd.text))
+    ch.session = ch.session.evolve(auto_replies=(*s.auto_replies, cmd.kind))
+
+
+def _overflow(ch: Change, cmd: Overflow) -> None:
+    """Only a session waiting for its first agent (Queued) overflows; the agents who passed on it may be
+    offered it in its new queue."""
+    s = ch.session
+    _require(s, frozenset({Phase.QUEUED}), "overflow")
+    if not isinstance(cmd.queue, str) or not cmd.queue.strip():
+        raise Validation("The overflow queue must be a non-empty string")
+    if cmd.queue == s.queue:
+        raise InvalidState(f"SMS session {s.id} is already in queue {cmd.queue}")
+    first = s.user_data.get(OVERFLOWED_FROM, s.queue)
+    data = {**s.user_data, OVERFLOWED_FROM: first, "Queue": cmd.queue}
+    ch.session = s.evolve(queue=cmd.queue, user_data=data, excluded=())
+    ch.request_route()
 
 
 def _supervise(ch: Change, cmd: SupervisorJoin | Intrude) -> None:

@@ -60,6 +60,8 @@ Command = (
     | system.DeliveryStatus
     | system.SystemText
     | system.RemoveUser
+    | system.Overflow
+    | system.AutoReply
 )
 
 
@@ -133,6 +135,13 @@ def parse_target(
     )
 
 
+def _known_queue(ch: Change, queue: str) -> str:
+    known = ch.ctx.queues
+    if known is not None and queue not in known:
+        raise Validation(f"Unknown queue '{queue}'; the queues are: {', '.join(sorted(known))}")
+    return queue
+
+
 def _text(ch: Change, params: Mapping[str, Any], key: str) -> str:
     return ch.text(get_str(params, key), key)
 
@@ -198,6 +207,8 @@ def _finish_agent(ch: Change, actor: Participant, state: UserState) -> None:
 
 def _complete(ch: Change, actor: Participant, cmd: UserOperation) -> None:
     queue = get_str(cmd.params, "queueName") if cmd.params.get("queueName") is not None else None
+    if queue is not None:
+        _known_queue(ch, queue)
     if get_bool(cmd.params, "saveLAR") and actor.is_agent:
         ch.session = ch.session.evolve(lar_agent_id=actor.user_id)
     if queue is not None:
@@ -337,6 +348,8 @@ def _handover(kind: InviteKind) -> Handler:
         # Invite and Consult name a queue as `targetUri: .../queues/{name}` only, as the action that checks
         # the target before the session is read (`actions/sessions.py`) does
         user_id, queue = parse_target(cmd.params, allow_queue_name=kind is InviteKind.TRANSFER)
+        if queue is not None:
+            _known_queue(ch, queue)
         if ch.session.pending is not None:  # capabilities let only its asker here: the new one replaces it
             ch.supersede_pending(kind.value)
         note = _handover_note(ch, actor, cmd, kind)

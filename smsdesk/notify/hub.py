@@ -15,6 +15,9 @@ a websocket client without the ack extension are written to its sink as soon as 
 per client per catch-up, built from events encoded once (``wire.join_frame``). Long-polling waits in
 ``process``.
 
+Presence (docs/routing.md): the hub tells its ``PresenceListener`` (``notify/presence.py``) of each handshake
+and, at each sweep, which users have clients here; it keeps no presence state of its own.
+
 The hub owns three background tasks (catch-up, expiry sweep, poll) started by ``start`` and stopped by
 ``close``. It never starts or closes the bus: construct the hub *before* starting the bus (it subscribes in
 its constructor).
@@ -41,6 +44,7 @@ from smsdesk.clock import Clock
 from smsdesk.domain.users import Principal
 from smsdesk.notify.bayeux import Bayeux, Hold, Transport, new_client_id
 from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
+from smsdesk.notify.presence import PresenceListener
 from smsdesk.notify.relay import Relay
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.notify.wire import encode_batch, join_frame
@@ -95,8 +99,10 @@ class NotificationHub:
         *,
         topic: str = EVENTS_TOPIC,
         relay: Relay | None = None,
+        presence: PresenceListener | None = None,
     ) -> None:
         self.settings = settings or NotifySettings()
+        self.presence = presence  # told of clients arriving and, at each sweep, who has clients here
         self.source = source
         self._all_source = source if isinstance(source, AllEventSource) else None
         self.bus = bus
@@ -240,6 +246,8 @@ class NotificationHub:
     def _sweep(self) -> None:
         now = self.clock.monotonic()
         self._wake(self.bayeux.expire(now))
+        if self.presence is not None:
+            self.presence.alive(self.bayeux.audience())
         due: list[str] = []
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] <= now:
@@ -296,6 +304,8 @@ class NotificationHub:
         self._wake(outcome.woken)  # a connect released by this batch is answered before its replies
         if outcome.handshake is not None:
             self.bayeux.start_after(outcome.handshake, self._cursor)
+            if self.presence is not None and principal is not None:
+                self.presence.client_added(principal.user_id)
         if sink.open:
             for client_id in outcome.connected:
                 if self.bayeux.session(client_id) is not None:
@@ -340,6 +350,8 @@ class NotificationHub:
         self._wake(outcome.woken)
         if outcome.handshake is not None:
             self.bayeux.start_after(outcome.handshake, self._cursor)
+            if self.presence is not None and principal is not None:
+                self.presence.client_added(principal.user_id)
         if outcome.hold is None:
             return Processed(outcome.replies, outcome.handshake)
         held = await self._wait(outcome.hold, gone)

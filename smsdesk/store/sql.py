@@ -34,7 +34,9 @@ from smsdesk.store.base import (
 from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.pg_runner import PgRunner
+from smsdesk.store.presence import PresenceRows
 from smsdesk.store.runners import Runner, SqliteRunner
+from smsdesk.store.skills import SkillRows
 from smsdesk.store.statements import Db, Query
 
 __all__ = ["SqlStore", "create_store"]
@@ -58,7 +60,7 @@ def create_store(
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
-class SqlStore:
+class SqlStore(PresenceRows, SkillRows):
     def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
         self._add_events = add_events

@@ -202,3 +202,24 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Index("ix_login_failures_window", "window_start_ms"),
 )
+
+# --- routing (issue 17): presence -------------------------------------------------------------------------
+# Each serving process ("node" here: a worker process of a node has its own id) writes, every few seconds,
+# a row per user who has a notification client on it; the router reads the latest per user (docs/routing.md).
+presence = Table(
+    "presence",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Index("ix_presence_user", "user_id"),
+)
+
+# --- routing (issue 17): agents' skills -------------------------------------------------------------------
+user_skills = Table(
+    "user_skills",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("level", Integer, nullable=False),
+)

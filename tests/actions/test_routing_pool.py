@@ -21,19 +21,26 @@ candidates_st = st.lists(
     ),
     unique_by=lambda c: c.user_id,
 )
-session_st = st.tuples(st.none() | st.sampled_from(_IDS), st.frozensets(st.sampled_from(_IDS), max_size=4))
+session_st = st.tuples(
+    st.none() | st.sampled_from(_IDS),
+    st.frozensets(st.sampled_from(_IDS), max_size=4),
+    st.frozensets(st.sampled_from(_IDS), max_size=3),
+    st.none() | st.frozensets(st.sampled_from(_IDS)),
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(candidates_st, st.lists(session_st, max_size=12))
 def test_pool_agrees_with_choose_agent_across_a_pass(
-    candidates: list[Candidate], sessions: list[tuple[str | None, frozenset[str]]]
+    candidates: list[Candidate],
+    sessions: list[tuple[str | None, frozenset[str], frozenset[str], frozenset[str] | None]],
 ) -> None:
     pool = CandidatePool.of(candidates)
     current = {c.user_id: c for c in candidates}
-    for lar, excluded in sessions:
-        expected = choose_agent(current.values(), lar_agent_id=lar, excluded=excluded)
-        assert pool.choose(lar_agent_id=lar, excluded=excluded) == expected
+    for lar, excluded, busy, skilled in sessions:
+        ok = None if skilled is None else skilled.__contains__
+        expected = choose_agent(current.values(), lar_agent_id=lar, excluded=excluded, busy=busy, eligible=ok)
+        assert pool.choose(lar_agent_id=lar, excluded=excluded, busy=busy, eligible=ok) == expected
         if expected is not None:
             c = current[expected]
             current[expected] = Candidate(c.user_id, c.ready, c.load + 1, c.capacity, c.idle_since_ms)
@@ -46,7 +53,8 @@ def test_a_full_agent_is_skipped_and_the_next_idlest_chosen() -> None:
     assert pool.choose() == "a"
     pool.offered("a")
     assert pool.choose() == "b"
-    assert pool.choose(excluded={"b"}) is None
+    assert pool.choose(excluded={"b"}) == "b"  # nobody else: the excluded agent after all
+    assert pool.choose(busy={"b"}) is None
     assert pool.choose(lar_agent_id="a") == "b"  # "a" is full now
     pool.offered("b")
     pool.offered("b")

@@ -28,6 +28,9 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+TEST_QUEUES = ("billing", "vip", "experts", "again", "more", "PostProcessing")
+
+
 def basic(user: str, password: str = "password") -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
@@ -93,6 +96,8 @@ class Api:
 async def make_api(
     tmp_path: Path, clock: FakeClock, *, worker: Worker | None = None, **settings: Any
 ) -> AsyncIterator[Api]:
+    # the queues these tests transfer to and invite through (an unknown queue is refused: docs/routing.md)
+    settings.setdefault("queues", {name: {} for name in TEST_QUEUES})
     s = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", **settings)
     app = build_app(
         s,

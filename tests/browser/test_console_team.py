@@ -75,3 +75,50 @@ def test_sessions_are_read_for_the_rows_on_screen(browser: Any, tmp_path: Path) 
         page.close()
     finally:
         server.stop()
+
+
+def test_the_console_shows_skills_and_not_ready_reasons(browser: Any, tmp_path: Path) -> None:
+    """docs/routing.md: the team view shows each agent's skills and why they are NotReady."""
+    import httpx
+
+    database = tmp_path / "skills.db"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add_agents(database, 1)).result()
+    server = start_server(database)
+    try:
+        admin = httpx.Client(base_url=server.url, auth=("admin", PASSWORD))
+        sup = httpx.Client(base_url=server.url, auth=("supervisor1", PASSWORD))
+        users = admin.get("/api/v2/users?fields=*").json()["users"]
+        team0 = next(u["id"] for u in users if u["userName"] == "team000")
+        for name, level in (("billing", 5), ("spanish", 2)):
+            r = admin.post(f"/api/v2/users/{team0}/skills", json={"name": name, "level": level})
+            assert r.json() == {"statusCode": 0}
+        for body in ({"operationName": "Ready"}, {"operationName": "NotReady", "reason": "Not Responding"}):
+            assert sup.post(f"/api/v2/users/{team0}/channels/sms", json=body).json() == {"statusCode": 0}
+        page = browser.new_page(viewport={"width": 1280, "height": 700})
+        log = ConsoleLog()
+        log.watch(page, "supervisor")
+        page.goto(server.url + "/supervisor")
+        page.fill("#login-user", "supervisor1")
+        page.fill("#login-password", PASSWORD)
+        page.press("#login-password", "Enter")
+        page.wait_for_selector("#connection[data-kind='ok']", timeout=15_000)
+        row = f'tr[data-agent-id="{team0}"]'
+        page.wait_for_function(
+            f"document.querySelector('{row} .agent-skills')?.textContent === 'billing 5 · spanish 2'",
+            timeout=15_000,
+        )
+        state = page.locator(f"{row} .agent-state")
+        assert state.text_content() == "Not Ready (Not Responding)"
+        assert state.get_attribute("data-reason") == "Not Responding"
+        # a change arrives over CometD (/v2/users) and the row follows it
+        body = {"operationName": "NotReady", "reason": "No Client Connected"}
+        assert sup.post(f"/api/v2/users/{team0}/channels/sms", json=body).json() == {"statusCode": 0}
+        page.wait_for_function(
+            f"document.querySelector('{row} .agent-state').dataset.reason === 'No Client Connected'",
+            timeout=15_000,
+        )
+        assert log.errors == [], "\n".join(log.errors)
+        page.close()
+    finally:
+        server.stop()

@@ -22,6 +22,7 @@ from smsdesk.domain.system import (
     InboundText,
     Intrude,
     Offer,
+    Overflow,
     RemoveUser,
     SystemText,
     WithdrawOffer,
@@ -178,7 +179,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.run(d, lambda: d.do(Intrude(sup, sup, mode)))
 
     @precondition(lambda self: bool(self.drivers))
-    @rule(i=st.integers(0, 3), kind=st.integers(0, 4), index=st.integers(0, 30), text=TEXT)
+    @rule(i=st.integers(0, 3), kind=st.integers(0, 5), index=st.integers(0, 30), text=TEXT)
     def system(self, i: int, kind: int, index: int, text: str) -> None:
         d = self.pick(i)
         invited = [p.user_id for p in d.s.users() if p.state is UserState.INVITED]
@@ -189,11 +190,18 @@ class SessionMachine(RuleBasedStateMachine):
             DeliveryStatus(index, "failed", text),
             SystemText(text),
             WithdrawOffer(str(invited[index % len(invited)]) if invited else "a1"),
-            RemoveUser(removed),
+            RemoveUser(removed),  # deleted, or absent past the presence grace
+            Overflow(f"q{index % 3}"),
         ]
-        if self.run(d, lambda: d.do(cmds[kind])) is not None and kind == 4:
+        before = d.s
+        out = self.run(d, lambda: d.do(cmds[kind]))
+        if out is not None and kind == 4:
             gone = d.s.for_user(removed)
-            assert gone is None or gone.terminal  # a deleted user holds nothing any more
+            assert gone is None or gone.terminal  # a gone user holds nothing any more
+        if out is not None and kind == 5:  # only a session waiting for its first agent overflows
+            assert before.phase is Phase.QUEUED and d.s.phase is Phase.QUEUED
+            assert d.s.queue == f"q{index % 3}" and d.s.user_data["OverflowedFrom"] in {before.queue, "sales"}
+            assert d.s.participants == before.participants  # nobody joins or leaves
 
     # -- invariants ----------------------------------------------------------------------------------
 

@@ -440,6 +440,32 @@ async def test_leases_one_holder_at_a_time(store: SqlStore) -> None:
     assert sum(results) == 1
 
 
+async def test_presence_rows_keep_the_latest_sighting_per_user_across_nodes(store: SqlStore) -> None:
+    assert await store.presence_last_seen() == {}
+    await store.beat_presence("node-a", {"u1", "u2"}, 1000)
+    await store.beat_presence("node-b", {"u1"}, 1500)
+    await store.beat_presence("node-a", {"u1"}, 2000)  # u2's client on node-a is gone: its row stays at 1000
+    await store.beat_presence("node-a", set(), 9999)  # nothing to write
+    assert await store.presence_last_seen() == {"u1": 2000, "u2": 1000}
+    assert await store.prune_presence(1600) == 2  # node-a's u2 and node-b's u1
+    assert await store.presence_last_seen() == {"u1": 2000}
+
+
+async def test_skills_are_set_replaced_and_removed(store: SqlStore) -> None:
+    assert await store.list_skills() == {}
+    await store.set_skill("u1", "billing", 3)
+    await store.set_skill("u1", "spanish", 5)
+    await store.set_skill("u2", "billing", 1)
+    await store.set_skill("u1", "billing", 4)  # replaced
+    assert await store.list_skills() == {"u1": {"billing": 4, "spanish": 5}, "u2": {"billing": 1}}
+    assert await store.list_skills("u2") == {"u2": {"billing": 1}}
+    assert await store.list_skills("nobody") == {}
+    assert await store.delete_skill("u1", "spanish") is True
+    assert await store.delete_skill("u1", "spanish") is False
+    await store.delete_user_skills("u1")
+    assert await store.list_skills() == {"u2": {"billing": 1}}
+
+
 async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
     """Rows written by SQLAlchemy's JSON type (the stdlib encoder) read back, and ours read back through it."""
     from sqlalchemy import insert, select

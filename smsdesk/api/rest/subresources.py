@@ -1,5 +1,6 @@
 """Subresources embedded in a user resource with ``subresources=*`` or a list (spec §9.6):
-``channels`` (channel states) and ``smssessions`` (the user's SMS sessions; GetAgentInteractions, spec §7.10)."""
+``channels`` (channel states), ``smssessions`` (the user's SMS sessions; GetAgentInteractions, spec §7.10) and
+``skills`` (GWS Users API: ``subresources=*`` adds skills; docs/routing.md)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,16 @@ async def _smssessions(rt: Runtime, user: User, viewer: Principal) -> Any:
     return await list_sessions_of(rt, user.id, observer=True)
 
 
-PROVIDERS: dict[str, Provider] = {"channels": _channels, "smssessions": _smssessions}
+async def _skills(rt: Runtime, user: User, viewer: Principal) -> Any:
+    """Your own skills; another user's for supervisors and admins (docs/routing.md)."""
+    from smsdesk.actions.skills import user_skills
+
+    if viewer.user_id != user.id and not (viewer.is_supervisor or viewer.is_admin):
+        raise NoPermission("Another user's skills require the supervisor or admin role")
+    return await user_skills(rt, user.id)
+
+
+PROVIDERS: dict[str, Provider] = {"channels": _channels, "smssessions": _smssessions, "skills": _skills}
 
 
 async def embed(rt: Runtime, user: User, wanted: set[str], *, viewer: Principal) -> dict[str, Any]:

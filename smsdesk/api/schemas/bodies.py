@@ -269,6 +269,19 @@ class CreateUser(JsonBody):
     emailAddress: _Email | None = None
 
 
+class AddSkill(JsonBody):
+    """`POST /api/v2/users/{id}/skills`: give the user a skill, or change its level (admins)."""
+
+    name: Annotated[
+        str,
+        Field(
+            pattern=rf"^{SPACE}*[A-Za-z0-9][A-Za-z0-9 ._@+-]{{0,63}}{SPACE}*$",
+            description="The skill's name (its id): letters, digits, spaces or . _ @ + -",
+        ),
+    ]
+    level: Annotated[int, Field(ge=0, le=1000, description="The level the user holds it at")] = 1
+
+
 class UpdateUser(JsonBody):
     """`PUT /api/v2/users/{id}`: the fields given change, the others stay; `roles` replaces the set. `null`
     leaves a field as it is; any other key is refused."""

@@ -188,6 +188,23 @@ class SimulatorOutbound(_Closed):
     messages: list[dict[str, Any]] = Field(description="What the simulated phone received, oldest first")
 
 
+class Skill(_Open):
+    id: str
+    name: str
+    level: int | None = None
+    uri: str
+
+
+class SkillAnswer(_Closed):
+    statusCode: Literal[0]
+    skill: Skill
+
+
+class SkillsAnswer(_Closed):
+    statusCode: Literal[0]
+    skills: list[Skill]
+
+
 class Queue(_Open):
     name: str
     uri: str
@@ -203,6 +220,8 @@ class QueuesAnswer(_Closed):
 
 ENVELOPES: tuple[type[BaseModel], ...] = (
     Failure,
+    SkillAnswer,
+    SkillsAnswer,
     QueuesAnswer,
     Ok,
     Uris,

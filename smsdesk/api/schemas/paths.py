@@ -60,6 +60,7 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "user_id": ({"type": "string"}, "A user id"),
     "feature_id": ({"type": "string", "examples": ["api-multimedia"]}, "A feature name"),
     "channel": ({"type": "string"}, "A channel name"),
+    "name": ({"type": "string"}, "A skill's name (its id)"),
     "tail": ({"type": "string"}, "Any tail (the CometD JS client appends the message type): not read"),
 }
 
@@ -183,6 +184,29 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Supervision",
         {200: "Ok", 400: F, 401: F, 403: F, 404: F, 409: F},
         body="SupervisorOperation.Intrude",
+    ),
+    ("/api/v2/skills", "GET"): Spec(
+        "The contact center's skills (supervisors, admins): URIs, or objects with `fields=*`",
+        "Skills",
+        {200: ("Uris", "SkillsAnswer"), 401: F, 403: F},
+        query=(_FIELDS,),
+    ),
+    ("/api/v2/skills/{name}", "GET"): Spec(
+        "One skill (supervisors, admins)", "Skills", {200: "SkillAnswer", 401: F, 403: F, 404: F}
+    ),
+    ("/api/v2/users/{user_id}/skills", "GET"): Spec(
+        "A user's skills (their own; anyone's for supervisors and admins)",
+        "Skills",
+        {200: "SkillsAnswer", 401: F, 403: F, 404: F},
+    ),
+    ("/api/v2/users/{user_id}/skills", "POST"): Spec(
+        "Give a user a skill or change its level (admins)",
+        "Skills",
+        {200: "Ok", 400: F, 401: F, 403: F, 404: F},
+        body="AddSkill",
+    ),
+    ("/api/v2/users/{user_id}/skills/{name}", "DELETE"): Spec(
+        "Take a skill from a user (admins)", "Skills", {200: "Ok", 401: F, 403: F, 404: F}
     ),
     ("/api/v2/queues", "GET"): Spec(
         "The configured queues (smsdesk's addition): transfer targets",

@@ -69,6 +69,11 @@ function stateText(agent) {
   return s.displayName + (s.reason ? ` (${s.reason})` : "") + (load > 0 ? ` · ${load}/${capacity}` : "");
 }
 
+// "billing 5 · spanish 2": the agent's skills (GET /api/v2/users/{id}?subresources=*, docs/routing.md)
+function skillsText(skills) {
+  return (skills || []).map((k) => `${k.name} ${k.level}`).join(" · ");
+}
+
 function select(name, values, label, word = (v) => v) {
   return h("select", {name, "aria-label": label}, ...values.map((v) => h("option", {value: v}, word(v))));
 }
@@ -81,13 +86,14 @@ function buildRow(agent) {
   const cancel = h("button", {type: "button", onclick: () => cancelSupervision(agent)}, "Cancel");
   agent.cells = {
     state: h("td", {class: "agent-state", "data-label": "State"}),
+    skills: h("td", {class: "agent-skills", "data-label": "Skills"}),
     sessions: h("td", {class: "agent-sessions", "data-label": "Conversations"}),
     current: h("span", {class: "supervising"}),
     cancel,
   };
   agent.row = h("tr", {dataset: {agent: agent.user.userName, agentId: agent.user.id}},
     h("th", {scope: "row"}, name),
-    agent.cells.state, agent.cells.sessions,
+    agent.cells.state, agent.cells.skills, agent.cells.sessions,
     h("td", {class: "agent-supervision", "data-label": "Supervision"},
       h("div", {class: "op-form"}, mode, scope, start, cancel, agent.cells.current)));
   return agent.row;
@@ -98,6 +104,9 @@ function renderRow(agent) {
   agent.cells.state.textContent = stateText(agent);
   agent.cells.state.dataset.state = s ? s.state : "";
   agent.cells.state.dataset.busy = (agent.sessions || []).length > 0 ? "yes" : "no";
+  agent.cells.state.dataset.reason = (s && s.reason) || ""; // e.g. "Not Responding", "No Client Connected"
+  if (agent.skills === null) agent.cells.skills.replaceChildren(h("span", {class: "muted", title: "read when shown"}, "…"));
+  else agent.cells.skills.textContent = skillsText(agent.skills) || "none";
   const sessions = agent.sessions || [];
   if (agent.sessions === null) { // not read yet: it is read once the row is on screen
     agent.cells.sessions.replaceChildren(h("span", {class: "muted", title: "read when shown"}, "…"));
@@ -123,6 +132,7 @@ async function refreshAgent(agent) {
     const detail = await gws.userDetail(agent.user.id);
     agent.channel = (detail.channels || [])[0] || agent.channel;
     agent.sessions = (detail.smssessions || []).filter((s) => !["Completed", "Revoked"].includes(s.state));
+    agent.skills = detail.skills || [];
     renderRow(agent);
   } catch (err) {
     flash(status, `Could not read ${agent.user.userName}: ${err.message}`, "error");
@@ -136,7 +146,7 @@ async function loadTeam() {
   const body = $("#team-table tbody");
   for (const user of users.filter((u) => (u.roles || []).includes("ROLE_AGENT"))) {
     if (!team.has(user.id)) {
-      const agent = {user, channel: null, sessions: null};
+      const agent = {user, channel: null, sessions: null, skills: null};
       team.set(user.id, agent);
       body.append(buildRow(agent));
       rowWatcher.observe(agent.row); // its sessions are read once it is on screen
