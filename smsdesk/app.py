@@ -176,8 +176,8 @@ def build_app(
     router = RouterLoop(Router(rt), bus=bus)
     rt.wake_router = router.wanted
     rt.agents_committed = router.agents_committed
-    if simulator is not None and worker is not None:
-        simulator.share(bus)  # every worker's simulated handsets show what any worker sent
+    if simulator is not None:
+        simulator.read_from(rt.store)  # every process's simulated handsets show what any of them sent
     cleanup = SessionCleanupLoop(rt)
 
     @asynccontextmanager

@@ -109,7 +109,7 @@ def _simulator_routes(simulator: SimulatorProvider, sink: InboundSink) -> list[B
         to = request.query_params.get("to")
         if not to:
             raise MissingParameter("missing query parameter 'to'")
-        messages = [m.to_json() for m in simulator.outbound_for(to)]
+        messages = [m.to_json() for m in await simulator.outbound_to(to)]
         return JSONResponse({"statusCode": 0, "messages": messages})
 
     async def phone_page(request: Request) -> Response:

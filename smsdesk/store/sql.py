@@ -34,6 +34,7 @@ from smsdesk.store.base import (
     SessionWrite,
     SubscriptionRow,
 )
+from smsdesk.store.cluster import ClusterStore
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.runners import AsyncRunner, Runner, SqliteRunner
 from smsdesk.store.statements import Db, Query, QueryFamily, dump_json
@@ -369,7 +370,7 @@ def _event(db: Db, r: Sequence[Any]) -> StoredEvent:
     return StoredEvent(r[0], r[1], r[2], db.load_json(data))
 
 
-class SqlStore:
+class SqlStore(ClusterStore):
     def __init__(self, runner: Runner, lock_for_events: Callable[[Db], None]) -> None:
         self.runner = runner
         self._lock_for_events = lock_for_events
