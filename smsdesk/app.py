@@ -163,9 +163,18 @@ def build_app(
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
     authenticator = Authenticator(rt)
     bus = _bus(settings, worker)
-    relay = Relay(worker.directory, worker.name) if worker is not None else None
+    shared = settings.shares_cometd_clients  # clients in the store: any node, any worker serves them
+    relay = Relay(worker.directory, worker.name) if worker is not None and not shared else None
     # subscribes to the bus: before bus.start()
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, relay=relay)
+    hub = NotificationHub(
+        rt.store,
+        bus,
+        authenticator,
+        rt.clock,
+        relay=relay,
+        shared=rt.store if shared else None,
+        resume_s=settings.cometd_resume_s,
+    )
     rt.publisher = hub
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
     sms_settings = sms or SmsSettings.from_env(os.environ)

@@ -55,6 +55,16 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # ---- cluster: CometD clients on any node (docs/deployment.md, docs/notifications.md "Resuming") ----
+    cometd_shared_clients: bool | None = None  # clients' state in the store; None: on with redis_url
+    cometd_resume_s: int = Field(600, ge=0, le=86_400)  # how long a client that left can be resumed
+
+    @property
+    def shares_cometd_clients(self) -> bool:
+        """Whether CometD clients live in the store, served by any node (else in the process, one node)."""
+        if self.cometd_shared_clients is None:
+            return self.redis_url is not None
+        return self.cometd_shared_clients
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

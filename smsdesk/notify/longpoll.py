@@ -21,6 +21,7 @@ from starlette.types import Receive
 
 from smsdesk.notify.bayeux import Transport
 from smsdesk.notify.relay import RelayHandler
+from smsdesk.notify.shared import resume_key
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
@@ -81,7 +82,10 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
                     return Response(answer, status, media_type="application/json")
                 if gone.done():
                     return Response(status_code=204)
-            processed = await _process(hub, messages, request.headers, request.cookies, gone)
+            cookies = request.cookies
+            browser = cookies.get(BROWSER_COOKIE) or secrets.token_hex(16)  # set below at a handshake
+            key = resume_key({**cookies, BROWSER_COOKIE: browser})
+            processed = await _process(hub, messages, request.headers, cookies, gone, key)
         finally:
             gone.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -92,7 +96,7 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
         if processed.handshake is not None and BROWSER_COOKIE not in request.cookies:
             response.set_cookie(
                 BROWSER_COOKIE,
-                secrets.token_hex(16),
+                browser,
                 httponly=True,
                 secure=settings.cookie_secure,
                 samesite="lax",
@@ -109,9 +113,11 @@ async def _process(
     headers: Mapping[str, str],
     cookies: Mapping[str, str],
     gone: asyncio.Future[Any],
+    key: str | None = None,
 ) -> Processed | None:
     principal = await hub.authenticator.authenticate(headers, cookies)
-    return await hub.process(messages, principal, Transport.LONG_POLLING, gone)
+    key = resume_key(cookies) if key is None else key
+    return await hub.process(messages, principal, Transport.LONG_POLLING, gone, key)
 
 
 async def _race(work: Awaitable[_T], gone: asyncio.Future[Any]) -> _T | None:

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsdesk.domain.users import Principal
+from smsdesk.notify.shared import resume_key
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
@@ -65,10 +66,24 @@ async def _finish(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
 class _Connection:
     """One websocket: the hub's ``Sink`` for the clients that connected through it."""
 
-    __slots__ = ("clients", "closing", "hub", "outbox", "principal", "reader", "receive", "send", "writer")
+    __slots__ = (
+        "clients",
+        "closing",
+        "hub",
+        "outbox",
+        "principal",
+        "reader",
+        "receive",
+        "resume_key",
+        "send",
+        "writer",
+    )
 
-    def __init__(self, hub: NotificationHub, receive: Receive, send: Send, principal: Principal) -> None:
+    def __init__(
+        self, hub: NotificationHub, receive: Receive, send: Send, principal: Principal, resume_key: str = ""
+    ) -> None:
         self.hub = hub
+        self.resume_key = resume_key
         self.receive = receive
         self.send = send
         self.principal = principal
@@ -138,13 +153,13 @@ class _Connection:
             self.writer = None
             self.outbox = None
 
-    def handle(self, text: str) -> None:
+    async def handle(self, text: str) -> None:
         try:
             messages = decode_batch(text, max_bytes=self.hub.settings.max_message_bytes)
         except WireError as exc:
             self.deliver(encode_batch([{"successful": False, "error": f"400::{exc}"}]))
             return
-        frame = self.hub.handle_websocket(messages, self.principal, self)
+        frame = await self.hub.receive_websocket(messages, self.principal, self, self.resume_key)
         if frame is not None:
             self.deliver(frame)
 
@@ -166,7 +181,7 @@ class _Connection:
             if len(text) > limit:
                 self.close_soon(1009, f"frame too large (limit {limit} bytes)")
                 return
-            self.handle(text)
+            await self.handle(text)
 
     async def finish(self) -> None:
         """Forget the socket in the hub, stop the writer, and close the socket if we decided to."""
@@ -208,6 +223,7 @@ class _Endpoint:
             return
         request = HTTPConnection(scope)
         principal = await hub.authenticator.authenticate(request.headers, request.cookies)
+        key = resume_key(request.cookies)
         del request
         if principal is None:  # closing before accepting: HTTP 403
             await send(
@@ -215,7 +231,7 @@ class _Endpoint:
             )
             return
         await send({"type": "websocket.accept"})
-        conn = _Connection(hub, receive, send, principal)
+        conn = _Connection(hub, receive, send, principal, key)
         try:
             await conn.read()
         except asyncio.CancelledError:

@@ -38,6 +38,7 @@ class ClientRecord:
     ack: bool
     subscriptions: frozenset[str]
     version: int
+    floor: int
     position: int
     seen_ms: int
     gone: bool = False
@@ -91,9 +92,11 @@ _SENT_TO = Query(
 
 
 def _client(db: Db, r: Sequence[Any]) -> ClientRecord:
-    # table order: client_id, user_id, resume_key, ack, subscriptions, version, position, seen_ms, gone
+    # table order: client_id, user_id, resume_key, ack, subscriptions, version, floor, position, seen_ms, gone
     subscriptions = db.load_json(r[4])
-    return ClientRecord(r[0], r[1], r[2], bool(r[3]), frozenset(subscriptions), r[5], r[6], r[7], bool(r[8]))
+    return ClientRecord(
+        r[0], r[1], r[2], bool(r[3]), frozenset(subscriptions), r[5], r[6], r[7], r[8], bool(r[9])
+    )
 
 
 class ClusterStore:
@@ -116,6 +119,7 @@ class ClusterStore:
             "ack": record.ack,
             "subscriptions": dump_json(sorted(record.subscriptions)),
             "version": record.version,
+            "floor": record.floor,
             "position": record.position,
             "seen_ms": record.seen_ms,
             "gone": record.gone,

@@ -198,6 +198,7 @@ cometd_clients = Table(
     Column("ack", Boolean, nullable=False),  # the client uses the CometD ack extension
     Column("subscriptions", JSON, nullable=False),  # the channel patterns, a sorted list
     Column("version", Integer, nullable=False),  # bumped by every change of the subscriptions
+    Column("floor", BigInteger, nullable=False),  # the client gets no event up to this id (its start)
     Column("position", BigInteger, nullable=False),  # the last event id handed to the client
     Column("seen_ms", BigInteger, nullable=False),  # its last request (written at most every few seconds)
     Column("gone", Boolean, nullable=False),  # disconnected, expired or dropped: kept only to resume from

@@ -8,7 +8,7 @@ from smsdesk.store.sql import SqlStore
 
 
 def record(client_id: str = "c1", *, user: str = "u1", key: str = "k", seen: int = 1_000) -> ClientRecord:
-    return ClientRecord(client_id, user, key, True, frozenset({"/a"}), 1, 10, seen)
+    return ClientRecord(client_id, user, key, True, frozenset({"/a"}), 1, 5, 10, seen)
 
 
 async def test_a_client_is_put_read_subscribed_and_positioned(store: SqlStore) -> None:

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("ack", sa.Boolean(), nullable=False),
         sa.Column("subscriptions", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("floor", sa.BigInteger(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("seen_ms", sa.BigInteger(), nullable=False),
         sa.Column("gone", sa.Boolean(), nullable=False),
