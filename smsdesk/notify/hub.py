@@ -162,6 +162,14 @@ class NotificationHub:
             await self.relay.close()
         if self.shared is not None:
             await self.shared.close()  # the positions; the rows stay: the clients go on on other nodes
+            released = []
+            for session in self.bayeux.sessions():  # held connects answered as released, not with a 402
+                if session.held is not None:
+                    session.held = None
+                    released.append(session.client_id)
+            self._wake(released)
+            for _ in range(10):  # the woken long-polls answer (a few loop turns) before the shutdown below
+                await asyncio.sleep(0)
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
         self._wake(self.bayeux.shutdown())

@@ -303,3 +303,28 @@ async def test_supervisors_get_supervisor_events_on_any_node(cluster: Cluster) -
     await a.notify_committed(event.id, [SUPERVISORS])
     await settle()
     assert data(await call(b, SUPERVISOR, connect(cid))) == [1]
+
+
+async def test_a_node_stopping_releases_its_held_connects_and_its_clients_go_on_elsewhere(
+    clock: FakeClock,
+) -> None:
+    store, bus = MemoryClientStore(), LocalBus()
+    a, b = (NotificationHub(store, bus, authenticator(), clock, SETTINGS, shared=store) for _ in range(2))
+    for hub in (a, b):
+        await hub.start()
+    await bus.start()
+    try:
+        cid = await handshake(a)
+        await subscribe(a, cid)
+        await call(a, AGENT, connect(cid))
+        task = await held(a, connect(cid))
+        await a.close()  # a graceful restart of node A
+        replies = await task
+        assert meta(replies)["successful"], replies  # not 402: the client reconnects, to another node
+        event = store.append(AGENT.user_id, CHANNEL, {"n": 1})
+        await b.notify_committed(event.id, [AGENT.user_id])
+        await settle()
+        assert data(await call(b, AGENT, connect(cid))) == [1]
+    finally:
+        await b.close()
+        await bus.close()
