@@ -83,8 +83,11 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
                 if gone.done():
                     return Response(status_code=204)
             cookies = request.cookies
-            browser = cookies.get(BROWSER_COOKIE) or secrets.token_hex(16)  # set below at a handshake
-            key = resume_key({**cookies, BROWSER_COOKIE: browser})
+            browser = cookies.get(BROWSER_COOKIE)
+            key = ""
+            if any(m.get("channel") == "/meta/handshake" for m in messages):  # what it resumes by
+                browser = browser or secrets.token_hex(16)  # the cookie set below
+                key = resume_key({**cookies, BROWSER_COOKIE: browser})
             processed = await _process(hub, messages, request.headers, cookies, gone, key)
         finally:
             gone.cancel()
@@ -96,7 +99,7 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
         if processed.handshake is not None and BROWSER_COOKIE not in request.cookies:
             response.set_cookie(
                 BROWSER_COOKIE,
-                browser,
+                browser or secrets.token_hex(16),
                 httponly=True,
                 secure=settings.cookie_secure,
                 samesite="lax",
