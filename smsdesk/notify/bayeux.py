@@ -80,6 +80,7 @@ class ClientSession:
     resumed: bool = False  # it resumed a former client: events since are filled in at each subscribe
     version: int = 0  # shared clients: the version of its subscriptions in the store (notify/shared.py)
     complete_after: int = 0  # shared clients: its queue holds every event after this id it may receive
+    last_message_id: int = -2  # shared clients: the id of the last message this copy was made current for
 
     @property
     def position(self) -> int:

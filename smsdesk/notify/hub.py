@@ -349,7 +349,7 @@ class NotificationHub:
         outcome = self.bayeux.handle(messages, principal=principal, now=now, transport=Transport.WEBSOCKET)
         self._wake(outcome.woken)
         if outcome.handshake is not None:
-            await self._handshook(outcome.handshake, resume_key)
+            await self._handshook(outcome.handshake, resume_key, messages)
         await self._after(messages, outcome)
         frame = self._websocket_outcome(outcome, sink, now)
         if self.shared is not None and outcome.connected:
@@ -419,7 +419,7 @@ class NotificationHub:
             if shared is None:
                 self._start(outcome.handshake, resume_key, self._cursor)
             else:
-                await self._handshook(outcome.handshake, resume_key)
+                await self._handshook(outcome.handshake, resume_key, messages)
         if shared is not None or self._resuming(messages):
             await self._after(messages, outcome)
         if outcome.hold is None:
@@ -448,7 +448,7 @@ class NotificationHub:
         session.resumed = position is not None
         self.bayeux.start_after(client_id, cursor if position is None else position)
 
-    async def _handshook(self, client_id: str, resume_key: str) -> None:
+    async def _handshook(self, client_id: str, resume_key: str, messages: list[dict[str, Any]]) -> None:
         cursor = self._cursor
         session = self.bayeux.session(client_id)
         if session is None or self.shared is None:
@@ -460,7 +460,7 @@ class NotificationHub:
         if position is None:  # this node's cursor may lag behind the events of users it has no client of
             position = max(cursor, await self.source.last_event_id())
         self.bayeux.start_after(client_id, position)
-        await self.shared.handshook(session)
+        await self.shared.handshook(session, messages)
 
     def _resuming(self, messages: list[dict[str, Any]]) -> bool:
         """Whether the batch subscribes a client that resumed another (one node): the events since are

@@ -85,6 +85,24 @@ async def fill(bayeux: Bayeux, source: EventReader, session: ClientSession, afte
     return bayeux.load(session, events)
 
 
+def _message_ids(messages: list[dict[str, Any]]) -> list[int]:
+    """The batch's message ids when they are consecutive integers (as CometD clients number their messages,
+    one counter per client), else none."""
+    ids: list[int] = []
+    for message in messages:
+        raw = message.get("id")
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            return []
+        try:
+            value = int(raw)
+        except ValueError:
+            return []
+        if ids and value != ids[-1] + 1:
+            return []
+        ids.append(value)
+    return ids
+
+
 class ResumeMemory:
     """One node: where clients that left without a disconnect were, by (user, resume key), for ``keep_s``."""
 
@@ -133,6 +151,8 @@ class SharedClients:
         self._pending: dict[str, int] = {}  # client id -> position to write
         self._written: dict[str, int] = {}  # client id -> when its row was last written (ms)
         self._flushing: asyncio.Lock = asyncio.Lock()
+        self._soon: asyncio.Future[None] | None = None  # the end-of-turn write the replies wait for
+        self._flush_tasks: set[asyncio.Task[None]] = set()
         self._last_purge = 0.0
 
     # --- before a batch --------------------------------------------------------------------------------
@@ -145,9 +165,14 @@ class SharedClients:
         if message is None:
             return
         client_id: str = message["clientId"]
+        session = self.bayeux.session(client_id)
+        ids = _message_ids(messages)
+        if session is not None and ids and ids[0] == session.last_message_id + 1:
+            # the client's very next message: no other node saw one since this copy was current
+            session.last_message_id = ids[-1]
+            return
         record = await self.store.get_cometd_client(client_id)
         now_ms = self.clock.now_ms()
-        session = self.bayeux.session(client_id)
         if record is None or record.gone or record.seen_ms < now_ms - self.stale_ms:
             if session is not None:
                 self.bayeux.discard(client_id)
@@ -185,6 +210,7 @@ class SharedClients:
             await self._refill(session, target)
         elif target > session.queue.acked:
             session.queue.reposition(target)
+        session.last_message_id = ids[-1] if ids else -1
 
     async def _refill(self, session: ClientSession, position: int) -> None:
         session.queue.reposition(position)
@@ -195,8 +221,10 @@ class SharedClients:
 
     # --- after a batch ---------------------------------------------------------------------------------
 
-    async def handshook(self, session: ClientSession) -> None:
+    async def handshook(self, session: ClientSession, messages: list[dict[str, Any]]) -> None:
         """A client handshook here: its row."""
+        ids = _message_ids(messages)
+        session.last_message_id = ids[-1] if ids else -2
         now_ms = self.clock.now_ms()
         position = session.queue.acked
         session.complete_after = position
@@ -267,9 +295,31 @@ class SharedClients:
         self._pending[session.client_id] = session.position
 
     async def handed_out_now(self, session: ClientSession) -> None:
-        """The same, written before the reply goes out (long-polling, no ack extension)."""
+        """The same, written before the reply goes out (long-polling, no ack extension). The replies of one
+        loop turn share one write, made at its end."""
         self._pending[session.client_id] = session.position
-        await self.flush()
+        soon = self._soon
+        if soon is None:
+            loop = asyncio.get_running_loop()
+            soon = self._soon = loop.create_future()
+            loop.call_soon(self._flush_soon, soon)
+        await asyncio.shield(soon)
+
+    def _flush_soon(self, soon: asyncio.Future[None]) -> None:
+        self._soon = None
+
+        async def flush() -> None:
+            try:
+                await self.flush()
+            except Exception:  # kept pending, written by the next flush; the replies go out meanwhile
+                log.exception("shared clients: writing positions failed; will retry")
+            finally:
+                if not soon.done():
+                    soon.set_result(None)
+
+        task = asyncio.get_running_loop().create_task(flush())
+        self._flush_tasks.add(task)
+        task.add_done_callback(self._flush_tasks.discard)
 
     # --- the periodic write ----------------------------------------------------------------------------
 

@@ -328,3 +328,27 @@ async def test_a_node_stopping_releases_its_held_connects_and_its_clients_go_on_
     finally:
         await b.close()
         await bus.close()
+
+
+async def test_the_next_message_of_a_client_on_the_node_that_served_it_last_reads_no_row(
+    cluster: Cluster,
+) -> None:
+    """CometD clients number their messages: the very next one, on the node that served the previous one,
+    finds its copy current; after a message served elsewhere, the node reads the row again."""
+    a, b, _ = cluster.hubs
+    store = cluster.store
+    assert isinstance(store, MemoryClientStore)
+    [hs] = await call(a, AGENT, {"channel": "/meta/handshake", "id": "1"})
+    cid = hs["clientId"]
+    reads = store.client_reads
+    sub = {"channel": "/meta/subscribe", "clientId": cid, "subscription": "/v2/me/channels", "id": "2"}
+    assert (await call(a, AGENT, sub))[0]["successful"]
+    assert meta(await call(a, AGENT, {**connect(cid), "id": "3"}))["successful"]
+    assert store.client_reads == reads  # served by A all along: no read
+    other = {"channel": "/meta/subscribe", "clientId": cid, "subscription": "/v2/me/sms/**", "id": "4"}
+    assert (await call(b, AGENT, other))[0]["successful"]
+    assert store.client_reads == reads + 1  # B had never seen it
+    await cluster.commit(1, channel="/v2/me/sms/sessions")
+    replies = await call(a, AGENT, {**connect(cid), "id": "5"})  # 4 went elsewhere: A reads the row
+    assert store.client_reads == reads + 2
+    assert data(replies) == [1]  # with the subscription made on B
