@@ -210,7 +210,7 @@ class SharedClients:
             await self._refill(session, target)
         elif target > session.queue.acked:
             session.queue.reposition(target)
-        session.last_message_id = ids[-1] if ids else -1
+        session.last_message_id = ids[-1] if ids else -2  # -2: no message id follows it
 
     async def _refill(self, session: ClientSession, position: int) -> None:
         session.queue.reposition(position)
