@@ -81,6 +81,7 @@ class ClientSession:
     version: int = 0  # shared clients: the version of its subscriptions in the store (notify/shared.py)
     complete_after: int = 0  # shared clients: its queue holds every event after this id it may receive
     last_message_id: int = -2  # shared clients: the id of the last message this copy was made current for
+    checked_at: float = 0.0  # shared clients: when this copy last read its row (monotonic seconds)
 
     @property
     def position(self) -> int:

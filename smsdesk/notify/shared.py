@@ -129,6 +129,8 @@ class ResumeMemory:
 
 
 class SharedClients:
+    RECHECK_S = 5.0  # a copy served without reading its row reads it again after this long
+
     def __init__(
         self,
         store: ClientStore,
@@ -167,8 +169,15 @@ class SharedClients:
         client_id: str = message["clientId"]
         session = self.bayeux.session(client_id)
         ids = _message_ids(messages)
-        if session is not None and ids and ids[0] == session.last_message_id + 1:
-            # the client's very next message: no other node saw one since this copy was current
+        now = self.clock.monotonic()
+        if (
+            session is not None
+            and ids
+            and ids[0] == session.last_message_id + 1
+            and now - session.checked_at < self.RECHECK_S
+        ):
+            # the client's very next message: no other node saw one since this copy was current (the row
+            # is read again every RECHECK_S all the same: a logout on another node ends the client here too)
             session.last_message_id = ids[-1]
             return
         record = await self.store.get_cometd_client(client_id)
@@ -196,7 +205,6 @@ class SharedClients:
             target = record.position
         if session is None or session.version != record.version:
             if session is None:
-                now = self.clock.monotonic()
                 session = self.bayeux.adopt(
                     client_id, principal, ack=record.ack, subscriptions=record.subscriptions, now=now
                 )
@@ -211,6 +219,7 @@ class SharedClients:
         elif target > session.queue.acked:
             session.queue.reposition(target)
         session.last_message_id = ids[-1] if ids else -2  # -2: no message id follows it
+        session.checked_at = now
 
     async def _refill(self, session: ClientSession, position: int) -> None:
         session.queue.reposition(position)
@@ -225,6 +234,7 @@ class SharedClients:
         """A client handshook here: its row."""
         ids = _message_ids(messages)
         session.last_message_id = ids[-1] if ids else -2
+        session.checked_at = self.clock.monotonic()
         now_ms = self.clock.now_ms()
         position = session.queue.acked
         session.complete_after = position

@@ -352,3 +352,17 @@ async def test_the_next_message_of_a_client_on_the_node_that_served_it_last_read
     replies = await call(a, AGENT, {**connect(cid), "id": "5"})  # 4 went elsewhere: A reads the row
     assert store.client_reads == reads + 2
     assert data(replies) == [1]  # with the subscription made on B
+
+
+async def test_a_logout_on_another_node_ends_a_client_served_without_reads_within_seconds(
+    cluster: Cluster, clock: FakeClock
+) -> None:
+    a, b, _ = cluster.hubs
+    [hs] = await call(a, AGENT, {"channel": "/meta/handshake", "id": "1"})
+    cid = hs["clientId"]
+    assert meta(await call(a, AGENT, {**connect(cid), "id": "2"}))["successful"]
+    b.drop_user(AGENT.user_id)  # logout through node B
+    await settle()
+    clock.advance(a.shared.RECHECK_S + 0.1)  # type: ignore[union-attr]
+    replies = await call(a, AGENT, {**connect(cid), "id": "3"})  # the very next message, on A
+    assert meta(replies)["error"] == "402::Unknown client"
