@@ -175,14 +175,25 @@ def build_app(
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
     authenticator = Authenticator(rt)
     bus = _bus(settings, worker)
-    relay = Relay(worker.directory, worker.name) if worker is not None else None
+    shared = settings.shares_cometd_clients  # clients in the store: any node, any worker serves them
+    relay = Relay(worker.directory, worker.name) if worker is not None and not shared else None
     # subscribes to the bus: before bus.start()
     presence = None
     if settings.presence_grace_s > 0:  # docs/routing.md, "Presence"
         beat_s = presence_beat_s(settings.presence_grace_s)
         presence = PresenceBeat(rt.store, rt.clock, rt.ids.token(), beat_s)
     notify = NotifySettings(cookie_secure=settings.cookie_secure, max_json_depth=settings.max_json_depth)
-    hub = NotificationHub(rt.store, bus, authenticator, rt.clock, notify, relay=relay, presence=presence)
+    hub = NotificationHub(
+        rt.store,
+        bus,
+        authenticator,
+        rt.clock,
+        notify,
+        relay=relay,
+        presence=presence,
+        shared=rt.store if shared else None,
+        resume_s=settings.cometd_resume_s,
+    )
     rt.publisher = hub
     revocation = AccessRevocation(bus, authenticator, hub.drop_user)
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
@@ -197,8 +208,8 @@ def build_app(
     rt.wake_router = router.wanted
     rt.agents_committed = router.agents_committed
     rt.skills_changed = router.router.forget_users
-    if simulator is not None and worker is not None:
-        simulator.share(bus)  # every worker's simulated handsets show what any worker sent
+    if simulator is not None:
+        simulator.read_from(rt.store)  # every process's simulated handsets show what any of them sent
     cleanup = SessionCleanupLoop(rt)
 
     @asynccontextmanager

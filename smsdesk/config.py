@@ -164,6 +164,16 @@ class Settings(BaseModel):
     hours: HoursSettings | None = None  # business hours of every queue without its own; none: always open
     queue_reply: str = ""  # sent once to a customer no agent can take at once; {position}, {wait}; "": off
     closed_reply: str = ""  # sent once to a customer who texts outside business hours; {opens}; "": off
+    # ---- cluster: CometD clients on any node (docs/deployment.md, docs/notifications.md "Resuming") ----
+    cometd_shared_clients: bool | None = None  # clients' state in the store; None: on with redis_url
+    cometd_resume_s: int = Field(600, ge=0, le=86_400)  # how long a client that left can be resumed
+
+    @property
+    def shares_cometd_clients(self) -> bool:
+        """Whether CometD clients live in the store, served by any node (else in the process, one node)."""
+        if self.cometd_shared_clients is None:
+            return self.redis_url is not None
+        return self.cometd_shared_clients
 
     @field_validator("hours", mode="before")
     @classmethod

@@ -77,6 +77,17 @@ class ClientSession:
     websocket: bool = False  # its last /meta/connect came over a websocket
     supervisor: bool = False  # receives ``SUPERVISORS`` events (a supervisor or admin)
     messages_updated: bool = False  # asked for delivery-status MessagesUpdated in its handshake ``ext``
+    resume_key: str = ""  # the browser's cookie at handshake: a new handshake with it resumes this client
+    resumed: bool = False  # it resumed a former client: events since are filled in at each subscribe
+    version: int = 0  # shared clients: the version of its subscriptions in the store (notify/shared.py)
+    complete_after: int = 0  # shared clients: its queue holds every event after this id it may receive
+    last_message_id: int = -2  # shared clients: the id of the last message this copy was made current for
+    checked_at: float = 0.0  # shared clients: when this copy last read its row (monotonic seconds)
+
+    @property
+    def position(self) -> int:
+        """The last event id handed out to it: where it resumes (docs/notifications.md, "Resuming")."""
+        return self.queue.batch
 
     @property
     def immediate(self) -> bool:
@@ -133,10 +144,15 @@ def _error(message: dict[str, Any], error: str, **fields: Any) -> dict[str, Any]
 
 class Bayeux:
     def __init__(
-        self, settings: NotifySettings, *, make_client_id: Callable[[], str] = new_client_id
+        self,
+        settings: NotifySettings,
+        *,
+        make_client_id: Callable[[], str] = new_client_id,
+        on_leave: Callable[[ClientSession, str], None] | None = None,
     ) -> None:
         self._settings = settings
         self._make_client_id = make_client_id
+        self.on_leave = on_leave  # told of every client that leaves but for a disconnect (to resume it)
         self._sessions: dict[str, ClientSession] = {}
         # recipient -> its clientIds here, kept as clients come and go: a user id, or ``SUPERVISORS`` -> every
         # supervisor's and admin's clients. Its keys are the audience (``audience`` is a view, never a copy).
@@ -403,6 +419,8 @@ class Bayeux:
     def _remove(self, session: ClientSession, reason: str, woken: list[str]) -> None:
         if session.held is not None:
             woken.append(session.client_id)
+        if self.on_leave is not None and reason != "disconnect":
+            self.on_leave(session, reason)
         session.leave(reason)
         self._sessions.pop(session.client_id, None)
         self._forget(session.principal.user_id, session.client_id)
@@ -460,6 +478,54 @@ class Bayeux:
                     self._remove(session, "Queue overflow, handshake again", gone)
                     woken[session.client_id] = None
         return list(woken)
+
+    def adopt(
+        self, client_id: str, principal: Principal, *, ack: bool, subscriptions: frozenset[str], now: float
+    ) -> ClientSession:
+        """A client another node (or process) handshook, served here too (``notify/shared.py``), with its
+        subscriptions; its queue is filled by ``load``. Its first connect here is answered at once."""
+        session = ClientSession(client_id, principal, ClientQueue(self._settings.max_queue), ack, now)
+        session.supervisor = principal.is_supervisor
+        session.subscriptions = self._intern(subscriptions)
+        self._sessions[client_id] = session
+        self._by_user[principal.user_id].add(client_id)
+        if session.supervisor:
+            self._by_user[SUPERVISORS].add(client_id)
+        return session
+
+    def recipients(self, session: ClientSession) -> list[str]:
+        """The ``user_id`` values of the stored events meant for ``session``."""
+        user = session.principal.user_id
+        return [user, SUPERVISORS] if session.supervisor else [user]
+
+    def load(self, session: ClientSession, events: Iterable[StoredEvent]) -> bool:
+        """Queue events read from the store for ``session`` (those it may receive and subscribed to), among
+        the ones pushed meanwhile. ``False`` (and the client is dropped) when its queue would overflow."""
+        entries: list[tuple[int, dict[str, Any], bytes | None]] = []
+        for event in events:
+            channel = event.channel
+            if may_receive(session.principal, channel) and any(
+                matches(p, channel) for p in session.subscriptions
+            ):
+                message = event_message(event)
+                entries.append((event.id, message, encode_message(message)))
+        if session.queue.merge(entries):
+            return True
+        if self._sessions.get(session.client_id) is session:
+            self._remove(session, "Queue overflow, handshake again", [])
+        return False
+
+    def discard(self, client_id: str) -> list[str]:
+        """Forget ``client_id`` here only (its copy; it goes on elsewhere); returns the clients to wake."""
+        session = self._sessions.get(client_id)
+        woken: list[str] = []
+        if session is not None:
+            on_leave, self.on_leave = self.on_leave, None
+            try:
+                self._remove(session, "Unknown client", woken)
+            finally:
+                self.on_leave = on_leave
+        return woken
 
     def start_after(self, client_id: str, event_id: int) -> None:
         session = self._sessions.get(client_id)

@@ -2,19 +2,23 @@
 
 ``MemoryEventSource`` behaves like the SQL store's event log (monotonic ids, ``SUPERVISORS`` recipient);
 ``StaticAuthenticator`` knows a fixed set of users by Basic credentials or by a session cookie.
+``MemoryClientStore`` is that event log plus the store's shared CometD clients (``store/cluster.py``): give
+several hubs the same one to play several nodes on one database.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Collection, Mapping
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from smsdesk.domain.events import StoredEvent
 from smsdesk.domain.users import Principal
+from smsdesk.store.cluster import ClientRecord
 
-__all__ = ["MemoryEventSource", "StaticAuthenticator"]
+__all__ = ["MemoryClientStore", "MemoryEventSource", "StaticAuthenticator"]
 
 
 class MemoryEventSource:
@@ -46,6 +50,66 @@ class MemoryEventSource:
 
     async def last_event_id(self) -> int:
         return self.events[-1].id if self.events else 0
+
+
+class MemoryClientStore(MemoryEventSource):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clients: dict[str, ClientRecord] = {}
+        self.client_reads = 0
+
+    async def put_cometd_client(self, record: ClientRecord) -> None:
+        if record.client_id in self.clients:
+            raise ValueError(f"client {record.client_id} exists")
+        self.clients[record.client_id] = record
+
+    async def get_cometd_client(self, client_id: str) -> ClientRecord | None:
+        self.client_reads += 1
+        return self.clients.get(client_id)
+
+    async def set_cometd_subscriptions(
+        self, client_id: str, subscriptions: frozenset[str], version: int
+    ) -> bool:
+        found = self.clients.get(client_id)
+        if found is None or found.gone or found.version != version:
+            return False
+        self.clients[client_id] = dataclasses.replace(found, subscriptions=subscriptions, version=version + 1)
+        return True
+
+    async def record_cometd_positions(self, positions: Sequence[tuple[str, int, int]]) -> None:
+        for client_id, position, seen_ms in positions:
+            found = self.clients.get(client_id)
+            if found is not None and not found.gone:
+                self.clients[client_id] = dataclasses.replace(found, position=position, seen_ms=seen_ms)
+
+    async def end_cometd_client(self, client_id: str) -> None:
+        found = self.clients.get(client_id)
+        if found is not None:
+            self.clients[client_id] = dataclasses.replace(found, gone=True)
+
+    async def end_cometd_clients_of(self, user_id: str) -> None:
+        for client_id, found in list(self.clients.items()):
+            if found.user_id == user_id:
+                self.clients[client_id] = dataclasses.replace(found, gone=True)
+
+    async def find_cometd_resume(
+        self, user_id: str, resume_key: str, stale_before_ms: int
+    ) -> ClientRecord | None:
+        candidates = [
+            c
+            for c in self.clients.values()
+            if c.user_id == user_id and c.resume_key == resume_key and (c.gone or c.seen_ms < stale_before_ms)
+        ]
+        return max(candidates, key=lambda c: c.seen_ms, default=None)
+
+    async def delete_cometd_client(self, client_id: str) -> None:
+        self.clients.pop(client_id, None)
+
+    async def purge_cometd_clients(self, before_ms: int) -> int:
+        old = [c for c, r in self.clients.items() if r.seen_ms < before_ms]
+        for client_id in old:
+            del self.clients[client_id]
+        return len(old)
 
 
 class StaticAuthenticator:

@@ -42,11 +42,12 @@ from smsdesk.bus.base import Bus
 from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, parse_message
 from smsdesk.clock import Clock
 from smsdesk.domain.users import Principal
-from smsdesk.notify.bayeux import Bayeux, Hold, Transport, new_client_id
+from smsdesk.notify.bayeux import Bayeux, ClientSession, Hold, Outcome, Transport, new_client_id
 from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
 from smsdesk.notify.presence import PresenceListener
 from smsdesk.notify.relay import Relay
 from smsdesk.notify.settings import NotifySettings
+from smsdesk.notify.shared import ClientStore, ResumeMemory, SharedClients, fill
 from smsdesk.notify.wire import encode_batch, join_frame
 
 __all__ = ["HotMount", "NotificationHub", "Processed", "Sink"]
@@ -100,6 +101,8 @@ class NotificationHub:
         topic: str = EVENTS_TOPIC,
         relay: Relay | None = None,
         presence: PresenceListener | None = None,
+        shared: ClientStore | None = None,
+        resume_s: int = 600,
     ) -> None:
         self.settings = settings or NotifySettings()
         self.presence = presence  # told of clients arriving and, at each sweep, who has clients here
@@ -110,10 +113,20 @@ class NotificationHub:
         self.clock = clock
         self.relay = relay  # worker processes of one node: client ids carry the worker's name (relay.py)
         if relay is None:
-            self.bayeux = Bayeux(self.settings)
+            self.bayeux = Bayeux(self.settings, on_leave=self._left)
         else:
             prefix = relay.prefix
-            self.bayeux = Bayeux(self.settings, make_client_id=lambda: prefix + new_client_id())
+            self.bayeux = Bayeux(
+                self.settings, make_client_id=lambda: prefix + new_client_id(), on_leave=self._left
+            )
+        # clients shared by the nodes through the store (notify/shared.py), else resumed from memory
+        self.shared = (
+            SharedClients(shared, self.bayeux, clock, self.settings, resume_s=resume_s)
+            if shared is not None
+            else None
+        )
+        self.resume = ResumeMemory(resume_s) if shared is None else None
+        self._chores: set[asyncio.Task[None]] = set()
         self._topic = topic
         self._cursor = 0
         self._hint = asyncio.Event()
@@ -144,6 +157,8 @@ class NotificationHub:
         self._spawn(self._every(self.settings.sweep_interval_ms, self._sweep), "sweep")
         if self.settings.poll_interval_ms:
             self._spawn(self._every(self.settings.poll_interval_ms, self._hint.set), "poll")
+        if self.shared is not None:
+            self._spawn(self.shared.run(), "shared")
         if self.relay is not None:
             from smsdesk.notify.longpoll import relay_handler
 
@@ -156,6 +171,18 @@ class NotificationHub:
             await asyncio.gather(*self._publishing, return_exceptions=True)
         if self.relay is not None:
             await self.relay.close()
+        if self.shared is not None:
+            await self.shared.close()  # the positions; the rows stay: the clients go on on other nodes
+            released = []
+            for session in self.bayeux.sessions():  # held connects answered as released, not with a 402
+                if session.held is not None:
+                    session.held = None
+                    released.append(session.client_id)
+            self._wake(released)
+            for _ in range(10):  # the woken long-polls answer (a few loop turns) before the shutdown below
+                await asyncio.sleep(0)
+        if self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)
         self._wake(self.bayeux.shutdown())
         tasks, self._tasks = self._tasks, []
         for task in tasks:
@@ -260,13 +287,39 @@ class NotificationHub:
     def drop_user(self, user_id: str) -> None:
         """Disconnect every client of ``user_id`` and close its websockets (at logout, when the user is deleted:
         docs/security.md)."""
-        self._wake(self.bayeux.drop_user(user_id))
+        on_leave, self.bayeux.on_leave = self.bayeux.on_leave, None  # a logout is not resumed
+        try:
+            self._wake(self.bayeux.drop_user(user_id))
+        finally:
+            self.bayeux.on_leave = on_leave
+        if self.shared is not None:
+            self._chore(self.shared.user_left(user_id))
         for sink in [s for s, owner in self._sockets.items() if owner == user_id]:
             sink.close_soon(1008, "access revoked")
 
     def attach(self, sink: Sink, user_id: str) -> None:
         """A websocket was opened by ``user_id`` (``drop_user`` closes it); ``detach`` forgets it."""
         self._sockets[sink] = user_id
+
+    def _left(self, session: ClientSession, reason: str) -> None:
+        """A client left without a disconnect (expired, dropped, shut down): kept to resume it."""
+        if self.shared is None:
+            if self.resume is not None and self._started:
+                self.resume.left(session, self.clock.monotonic())
+        elif session.held is not None or session.client_id in self._sinks:
+            if reason.startswith("Queue overflow"):  # served here: it must handshake again
+                self._chore(self.shared.left(session))
+        # else a copy of a client served elsewhere, or expired here: its row decides (shared.py)
+
+    def _chore(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._chores.add(task)
+        task.add_done_callback(self._chore_done)
+
+    def _chore_done(self, task: asyncio.Task[None]) -> None:
+        self._chores.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("NotificationHub: writing a shared client failed: %s", task.exception())
 
     # --- consumer side (the transports call this) ------------------------------------------------------
 
@@ -278,6 +331,8 @@ class NotificationHub:
                 encoded = self.bayeux.take_immediate(client_id)
                 if encoded:  # woken by a push: its held connect (if any) stays held
                     sink.deliver(join_frame(encoded))
+                    if self.shared is not None:
+                        self._handed_out(client_id)
                     continue
             held = self._ws_holds.get(client_id)
             if held is not None:
@@ -287,6 +342,8 @@ class NotificationHub:
                 if self.bayeux.ready(hold, now):
                     del self._ws_holds[client_id]
                     holder.deliver(encode_batch(self.bayeux.complete(hold, now)))
+                    if self.shared is not None:
+                        self._handed_out(client_id)
             waker = self._wakers.get(client_id)
             if waker is not None and not waker.done():
                 waker.set_result(None)
@@ -294,18 +351,47 @@ class NotificationHub:
                 self._wakers.pop(client_id, None)
                 self._sinks.pop(client_id, None)
 
+    def _handed_out(self, client_id: str) -> None:
+        session = self.bayeux.session(client_id)
+        if session is not None and self.shared is not None:
+            self.shared.handed_out(session)
+
+    async def receive_websocket(
+        self, messages: list[dict[str, Any]], principal: Principal | None, sink: Sink, resume_key: str = ""
+    ) -> bytes | None:
+        """``handle_websocket``, with what the shared clients (and a resumed client's subscribe) need first
+        and after: the store's reads and writes (notify/shared.py)."""
+        if self.shared is None and not self._resuming(messages):
+            return self.handle_websocket(messages, principal, sink, resume_key)
+        if self.shared is not None:
+            await self.shared.before(messages, principal)
+        now = self.clock.monotonic()
+        outcome = self.bayeux.handle(messages, principal=principal, now=now, transport=Transport.WEBSOCKET)
+        self._wake(outcome.woken)
+        if outcome.handshake is not None:
+            await self._handshook(outcome.handshake, resume_key, messages)
+        await self._after(messages, outcome)
+        frame = self._websocket_outcome(outcome, sink, now)
+        if self.shared is not None and outcome.connected:
+            self._handed_out(outcome.connected[-1])
+        return frame
+
     def handle_websocket(
-        self, messages: list[dict[str, Any]], principal: Principal | None, sink: Sink
+        self, messages: list[dict[str, Any]], principal: Principal | None, sink: Sink, resume_key: str = ""
     ) -> bytes | None:
         """Handle one batch received on a websocket, without waiting: the frame of its replies (``None``
-        when there is nothing to answer now). A held connect is answered later through ``sink``."""
+        when there is nothing to answer now). A held connect is answered later through ``sink``. (Shared
+        clients go through ``receive_websocket``.)"""
         now = self.clock.monotonic()
         outcome = self.bayeux.handle(messages, principal=principal, now=now, transport=Transport.WEBSOCKET)
         self._wake(outcome.woken)  # a connect released by this batch is answered before its replies
         if outcome.handshake is not None:
-            self.bayeux.start_after(outcome.handshake, self._cursor)
+            self._start(outcome.handshake, resume_key, self._cursor)
             if self.presence is not None and principal is not None:
                 self.presence.client_added(principal.user_id)
+        return self._websocket_outcome(outcome, sink, now)
+
+    def _websocket_outcome(self, outcome: Outcome, sink: Sink, now: float) -> bytes | None:
         if sink.open:
             for client_id in outcome.connected:
                 if self.bayeux.session(client_id) is not None:
@@ -342,22 +428,115 @@ class NotificationHub:
         principal: Principal | None,
         transport: Transport,
         gone: asyncio.Future[Any] | None = None,
+        resume_key: str = "",
     ) -> Processed | None:
         """Handle one batch; wait for a held connect. ``None`` when ``gone`` fired first (client left)."""
+        shared = self.shared
+        if shared is not None:
+            await shared.before(messages, principal)
         outcome = self.bayeux.handle(
             messages, principal=principal, now=self.clock.monotonic(), transport=transport
         )
         self._wake(outcome.woken)
         if outcome.handshake is not None:
-            self.bayeux.start_after(outcome.handshake, self._cursor)
+            if shared is None:
+                self._start(outcome.handshake, resume_key, self._cursor)
+            else:
+                await self._handshook(outcome.handshake, resume_key, messages)
             if self.presence is not None and principal is not None:
                 self.presence.client_added(principal.user_id)
+        if shared is not None or self._resuming(messages):
+            await self._after(messages, outcome)
         if outcome.hold is None:
+            if shared is not None:
+                await self._delivered(messages, outcome.replies)
             return Processed(outcome.replies, outcome.handshake)
         held = await self._wait(outcome.hold, gone)
         if not held:
             return None
-        return Processed(outcome.replies + self.bayeux.complete(outcome.hold, self.clock.monotonic()), None)
+        replies = outcome.replies + self.bayeux.complete(outcome.hold, self.clock.monotonic())
+        if shared is not None:
+            await self._delivered(messages, replies)
+        return Processed(replies, None)
+
+    # --- resuming and shared clients (notify/shared.py, docs/notifications.md "Resuming") ---------------
+
+    def _start(self, client_id: str, resume_key: str, cursor: int) -> None:
+        """A client handshook (one node): it starts after ``cursor``, or where the client it resumes was."""
+        session = self.bayeux.session(client_id)
+        if session is None:
+            return
+        session.resume_key = resume_key
+        position = None
+        if self.resume is not None:
+            position = self.resume.take(session.principal.user_id, resume_key, self.clock.monotonic())
+        session.resumed = position is not None
+        self.bayeux.start_after(client_id, cursor if position is None else position)
+
+    async def _handshook(self, client_id: str, resume_key: str, messages: list[dict[str, Any]]) -> None:
+        cursor = self._cursor
+        session = self.bayeux.session(client_id)
+        if session is None or self.shared is None:
+            self._start(client_id, resume_key, cursor)
+            return
+        session.resume_key = resume_key
+        position = await self.shared.find_resume(session.principal.user_id, resume_key)
+        session.resumed = position is not None
+        if position is None:  # this node's cursor may lag behind the events of users it has no client of
+            position = max(cursor, await self.source.last_event_id())
+        self.bayeux.start_after(client_id, position)
+        await self.shared.handshook(session, messages)
+
+    def _resuming(self, messages: list[dict[str, Any]]) -> bool:
+        """Whether the batch subscribes a client that resumed another (one node): the events since are
+        filled in for the new subscriptions."""
+        for message in messages:
+            if message.get("channel") == "/meta/subscribe":
+                client_id = message.get("clientId")
+                session = self.bayeux.session(client_id) if isinstance(client_id, str) else None
+                return session is not None and session.resumed
+        return False
+
+    async def _after(self, messages: list[dict[str, Any]], outcome: Outcome) -> None:
+        """Write what the batch changed (shared clients), fill a resumed client's new subscriptions."""
+        client_id = next((m["clientId"] for m in messages if isinstance(m.get("clientId"), str)), None)
+        if client_id is None:
+            return
+        delta: list[tuple[bool, list[str]]] = []
+        disconnected = False
+        for reply in outcome.replies:
+            channel = reply.get("channel")
+            if not reply.get("successful"):
+                continue
+            if channel in ("/meta/subscribe", "/meta/unsubscribe"):
+                wanted = reply.get("subscription")
+                patterns = [wanted] if isinstance(wanted, str) else list(wanted or ())
+                delta.append((channel == "/meta/subscribe", patterns))
+            elif channel == "/meta/disconnect":
+                disconnected = True
+        if disconnected and self.shared is not None:
+            await self.shared.disconnected(client_id)
+            return
+        session = self.bayeux.session(client_id)
+        if session is None or not delta:
+            return
+        if self.shared is not None:
+            await self.shared.subscribed(session, delta)
+        elif session.resumed:
+            await fill(self.bayeux, self.source, session, session.queue.batch, self.settings.max_queue)
+
+    async def _delivered(self, messages: list[dict[str, Any]], replies: list[dict[str, Any]]) -> None:
+        """A long-polling reply goes out: the client's position is written (before it, when events go to a
+        client without the ack extension: the next node must not hand them out again)."""
+        assert self.shared is not None
+        client_id = next((m["clientId"] for m in messages if isinstance(m.get("clientId"), str)), None)
+        session = self.bayeux.session(client_id) if client_id is not None else None
+        if session is None:
+            return
+        if not session.ack and any(not str(r.get("channel", "")).startswith("/meta/") for r in replies):
+            await self.shared.handed_out_now(session)
+        else:
+            self.shared.handed_out(session)
 
     async def _wait(self, hold: Hold, gone: asyncio.Future[Any] | None) -> bool:
         """Wait for ``hold`` to be ready. Cost per wake-up: no new task (a plain future, shared by the waits

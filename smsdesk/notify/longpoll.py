@@ -22,6 +22,7 @@ from starlette.types import Receive
 from smsdesk.limits import is_json_media_type
 from smsdesk.notify.bayeux import Transport
 from smsdesk.notify.relay import RelayHandler
+from smsdesk.notify.shared import resume_key
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
@@ -108,7 +109,13 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
                 if gone.done():
                     return Response(status_code=204)
             client = request.client.host if request.client else None
-            processed = await _process(hub, messages, request.headers, request.cookies, gone, client)
+            cookies = request.cookies
+            browser = cookies.get(BROWSER_COOKIE)
+            key = ""
+            if any(m.get("channel") == "/meta/handshake" for m in messages):  # what it resumes by
+                browser = browser or secrets.token_hex(16)  # the cookie set below
+                key = resume_key({**cookies, BROWSER_COOKIE: browser})
+            processed = await _process(hub, messages, request.headers, cookies, gone, key, client)
         finally:
             gone.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,7 +126,7 @@ def longpoll_endpoint(hub: NotificationHub) -> Callable[[Request], Awaitable[Res
         if processed.handshake is not None and BROWSER_COOKIE not in request.cookies:
             response.set_cookie(
                 BROWSER_COOKIE,
-                secrets.token_hex(16),
+                browser or secrets.token_hex(16),
                 httponly=True,
                 secure=settings.cookie_secure,
                 samesite="lax",
@@ -136,10 +143,12 @@ async def _process(
     headers: Mapping[str, str],
     cookies: Mapping[str, str],
     gone: asyncio.Future[Any],
+    key: str | None = None,
     client: str | None = None,
 ) -> Processed | None:
     principal = await hub.authenticator.authenticate(headers, cookies, client)
-    return await hub.process(messages, principal, Transport.LONG_POLLING, gone)
+    key = resume_key(cookies) if key is None else key
+    return await hub.process(messages, principal, Transport.LONG_POLLING, gone, key)
 
 
 async def _race(work: Awaitable[_T], gone: asyncio.Future[Any]) -> _T | None:

@@ -26,7 +26,7 @@ class QueueOverflow(Exception):
 
 
 class ClientQueue:
-    __slots__ = ("_entries", "_last_id", "_max", "_sent_upto")
+    __slots__ = ("_acked", "_entries", "_last_id", "_max", "_sent_upto")
 
     def __init__(self, max_size: int) -> None:
         if max_size < 1:
@@ -35,6 +35,7 @@ class ClientQueue:
         self._entries: deque[tuple[int, dict[str, Any], bytes | None]] | None = None  # made on first push
         self._last_id = 0
         self._sent_upto = 0
+        self._acked = 0
 
     def __len__(self) -> int:
         return len(self._entries) if self._entries else 0
@@ -45,12 +46,44 @@ class ClientQueue:
         return self._sent_upto
 
     @property
+    def acked(self) -> int:
+        """The last batch the client acknowledged (ack extension), or ``start_after``'s / ``reposition``'s."""
+        return self._acked
+
+    @property
     def has_unsent(self) -> bool:
         return bool(self._entries) and self._entries[-1][0] > self._sent_upto  # type: ignore[index]
 
     def start_after(self, event_id: int) -> None:
         """Ignore events up to ``event_id`` (ones committed before the client existed)."""
         self._last_id = max(self._last_id, event_id)
+        self._acked = max(self._acked, event_id)
+        self._sent_upto = max(self._sent_upto, event_id)
+
+    def reposition(self, event_id: int) -> None:
+        """The client has everything up to ``event_id`` (another node handed it out, or its acknowledgement
+        says so): drop those entries; what follows counts as unsent."""
+        entries = self._entries
+        while entries and entries[0][0] <= event_id:
+            entries.popleft()
+        self._sent_upto = self._acked = event_id
+        self._last_id = max(self._last_id, event_id)
+
+    def merge(self, events: list[tuple[int, dict[str, Any], bytes | None]]) -> bool:
+        """Insert events read from the store (ascending ids) among those pushed meanwhile, each once, in id
+        order; ids up to the last handed out are skipped. ``False`` when the queue would overflow."""
+        floor = self._sent_upto
+        fresh = [e for e in events if e[0] > floor]
+        if not fresh:
+            return True
+        have = self._entries or deque()
+        known = {e[0] for e in have}
+        merged = sorted([*have, *(e for e in fresh if e[0] not in known)], key=lambda e: e[0])
+        if len(merged) > self._max:
+            return False
+        self._entries = deque(merged)
+        self._last_id = max(self._last_id, merged[-1][0])
+        return True
 
     def push(self, event_id: int, message: dict[str, Any], encoded: bytes | None = None) -> bool:
         """Queue ``message`` (and its JSON, when already encoded); ``False`` when ``event_id`` is not newer
@@ -95,8 +128,8 @@ class ClientQueue:
 
     def ack(self, batch: int) -> None:
         """The client received everything up to ``batch``; anything sent after it is sent again."""
-        batch = max(0, min(batch, self._sent_upto))
+        batch = max(self._acked, min(batch, self._sent_upto))
         entries = self._entries
         while entries and entries[0][0] <= batch:
             entries.popleft()
-        self._sent_upto = batch
+        self._sent_upto = self._acked = batch

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsdesk.domain.users import Principal
+from smsdesk.notify.shared import resume_key
 from smsdesk.notify.wire import WireError, decode_batch, encode_batch
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class _Connection:
         "principal",
         "reader",
         "receive",
+        "resume_key",
         "send",
         "writer",
     )
@@ -89,10 +91,12 @@ class _Connection:
         send: Send,
         principal: Principal,
         credentials: Credentials | None = None,
+        resume_key: str = "",
     ) -> None:
         self.hub = hub
         self.credentials = credentials  # what the upgrade authenticated with, checked again now and then
         self.checked = hub.clock.monotonic()
+        self.resume_key = resume_key
         self.receive = receive
         self.send = send
         self.principal = principal
@@ -162,7 +166,7 @@ class _Connection:
             self.writer = None
             self.outbox = None
 
-    def handle(self, text: str) -> None:
+    async def handle(self, text: str) -> None:
         try:
             settings = self.hub.settings
             messages = decode_batch(
@@ -171,7 +175,7 @@ class _Connection:
         except WireError as exc:
             self.deliver(encode_batch([{"successful": False, "error": f"400::{exc}"}]))
             return
-        frame = self.hub.handle_websocket(messages, self.principal, self)
+        frame = await self.hub.receive_websocket(messages, self.principal, self, self.resume_key)
         if frame is not None:
             self.deliver(frame)
 
@@ -208,7 +212,7 @@ class _Connection:
             if len(text) > limit:
                 self.close_soon(1009, f"frame too large (limit {limit} bytes)")
                 return
-            self.handle(text)
+            await self.handle(text)
 
     async def finish(self) -> None:
         """Forget the socket in the hub, stop the writer, and close the socket if we decided to."""
@@ -253,6 +257,7 @@ class _Endpoint:
         headers = {k: v for k, v in request.headers.items() if k in _CREDENTIAL_HEADERS}
         cookies = {k: v for k, v in request.cookies.items() if k == "JSESSIONID"}
         client = request.client.host if request.client else None
+        key = resume_key(request.cookies)
         del request
         principal = await hub.authenticator.authenticate(headers, cookies, client)
         if principal is None:  # closing before accepting: HTTP 403
@@ -261,7 +266,7 @@ class _Endpoint:
             )
             return
         await send({"type": "websocket.accept"})
-        conn = _Connection(hub, receive, send, principal, (headers, cookies, client))
+        conn = _Connection(hub, receive, send, principal, (headers, cookies, client), key)
         hub.attach(conn, principal.user_id)
         try:
             await conn.read()

@@ -142,7 +142,7 @@ def _simulator_routes(
             raise MissingParameter("missing query parameter 'to'")
         if not _E164.fullmatch(to):
             raise Validation("query parameter 'to' must be a phone number in E.164, e.g. +15551230001")
-        messages = [m.to_json() for m in simulator.outbound_for(to)]
+        messages = [m.to_json() for m in await simulator.outbound_to(to)]
         return JSONResponse({"statusCode": 0, "messages": messages})
 
     async def phone_page(request: Request) -> Response:

@@ -12,18 +12,20 @@ the ``max_phones`` phones texted most recently are kept (a load test texts from 
 the outbox ids remembered to make a re-send a no-op are the latest ``max_sent`` (a row comes back for a
 second send after its lease, a minute later, not after tens of thousands of others).
 
-Worker processes of one node (``smsdesk serve --workers N``): each has its own simulator, and any of them may
-send a given message, while the phone page asks any of them. ``share(bus)`` makes every worker tell the others
-what it sent (topic ``SHARE_TOPIC``), so each handset shows the whole conversation. Like every hint, a lost one
-(a full socket buffer) costs that message on the simulated handset of the other workers, never in the store.
+Several processes (``smsdesk serve --workers N``, several nodes): any of them may send a given message, while
+the phone page asks any of them. With ``read_from(store)`` the handsets are read from the store (the outbox rows
+this provider sent, ``outbound_to``), so every process shows the whole conversation and a lost hint costs
+nothing; a message shows once its outbox row is marked sent (right after ``send`` returns). ``share(bus)``, the
+former way (every worker told the others what it sent), is kept for a simulator without a store.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from smsdesk.bus.base import Bus
 from smsdesk.clock import Clock
@@ -38,7 +40,7 @@ from smsdesk.sms.base import (
 from smsdesk.sms.numbers import normalize_e164
 from smsdesk.sms.segments import SegmentError, split_text
 
-__all__ = ["SHARE_TOPIC", "SimulatedSms", "SimulatorProvider"]
+__all__ = ["SHARE_TOPIC", "SentHistory", "SimulatedSms", "SimulatorProvider"]
 
 SHARE_TOPIC = "smsdesk.simulator"
 
@@ -74,6 +76,32 @@ class SimulatedSms:
         return cls(*fields, sent_ms=sent, segments=segments)
 
 
+class SentRow(Protocol):
+    @property
+    def provider_message_id(self) -> str: ...
+    @property
+    def from_number(self) -> str: ...
+    @property
+    def to_number(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def created_ms(self) -> int: ...
+
+
+class SentHistory(Protocol):
+    """Where the provider's sent messages are recorded for good (the store's outbox)."""
+
+    async def list_sent_to(self, provider: str, to_number: str, limit: int) -> Sequence[SentRow]: ...
+
+
+def _segments(text: str) -> int:
+    try:
+        return len(split_text(text, ref=0).segments)
+    except SegmentError:
+        return 1
+
+
 class SimulatorProvider:
     name = "simulator"
 
@@ -89,6 +117,7 @@ class SimulatorProvider:
         self._outbound: OrderedDict[str, deque[SimulatedSms]] = OrderedDict()  # least recently texted first
         self._by_outbox: dict[str, str] = {}  # outbox id -> message id, oldest first
         self._bus: Bus | None = None
+        self._history_source: SentHistory | None = None
 
     def _history(self, phone: str) -> deque[SimulatedSms]:
         """``phone``'s history, now the most recently texted; the least recent phone is forgotten beyond
@@ -162,8 +191,26 @@ class SimulatorProvider:
         return SendResult(record.message_id, "delivered")
 
     def outbound_for(self, phone: str) -> list[SimulatedSms]:
-        """What was sent to ``phone`` (E.164 after normalisation), oldest first."""
+        """What this process sent to ``phone`` (E.164 after normalisation), oldest first."""
         return list(self._outbound.get(normalize_e164(phone), ()))
+
+    def read_from(self, history: SentHistory) -> None:
+        """Read the handsets from ``history`` (the store) rather than this process's memory."""
+        self._history_source = history
+
+    async def outbound_to(self, phone: str) -> list[SimulatedSms]:
+        """What was sent to ``phone``, oldest first: from the store when ``read_from`` was called (what any
+        process sent), else what this process sent."""
+        if self._history_source is None:
+            return self.outbound_for(phone)
+        to = normalize_e164(phone)
+        rows = await self._history_source.list_sent_to(self.name, to, self._max_per_phone)
+        return [
+            SimulatedSms(
+                r.provider_message_id, r.from_number, r.to_number, r.text, r.created_ms, _segments(r.text)
+            )
+            for r in rows
+        ]
 
     async def receive(
         self,

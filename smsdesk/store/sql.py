@@ -31,6 +31,7 @@ from smsdesk.store.base import (
     SessionRecord,
     SubscriptionRow,
 )
+from smsdesk.store.cluster import ClusterStore
 from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.pg_runner import PgRunner
@@ -60,7 +61,7 @@ def create_store(
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
-class SqlStore(PresenceRows, SkillRows):
+class SqlStore(PresenceRows, SkillRows, ClusterStore):
     def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
         self._add_events = add_events

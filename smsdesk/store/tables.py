@@ -223,3 +223,25 @@ user_skills = Table(
     Column("name", String(64), primary_key=True),
     Column("level", Integer, nullable=False),
 )
+
+# ---- cluster: what the nodes share beyond sessions (docs/deployment.md, "Any client on any node") ----
+
+# The simulator's handsets read the outbox (docs/sms.md): what was sent to one number, newest first.
+Index("ix_outbox_to", outbox.c.to_number, outbox.c.id)
+
+cometd_clients = Table(
+    "cometd_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Column("resume_key", String(64), nullable=False),  # the browser's cookie, or "" (docs/notifications.md)
+    Column("ack", Boolean, nullable=False),  # the client uses the CometD ack extension
+    Column("subscriptions", JSON, nullable=False),  # the channel patterns, a sorted list
+    Column("version", Integer, nullable=False),  # bumped by every change of the subscriptions
+    Column("floor", BigInteger, nullable=False),  # the client gets no event up to this id (its start)
+    Column("position", BigInteger, nullable=False),  # the last event id handed to the client
+    Column("seen_ms", BigInteger, nullable=False),  # its last request (written at most every few seconds)
+    Column("gone", Boolean, nullable=False),  # disconnected, expired or dropped: kept only to resume from
+    Index("ix_cometd_clients_resume", "user_id", "resume_key"),
+    Index("ix_cometd_clients_seen", "seen_ms"),
+)
