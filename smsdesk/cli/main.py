@@ -1,4 +1,4 @@
-"""``smsdesk serve | demo | migrate | users add | users list | bench``.
+"""``smsdesk serve | demo | migrate | check-config | users add | users list | bench``, ``smsdesk --version``.
 
 Settings come from ``--config FILE`` (TOML), then ``SMSDESK_*`` environment variables, then flags.
 """
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from smsdesk import __version__
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
 
@@ -39,6 +40,7 @@ def _server(p: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsdesk", description="SMS contact-center server (GWS v2 SMS API)")
+    parser.add_argument("--version", action="version", version=f"smsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _server(sub.add_parser("serve", help="run the server"))
     _server(sub.add_parser("demo", help="run the server with demo users and the SMS simulator"))
