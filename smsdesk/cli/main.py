@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     _server(sub.add_parser("serve", help="run the server"))
     _server(sub.add_parser("demo", help="run the server with demo users and the SMS simulator"))
     _common(sub.add_parser("migrate", help="apply database migrations"))
+    check = sub.add_parser(
+        "check-config", help="check the settings, database, Redis, SMS providers, public URL and migrations"
+    )
+    _server(check)
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="create a user")
     _common(add)
@@ -169,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "check-config":  # reports bad settings itself, one line per check
+        from smsdesk.cli.check_config import check_config
+
+        overrides = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+        return check_config(args.config, overrides, os.environ)
     try:
         settings = _settings(args)
         if args.command in ("serve", "demo"):
