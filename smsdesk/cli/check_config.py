@@ -124,12 +124,13 @@ def check_providers(settings: Settings, env: Mapping[str, str]) -> list[Finding]
         if not problems:
             numbers = ", ".join(tw.numbers) or "none bound (SMSDESK_TWILIO_NUMBERS)"
             out.append(ok("twilio", f"account {tw.account_sid[:6]}…, numbers: {numbers}"))
-        if not (tw.public_url or settings.public_url):
+        if not tw.public_url:
             out.append(
                 warn(
                     "twilio",
-                    "no public URL (SMSDESK_TWILIO_PUBLIC_URL or public_url): Twilio cannot be given "
-                    "delivery-status callbacks, and webhook signatures are checked against the request's URL",
+                    "SMSDESK_TWILIO_PUBLIC_URL is not set: no delivery-status callbacks, and webhook signatures "
+                    "are checked against the URL the node sees, which behind a balancer is not the one Twilio "
+                    "signed (every webhook would be refused)",
                 )
             )
     if sms.smpp is not None:

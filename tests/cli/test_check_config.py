@@ -142,7 +142,7 @@ def test_good_sqlite_config_passes(capsys: pytest.CaptureFixture[str], tmp_path:
     config.write_text(
         f'[smsdesk]\ndatabase_url = "{_migrated_sqlite(tmp_path)}"\npublic_url = "https://desk.example.com"\n'
         f'[sms]\ntwilio_account_sid = "{GOOD_SID}"\ntwilio_auth_token = "{GOOD_TOKEN}"\n'
-        'twilio_numbers = ["+15550100"]\n',
+        'twilio_numbers = ["+15550100"]\ntwilio_public_url = "https://desk.example.com"\n',
         encoding="utf-8",
     )
     code, out = _check(capsys, "--config", str(config))
@@ -174,3 +174,15 @@ def test_good_postgresql_and_redis_config_passes(
 def test_redact_hides_only_the_password() -> None:
     assert redact("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("redis://h:6379/0") == "redis://h:6379/0"
+
+
+def test_twilio_without_its_public_url_warns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "smsdesk.toml"
+    config.write_text(
+        f'database_url = "{_migrated_sqlite(tmp_path)}"\npublic_url = "https://desk.example.com"\n'
+        f'[sms]\ntwilio_account_sid = "{GOOD_SID}"\ntwilio_auth_token = "{GOOD_TOKEN}"\n',
+        encoding="utf-8",
+    )
+    code, out = _check(capsys, "--config", str(config))
+    assert code == 0
+    assert "SMSDESK_TWILIO_PUBLIC_URL is not set" in _lines(out, "WARN", "twilio")[0]
