@@ -188,3 +188,23 @@ def test_entrypoint_checks_the_config_before_serving(
     )
     assert result.returncode == code, result.stderr
     assert (tmp_path / "calls").read_text(encoding="utf-8").splitlines() == calls
+
+
+def test_readme_production_commands_match_the_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    for path in set(re.findall(r"\b((?:deploy/[\w.]+)|compose\.yaml|Dockerfile)\b", readme)) - {
+        "deploy/certs"
+    }:
+        assert (ROOT / path).exists(), path  # deploy/certs/ is the user's (git-ignored)
+    # the one-host recipe rewrites the compose node names in deploy/nginx.conf: they must be there
+    for old in re.findall(r"-e 's/(smsdesk\d:8080)/", readme):
+        assert old in nginx, old
+    assert len(re.findall(r"-e 's/(smsdesk\d:8080)/", readme)) == len(NODES)
+    # the .env the README writes names every variable compose.yaml requires
+    env_file = re.search(r"printf '([^']*)' > \.env", readme)
+    assert env_file is not None
+    written = {line.split("=", 1)[0] for line in env_file.group(1).split("\\n") if "=" in line}
+    required = set(re.findall(r"\$\{(\w+):\?", compose))
+    assert required <= written, required - written
