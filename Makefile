@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check install clean web-deps
+.PHONY: run test lint typecheck check install clean web-deps dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,10 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+## Build the sdist and the wheel into dist/ (the wheel carries the web UI and its npm cometd client: needs npm)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/uv build --out-dir dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache dist

@@ -1,7 +1,7 @@
 """A competing process for ``--competing-cpu F``: another job on the machine, burning a share F of one core.
 
 The figures of a shared machine swing with whatever else runs on it ("the load average does not tell",
-docs/performance.md). This makes "busy" reproducible: a child Python process that spins for F of every
+docs/performance-history.md). This makes "busy" reproducible: a child Python process that spins for F of every
 10 ms and sleeps for the rest, at the same priority as the server, from before the first rate step until
 after the last. Its measured CPU is recorded with each step (``competing_cpu_percent``): on a machine with
 fewer free cores than asked, it gets less than F.

@@ -7,7 +7,7 @@
   is freed by its reference count; the collector is there for cycles. Run every 700 allocations, the young
   pass caught the objects of the requests in flight and promoted them, so the older generations grew and
   were walked again and again: at 500 SMS/s, 1,800-2,000 young passes and 15-17 full collections per worker
-  in 8 s. Measured back to back (docs/performance.md, "Sixth round"): CPU per session 3.8-3.9 -> 3.5 ms at
+  in 8 s. Measured back to back (docs/performance-history.md, "Sixth round"): CPU per session 3.8-3.9 -> 3.5 ms at
   500 SMS/s, and at 200 SMS/s the p99 latencies were no worse (offer 42.6-61.6 -> 28.6-46.2 ms). Cyclic
   garbage waits longer for its pass: at most 50,000 young objects, a few MB.
 """

@@ -7,7 +7,7 @@ is sent as one write at its end (``loop.call_soon``): a plain response goes out 
 chunk by chunk as before. A websocket upgraded from the connection keeps the wrapper: the frames written to
 one client in one turn go out together too. Closing sends what is pending first; aborting drops it.
 
-Measured in docs/performance.md, "Seventh round".
+Measured in docs/performance-history.md, "Seventh round".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``smsdesk serve | demo | migrate | users add | users list | bench``.
+"""``smsdesk serve | demo | migrate | check-config | users add | users list | bench``, ``smsdesk --version``.
 
 Settings come from ``--config FILE`` (TOML), then ``SMSDESK_*`` environment variables, then flags.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from smsdesk import __version__
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
 
@@ -41,10 +43,15 @@ def _server(p: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsdesk", description="SMS contact-center server (GWS v2 SMS API)")
+    parser.add_argument("--version", action="version", version=f"smsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _server(sub.add_parser("serve", help="run the server"))
     _server(sub.add_parser("demo", help="run the server with demo users and the SMS simulator"))
     _common(sub.add_parser("migrate", help="apply database migrations"))
+    check = sub.add_parser(
+        "check-config", help="check the settings, database, Redis, SMS providers, public URL and migrations"
+    )
+    _server(check)
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="create a user")
     _common(add)
@@ -191,6 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "check-config":  # reports bad settings itself, one line per check
+        from smsdesk.cli.check_config import check_config
+
+        overrides = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+        return check_config(args.config, overrides, os.environ)
     try:
         settings = _settings(args)
         if args.command in ("serve", "demo"):

@@ -20,7 +20,7 @@ Why on the loop and not on a thread of its own (which it was): the sqlite3 modul
 statement, and a writer thread then waits for the event loop's thread to hand the GIL back (up to the switch
 interval, 5 ms) before each statement. Measured with N = 1000 agents: 0.35-1 ms of write lock held per write
 whose statements take ~0.05 ms, so two worker processes saturated the lock between them; and in one process,
-5.6-7.1 ms of CPU per session with the thread against 4.8-5.0 ms on the loop (docs/performance.md). The price:
+5.6-7.1 ms of CPU per session with the thread against 4.8-5.0 ms on the loop (docs/performance-history.md). The price:
 the loop runs the statements itself (~0.05 ms per write). When another process holds the lock, the writer does
 not block the loop: a thread waits for the lock (``_wait_for_lock``) while the loop serves on and queues more
 writes, and the queue goes on, in order, once the lock is this process's.

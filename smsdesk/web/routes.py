@@ -2,8 +2,9 @@
 
 * ``GET /``                      the agent desktop (``static/agent.html``)
 * ``GET /supervisor``            the supervisor console (``static/supervisor.html``)
-* ``GET /static/vendor/cometd/*`` the npm ``cometd`` package's ES modules, served from ``node_modules``;
-  a plain 503 page saying how to install them when npm has not run
+* ``GET /static/vendor/cometd/*`` the npm ``cometd`` package's ES modules, served from ``node_modules`` (in a
+  source tree after ``make web-deps``; an installed wheel carries it); a plain 503 page saying how to
+  install them when npm has not run
 * ``GET /static/*``              our own HTML/CSS/JS
 * ``GET /favicon.ico``           our icon (an SVG), so no page of the server logs a 404 for it
 

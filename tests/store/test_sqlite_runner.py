@@ -82,7 +82,7 @@ async def test_a_read_of_several_statements_sees_one_snapshot(tmp_path: Path) ->
 def test_savepoints_of_a_group_keep_their_journal_in_memory(tmp_path: Path) -> None:
     """The writer runs each write of a group in a savepoint: SQLite keeps the pages a savepoint changes in a
     sub-journal, a temporary file once it passes 64 KiB unless ``temp_store`` is MEMORY (every page written
-    there first was a system call more per page; docs/performance.md, "Seventh round")."""
+    there first was a system call more per page; docs/performance-history.md, "Seventh round")."""
     engine = sqlite.create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     raw = engine.raw_connection().driver_connection
     assert raw is not None

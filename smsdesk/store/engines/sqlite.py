@@ -74,7 +74,7 @@ def create_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         # the writer's savepoints (store/writer.py) journal the pages they change: in memory, not in a
-        # temporary file written page by page once past 64 KiB (docs/performance.md, "Seventh round")
+        # temporary file written page by page once past 64 KiB (docs/performance-history.md, "Seventh round")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
