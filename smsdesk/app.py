@@ -26,10 +26,11 @@ from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
+from smsdesk.actions.statistics import Statistics, StatisticsPublisher
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, smssessions, supervision, users
+from smsdesk.api.rest import features, me, smssessions, statistics, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -179,6 +180,8 @@ def build_app(
     if simulator is not None and worker is not None:
         simulator.share(bus)  # every worker's simulated handsets show what any worker sent
     cleanup = SessionCleanupLoop(rt)
+    stats = Statistics(rt)
+    stats_publisher = StatisticsPublisher(stats, bus)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -195,9 +198,11 @@ def build_app(
             await outbox.start()
             await router.start()
             await cleanup.start()
+            await stats_publisher.start()
         try:
             yield {}
         finally:
+            await stats_publisher.close()
             await cleanup.close()
             await router.close()
             await outbox.close()
@@ -213,6 +218,8 @@ def build_app(
     app.state.router = router
     app.state.outbox = outbox
     app.state.simulator = simulator
+    app.state.statistics = stats
+    app.state.statistics_publisher = stats_publisher
     sms_routes = build_sms_routes(
         clock=rt.clock,
         inbound_sink=lambda m: receive_sms(rt, m),
@@ -225,7 +232,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision):
+    for module in (me, users, features, smssessions, supervision, statistics):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -55,6 +55,20 @@ class Settings(BaseModel):
     workers: int = Field(
         1, ge=1, le=64
     )  # worker processes of `smsdesk serve` on one port (docs/deployment.md)
+    # liveops (docs/operations.md): statistics, reports, metrics, logs, retention
+    service_level_s: int = Field(60, ge=1, le=86400)  # accepted within this many seconds: in service level
+    time_zone: str = "UTC"  # IANA name: where "today" of the statistics and the days of reports begin
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Paris") from exc
+        return v
 
     @field_validator("features", "disabled_features", mode="before")
     @classmethod

@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from smsdesk.actions.session_cache import CachedSession, apply_messages
 from smsdesk.domain.errors import Forbidden, GwsError, InUse, InvalidState, NotFound
 from smsdesk.domain.outcome import Context, Outcome, random_participant_id
-from smsdesk.domain.participants import UserState
+from smsdesk.domain.participants import ParticipantRole, UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
 from smsdesk.domain.transitions import Command, apply
 from smsdesk.runtime import Runtime
-from smsdesk.store.base import AuditEntry, Change, ConcurrentUpdate, NewOutbound, SessionRecord, SessionWrite
+from smsdesk.store.base import (
+    NO_MILESTONES,
+    AuditEntry,
+    Change,
+    ConcurrentUpdate,
+    Milestones,
+    NewOutbound,
+    SessionRecord,
+    SessionWrite,
+)
 
 __all__ = [
     "Decide",
@@ -41,6 +50,7 @@ __all__ = [
 ]
 
 _RETRIES = 8
+_TO_PHONE = frozenset({"Text", "PushUrl"})
 
 Decide = Callable[[Session], Awaitable[Outcome]]
 
@@ -124,7 +134,45 @@ def _waiting(s: Session) -> bool:
     return p is not None and p.target_queue is not None and p.participant_id is None
 
 
-def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout_ms: int) -> SessionRecord:
+def _agent_texted(messages: Sequence[Mapping[str, Any]]) -> bool:
+    """An agent's (or a supervisor's) text for the customer's phone is among ``messages``."""
+    for m in messages:
+        if m.get("type") in _TO_PHONE and m.get("visibility") == "All":
+            frm = m.get("from")
+            if isinstance(frm, Mapping) and frm.get("type") == "Agent":
+                return True
+    return False
+
+
+def milestones(
+    s: Session, m: Milestones, *, waiting: bool, is_open: bool, now_ms: int, agent_texted: bool
+) -> Milestones:
+    """The statistics' milestones after this write (docs/operations.md): each is set once, when first
+    reached; ``agent_id`` follows the owner."""
+    owner = m.agent_id
+    for p in s.participants:
+        if p.role is ParticipantRole.OWNER and p.user_id and not p.terminal:
+            owner = p.user_id
+    offered = m.offered_ms if m.offered_ms is not None else (now_ms if waiting else None)
+    accepted = m.accepted_ms
+    if accepted is None and s.phase is Phase.ACTIVE and offered is not None:
+        accepted = now_ms
+    first_reply, reply_wait = m.first_reply_ms, m.reply_wait_ms
+    if first_reply is None and agent_texted and s.received_ms:
+        first_reply, reply_wait = now_ms, max(0, now_ms - s.received_ms)
+    # a reopened session (a transfer from LeftChat) ends again later, and counts then
+    ended = None if is_open else (m.ended_ms if m.ended_ms is not None else now_ms)
+    new = Milestones(owner, offered, accepted, first_reply, reply_wait, ended)
+    return m if new == m else new
+
+
+def to_record(
+    s: Session,
+    prev: SessionRecord | None,
+    now_ms: int,
+    offer_timeout_ms: int,
+    messages: Sequence[Mapping[str, Any]] = (),
+) -> SessionRecord:
     waiting = _waiting(s)
     if waiting and not (prev is not None and prev.waiting):
         queued_ms = now_ms
@@ -145,10 +193,13 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
             if p.state is UserState.INVITED and (first_invited is None or p.since_ms < first_invited):
                 first_invited = p.since_ms
     phase = s.phase
+    is_open = phase is Phase.QUEUED or phase is Phase.OFFERED or phase is Phase.ACTIVE
+    before = prev.milestones if prev is not None else NO_MILESTONES
+    texted = before.first_reply_ms is None and _agent_texted(messages)
     return SessionRecord(
         id=s.id,
         version=(prev.version + 1) if prev else 1,
-        is_open=phase is Phase.QUEUED or phase is Phase.OFFERED or phase is Phase.ACTIVE,
+        is_open=is_open,
         waiting=waiting,
         queue=s.queue,
         customer=s.customer_number,
@@ -160,6 +211,9 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
         members=frozenset(members),
         deadline_ms=None if first_invited is None else first_invited + offer_timeout_ms,
         load_members=frozenset(load),
+        milestones=milestones(
+            s, before, waiting=waiting, is_open=is_open, now_ms=now_ms, agent_texted=texted
+        ),
     )
 
 
@@ -227,7 +281,7 @@ async def persist_outcome(
     change = extra or Change()
     out = await _with_supervisor_joins(rt, prev, out, change)
     now = rt.clock.now_ms()
-    record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
+    record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000), out.messages)
     if record.is_open and prev is not None and not prev.is_open:
         await require_reopenable(rt, out.session)  # else the unique index answers a misleading "busy"
     change.sessions.append(SessionWrite(record, prev.version if prev else None, prev))

@@ -14,6 +14,7 @@ import re
 from smsdesk.domain.users import Principal
 
 __all__ = [
+    "STATISTICS_CHANNEL",
     "SUPERVISOR_CHANNEL",
     "is_valid_channel",
     "is_valid_pattern",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 SUPERVISOR_CHANNEL = "/v2/users"
+STATISTICS_CHANNEL = "/v2/statistics"  # supervisors and admins only (docs/operations.md)
 _SEGMENT = re.compile(r"^[A-Za-z0-9_\-!~().$@:+=,]+$")
 MAX_CHANNEL_LENGTH = 256
 
@@ -68,7 +70,7 @@ def _is_under(channel: str, root: str) -> bool:
 
 def may_receive(principal: Principal, channel: str) -> bool:
     """The last filter before an event enters a client's queue."""
-    if _is_under(channel, SUPERVISOR_CHANNEL):
+    if _is_under(channel, SUPERVISOR_CHANNEL) or _is_under(channel, STATISTICS_CHANNEL):
         return principal.is_supervisor
     return not (_is_under(channel, "/meta") or _is_under(channel, "/service"))
 
@@ -79,6 +81,7 @@ def subscribe_refusal(principal: Principal, pattern: str) -> str | None:
         return f"400:{pattern}:channel_invalid"
     if _is_under(pattern, "/meta") or _is_under(pattern, "/service"):
         return f"403:{pattern}:subscribe_denied"
-    if _is_under(pattern, SUPERVISOR_CHANNEL) and not principal.is_supervisor:
+    supervisors_only = _is_under(pattern, SUPERVISOR_CHANNEL) or _is_under(pattern, STATISTICS_CHANNEL)
+    if supervisors_only and not principal.is_supervisor:
         return f"403:{pattern}:subscribe_denied"
     return None

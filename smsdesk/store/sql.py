@@ -29,6 +29,7 @@ from smsdesk.store.base import (
     Change,
     ConcurrentUpdate,
     HttpSession,
+    Milestones,
     OutboxRow,
     SessionRecord,
     SessionWrite,
@@ -115,7 +116,7 @@ _SESSION_UPDATE_UNINDEXED = Query(
     .where(_S.c.id == _p("b_id"), _S.c.version == _p("b_version"))
     .values({c.name: _p(c.name) for c in _S.c if c.name != "id" and c.name not in _SESSION_INDEXED})
 )
-_indexed_values = operator.attrgetter(*_SESSION_INDEXED)
+_indexed_values = operator.attrgetter(*(n for n in _SESSION_INDEXED if n in SessionRecord.__slots__))
 _MEMBERS_DELETE = Query(delete(_M).where(_M.c.session_id == _p("session_id")))
 # a session's members are pruned and upserted, so that an unchanged member's row is not written again (most
 # session writes leave the members as they were): the same SQL on SQLite and PostgreSQL
@@ -304,10 +305,11 @@ def _sessions(db: Db, rows: Sequence[Sequence[Any]]) -> list[SessionRecord]:
             if r is not None:
                 out.append(_session(db, r, members, load))
             r, members, load = row, set(), set()
-        if row[12] is not None:
-            members.add(row[12])
-            if row[13]:
-                load.add(row[12])
+        member = row[_NCOLS]
+        if member is not None:
+            members.add(member)
+            if row[_NCOLS + 1]:
+                load.add(member)
     if r is not None:
         out.append(_session(db, r, members, load))
     return out
@@ -329,7 +331,11 @@ def _session(db: Db, r: Sequence[Any], members: set[str], load: set[str]) -> Ses
         data=db.load_json(r[11]),
         members=frozenset(members),
         load_members=frozenset(load),
+        milestones=Milestones(r[12], r[13], r[14], r[15], r[16], r[17]),
     )
+
+
+_NCOLS = len(_S.c)  # a ``_sessions_query`` row: the table's columns, then the member's id and counts
 
 
 _CHANNEL_STATES = {s.value: s for s in ChannelState}
@@ -822,13 +828,24 @@ def _write_session(db: Db, w: SessionWrite, doc: str) -> None:
         "deadline_ms": r.deadline_ms,
         "data": doc,
     }
+    m = r.milestones
+    values["agent_id"] = m.agent_id
+    values["offered_ms"] = m.offered_ms
+    values["accepted_ms"] = m.accepted_ms
+    values["first_reply_ms"] = m.first_reply_ms
+    values["reply_wait_ms"] = m.reply_wait_ms
+    values["ended_ms"] = m.ended_ms
     if expected_version is None:
         db.run(_SESSION_INSERT, values)
         stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
     else:
         values["b_id"] = r.id
         values["b_version"] = expected_version
-        unindexed = stored is not None and _indexed_values(stored) == _indexed_values(r)
+        unindexed = (
+            stored is not None
+            and _indexed_values(stored) == _indexed_values(r)
+            and stored.milestones == r.milestones  # they are indexed: rarely changed
+        )
         if db.run(_SESSION_UPDATE_UNINDEXED if unindexed else _SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
         stored_members = None if stored is None else (stored.members, stored.load_members)

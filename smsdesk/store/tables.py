@@ -75,6 +75,19 @@ sms_sessions = Table(
     Column("queued_ms", BigInteger, nullable=False),
     Column("deadline_ms", BigInteger, nullable=True),  # an offer expires then (offer timeout)
     Column("data", JSON, nullable=False),
+    # liveops (statistics, reports, history): the session's milestones, set by the session engine with the
+    # rest of the row (no statement of their own); docs/operations.md
+    Column("agent_id", String(32), nullable=True),  # the agent who owns (or last owned) the session
+    Column("offered_ms", BigInteger, nullable=True),  # first entered a queue (None: never queued)
+    Column("accepted_ms", BigInteger, nullable=True),  # an agent first accepted it
+    Column("first_reply_ms", BigInteger, nullable=True),  # first agent text to the customer
+    Column("reply_wait_ms", BigInteger, nullable=True),  # customer's first text -> first agent text
+    Column("ended_ms", BigInteger, nullable=True),  # over for the customer (no longer open)
+    Index("ix_sms_sessions_offered", "offered_ms"),
+    Index("ix_sms_sessions_accepted", "accepted_ms"),
+    Index("ix_sms_sessions_first_reply", "first_reply_ms"),
+    Index("ix_sms_sessions_ended", "ended_ms"),
+    Index("ix_sms_sessions_customer", "customer", "created_ms"),
     Index("ix_sms_sessions_deadline", "deadline_ms"),
     Index("ix_sms_sessions_open_pair", "customer", "business", "is_open"),
     # at most one open session per (customer, business number): two racing inbound SMS cannot open two
