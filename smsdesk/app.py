@@ -30,7 +30,7 @@ from smsdesk.actions.statistics import Statistics, StatisticsPublisher
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, smssessions, statistics, supervision, users
+from smsdesk.api.rest import features, history, me, smssessions, statistics, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -232,7 +232,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision, statistics):
+    for module in (me, users, features, smssessions, supervision, statistics, history):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

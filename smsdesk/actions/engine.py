@@ -150,9 +150,15 @@ def milestones(
     """The statistics' milestones after this write (docs/operations.md): each is set once, when first
     reached; ``agent_id`` follows the owner."""
     owner = m.agent_id
+    parties = m.parties or ","
     for p in s.participants:
-        if p.role is ParticipantRole.OWNER and p.user_id and not p.terminal:
-            owner = p.user_id
+        user_id = p.user_id
+        if not user_id:
+            continue
+        if p.role is ParticipantRole.OWNER and not p.terminal:
+            owner = user_id
+        if f",{user_id}," not in parties:
+            parties = f"{parties}{user_id},"
     offered = m.offered_ms if m.offered_ms is not None else (now_ms if waiting else None)
     accepted = m.accepted_ms
     if accepted is None and s.phase is Phase.ACTIVE and offered is not None:
@@ -162,7 +168,9 @@ def milestones(
         first_reply, reply_wait = now_ms, max(0, now_ms - s.received_ms)
     # a reopened session (a transfer from LeftChat) ends again later, and counts then
     ended = None if is_open else (m.ended_ms if m.ended_ms is not None else now_ms)
-    new = Milestones(owner, offered, accepted, first_reply, reply_wait, ended)
+    new = Milestones(
+        owner, offered, accepted, first_reply, reply_wait, ended, parties if parties != "," else None
+    )
     return m if new == m else new
 
 

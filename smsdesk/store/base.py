@@ -55,6 +55,7 @@ class Milestones:
     first_reply_ms: int | None = None  # first agent text sent to the customer
     reply_wait_ms: int | None = None  # the customer's first text -> that reply
     ended_ms: int | None = None  # over for the customer
+    parties: str | None = None  # ",u1,u2,": every user who took part, in join order
 
 
 NO_MILESTONES = Milestones()

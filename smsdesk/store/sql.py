@@ -331,7 +331,7 @@ def _session(db: Db, r: Sequence[Any], members: set[str], load: set[str]) -> Ses
         data=db.load_json(r[11]),
         members=frozenset(members),
         load_members=frozenset(load),
-        milestones=Milestones(r[12], r[13], r[14], r[15], r[16], r[17]),
+        milestones=Milestones(r[12], r[13], r[14], r[15], r[16], r[17], r[18]),
     )
 
 
@@ -835,6 +835,7 @@ def _write_session(db: Db, w: SessionWrite, doc: str) -> None:
     values["first_reply_ms"] = m.first_reply_ms
     values["reply_wait_ms"] = m.reply_wait_ms
     values["ended_ms"] = m.ended_ms
+    values["parties"] = m.parties
     if expected_version is None:
         db.run(_SESSION_INSERT, values)
         stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())

@@ -83,11 +83,13 @@ sms_sessions = Table(
     Column("first_reply_ms", BigInteger, nullable=True),  # first agent text to the customer
     Column("reply_wait_ms", BigInteger, nullable=True),  # customer's first text -> first agent text
     Column("ended_ms", BigInteger, nullable=True),  # over for the customer (no longer open)
+    Column("parties", Text, nullable=True),  # ",u1,u2,": every user who ever took part (history access)
     Index("ix_sms_sessions_offered", "offered_ms"),
     Index("ix_sms_sessions_accepted", "accepted_ms"),
     Index("ix_sms_sessions_first_reply", "first_reply_ms"),
     Index("ix_sms_sessions_ended", "ended_ms"),
     Index("ix_sms_sessions_customer", "customer", "created_ms"),
+    Index("ix_sms_sessions_agent", "agent_id", "created_ms"),
     Index("ix_sms_sessions_deadline", "deadline_ms"),
     Index("ix_sms_sessions_open_pair", "customer", "business", "is_open"),
     # at most one open session per (customer, business number): two racing inbound SMS cannot open two
@@ -111,6 +113,9 @@ session_members = Table(
     Index("ix_session_members_user", "user_id"),
 )
 
+# liveops: the texts of ``messages`` are indexed for full-text search (customer history) by objects that are
+# not tables here: on SQLite the FTS5 table ``messages_fts`` fed by triggers, on PostgreSQL the generated
+# column ``messages.tsv`` with a GIN index (migration 0002_liveops; docs/operations.md)
 messages = Table(
     "messages",
     metadata,

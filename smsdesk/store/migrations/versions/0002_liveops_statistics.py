@@ -24,6 +24,7 @@ _COLUMNS = (
     ("first_reply_ms", sa.BigInteger()),
     ("reply_wait_ms", sa.BigInteger()),
     ("ended_ms", sa.BigInteger()),
+    ("parties", sa.Text()),
 )
 _INDEXES = (
     ("ix_sms_sessions_offered", ["offered_ms"]),
@@ -31,7 +32,54 @@ _INDEXES = (
     ("ix_sms_sessions_first_reply", ["first_reply_ms"]),
     ("ix_sms_sessions_ended", ["ended_ms"]),
     ("ix_sms_sessions_customer", ["customer", "created_ms"]),
+    ("ix_sms_sessions_agent", ["agent_id", "created_ms"]),
 )
+
+# Full-text search over the conversation with the customer: the texts of visibility All (what the customer
+# sent or received), lower-cased words, no stemming, on both engines (docs/operations.md).
+_SQLITE_TEXT = (
+    "CASE WHEN json_extract({row}.data, '$.type') = 'Text'"
+    " AND json_extract({row}.data, '$.visibility') = 'All'"
+    " THEN json_extract({row}.data, '$.text') END"
+)
+_SQLITE_FTS = [
+    # external content: the words only; the text stays in ``messages`` (read through this view)
+    "CREATE VIEW messages_text AS SELECT rowid AS id, " + _SQLITE_TEXT.format(row="messages") + " AS text"
+    " FROM messages",
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages_text', content_rowid='id')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN "
+    + _SQLITE_TEXT.format(row="new")
+    + " IS NOT NULL BEGIN INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, "
+    + _SQLITE_TEXT.format(row="new")
+    + "); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN "
+    + _SQLITE_TEXT.format(row="old")
+    + " IS NOT NULL BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, "
+    + _SQLITE_TEXT.format(row="old")
+    + "); END",
+    # a receipt rewrites a message's document with the same text: nothing to do then
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF data ON messages WHEN "
+    + _SQLITE_TEXT.format(row="old")
+    + " IS NOT "
+    + _SQLITE_TEXT.format(row="new")
+    + " BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) SELECT 'delete', old.rowid, "
+    + _SQLITE_TEXT.format(row="old")
+    + " WHERE "
+    + _SQLITE_TEXT.format(row="old")
+    + " IS NOT NULL;"
+    " INSERT INTO messages_fts(rowid, text) SELECT new.rowid, "
+    + _SQLITE_TEXT.format(row="new")
+    + " WHERE "
+    + _SQLITE_TEXT.format(row="new")
+    + " IS NOT NULL; END",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+]
+_PG_FTS = [
+    "ALTER TABLE messages ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,"
+    " CASE WHEN data->>'type' = 'Text' AND data->>'visibility' = 'All' THEN coalesce(data->>'text', '')"
+    " ELSE '' END)) STORED",
+    "CREATE INDEX ix_messages_tsv ON messages USING gin (tsv)",
+]
 
 
 def upgrade() -> None:
@@ -40,9 +88,20 @@ def upgrade() -> None:
         op.add_column("sms_sessions", sa.Column(name, type_, nullable=True))
     for name, columns in _INDEXES:
         op.create_index(name, "sms_sessions", columns)
+    dialect = op.get_bind().dialect.name
+    for statement in _SQLITE_FTS if dialect == "sqlite" else _PG_FTS if dialect == "postgresql" else []:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("messages_fts_update", "messages_fts_delete", "messages_fts_insert"):
+            op.execute(f"DROP TRIGGER {name}")
+        op.execute("DROP TABLE messages_fts")
+        op.execute("DROP VIEW messages_text")
+    elif op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_messages_tsv")
+        op.execute("ALTER TABLE messages DROP COLUMN tsv")
     for name, _ in reversed(_INDEXES):
         op.drop_index(name, table_name="sms_sessions")
     with op.batch_alter_table("sms_sessions") as batch:
