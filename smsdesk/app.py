@@ -30,6 +30,7 @@ from smsdesk.actions.statistics import Statistics, StatisticsPublisher
 from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
+from smsdesk.api.metrics import MetricsListener, MetricsService, metrics_route
 from smsdesk.api.rest import features, history, me, smssessions, statistics, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
@@ -182,6 +183,10 @@ def build_app(
     cleanup = SessionCleanupLoop(rt)
     stats = Statistics(rt)
     stats_publisher = StatisticsPublisher(stats, bus)
+    metrics = MetricsService(rt, hub)
+    metrics_listener = (
+        MetricsListener(metrics, settings.host, settings.metrics_port) if settings.metrics_port else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -194,6 +199,9 @@ def build_app(
         await hub.start()
         await bus.start()
         await registry.start_all()
+        await metrics.start()
+        if metrics_listener is not None:
+            await metrics_listener.start()
         if background:
             await outbox.start()
             await router.start()
@@ -203,6 +211,9 @@ def build_app(
             yield {}
         finally:
             await stats_publisher.close()
+            if metrics_listener is not None:
+                await metrics_listener.close()
+            await metrics.close()
             await cleanup.close()
             await router.close()
             await outbox.close()
@@ -230,6 +241,8 @@ def build_app(
     # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
     # routes stay registered for the OpenAPI schema, behind these)
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
+    # /metrics: open in the demo; in `serve` behind metrics_token (docs/operations.md)
+    plain.append(metrics_route(metrics, token=settings.metrics_token, open_=seed_demo))
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
     for module in (me, users, features, smssessions, supervision, statistics, history):

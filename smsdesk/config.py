@@ -58,6 +58,8 @@ class Settings(BaseModel):
     # liveops (docs/operations.md): statistics, reports, metrics, logs, retention
     service_level_s: int = Field(60, ge=1, le=86400)  # accepted within this many seconds: in service level
     time_zone: str = "UTC"  # IANA name: where "today" of the statistics and the days of reports begin
+    metrics_token: str | None = None  # `serve`: GET /metrics needs "Authorization: Bearer <this>"
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # `serve`: /metrics, open, on this port too
 
     @field_validator("time_zone")
     @classmethod

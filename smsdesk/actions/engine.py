@@ -22,6 +22,7 @@ from smsdesk.domain.participants import ParticipantRole, UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
 from smsdesk.domain.transitions import Command, apply
+from smsdesk.metrics import ACCEPTS, OFFER_TIMEOUTS, OFFERS
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import (
     NO_MILESTONES,
@@ -298,12 +299,25 @@ async def persist_outcome(
     change.outbound.extend(await _outbound(rt, out))
     change.agents_idle.extend((uid, now) for uid in dict.fromkeys(out.freed))
     await rt.commit(change)
+    _count(prev, record, now)
     _remember(rt, prev, record, out.session, change)
     if record.waiting or out.freed:
         rt.wake_router()
     if change.outbound:
         rt.wake_outbox()
     return out
+
+
+def _count(prev: SessionRecord | None, record: SessionRecord, now: int) -> None:
+    """The metrics of offers, accepts and offers not answered in time (RONA)."""
+    before = prev.deadline_ms if prev is not None else None
+    after = record.deadline_ms
+    if after is not None and before is None:
+        OFFERS.inc()
+    elif before is not None and after != before and now >= before:
+        OFFER_TIMEOUTS.inc()
+    if record.milestones.accepted_ms is not None and (prev is None or prev.milestones.accepted_ms is None):
+        ACCEPTS.inc()
 
 
 def _remember(

@@ -19,7 +19,9 @@ native OpenTelemetry, when configured, does not see what is answered here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from smsdesk.api.auth import Authenticator, authorize, guarded
 from smsdesk.api.errors import gws_error, http_error, internal_error
 from smsdesk.domain.errors import GwsError
+from smsdesk.metrics import HTTP_SECONDS
 
 __all__ = ["App", "HotPaths"]
 
@@ -40,9 +43,12 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class _Hot:
-    __slots__ = ("endpoint", "guarded", "methods", "param")
+    __slots__ = ("endpoint", "guarded", "methods", "param", "path")
 
-    def __init__(self, endpoint: Endpoint, methods: Collection[str], param: str, is_guarded: bool) -> None:
+    def __init__(
+        self, endpoint: Endpoint, methods: Collection[str], param: str, is_guarded: bool, path: str = ""
+    ) -> None:
+        self.path = path  # the template, e.g. /api/v2/me/smssessions/{session_id} (metrics)
         self.endpoint = endpoint
         self.methods = frozenset(methods)
         self.param = param  # the name of the last segment's parameter; "" for an exact path
@@ -64,9 +70,9 @@ class HotPaths:
         (``/api/v2/me/smssessions/{session_id}``), which ``request.path_params`` holds."""
         head, _, last = path.rpartition("/")
         if "{" not in path:
-            self._exact[path] = _Hot(endpoint, methods, "", guarded(path))
+            self._exact[path] = _Hot(endpoint, methods, "", guarded(path), path)
         elif "{" not in head and last.startswith("{") and last.endswith("}") and ":" not in last:
-            self._param[head] = _Hot(endpoint, methods, last[1:-1], guarded(path))
+            self._param[head] = _Hot(endpoint, methods, last[1:-1], guarded(path), path)
         else:
             raise ValueError(f"not a hot path pattern: {path}")
 
@@ -118,6 +124,30 @@ class HotPaths:
         await response(scope, receive, send)
 
 
+class TimedSend:
+    """Wraps ``send`` to learn the status; ``observe`` records the request's duration by route template."""
+
+    __slots__ = ("send", "start", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.start = time.perf_counter()
+        self.status = 0
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+    def observe(self, scope: Scope, template: str | None) -> None:
+        if template is None:
+            found = scope.get("route")
+            template = getattr(found, "path", None) or "other"  # unknown paths: one label, not one each
+        HTTP_SECONDS.labels(scope["method"], template, str(self.status)).observe(
+            time.perf_counter() - self.start
+        )
+
+
 class App(FastAPI):
     """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket."""
 
@@ -126,11 +156,17 @@ class App(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.hot
         if hot is not None and scope["type"] == "http":
+            timed = TimedSend(send)
             route = hot.match(scope)
-            if route is not None:
-                scope["app"] = self
-                await hot.serve(route, scope, receive, send)
-                return
+            try:
+                if route is not None:
+                    scope["app"] = self
+                    await hot.serve(route, scope, receive, timed)
+                else:
+                    await super().__call__(scope, receive, timed)
+            finally:
+                timed.observe(scope, route.path if route is not None else None)
+            return
         elif hot is not None and scope["type"] == "websocket":
             app = hot.websocket(scope)
             if app is not None:

@@ -72,6 +72,10 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
     os.environ[ENV_SETTINGS] = settings.model_dump_json()
     os.environ[ENV_DIRECTORY] = directory
     os.environ[ENV_CONFIG] = config_file or ""
+    # every worker writes its metrics to files here; a scrape on any worker adds them up (smsdesk/metrics.py)
+    metrics = Path(directory) / "metrics"
+    metrics.mkdir(mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     try:
         uvicorn.run(
             f"{__name__}:worker_app",

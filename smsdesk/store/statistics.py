@@ -17,7 +17,7 @@ from smsdesk.domain.statistics import MINUTE_MS, AgentMinute, MinuteSums, QueueL
 from smsdesk.store.sql import SqlStore
 from smsdesk.store.statements import Db, Query
 
-__all__ = ["MinuteRows", "read_live", "read_minutes"]
+__all__ = ["MinuteRows", "Operations", "read_live", "read_minutes", "read_operations"]
 
 _OFFERED = Query(
     text(
@@ -126,3 +126,43 @@ def _live(db: Db) -> dict[str, QueueLive]:
 async def read_live(store: SqlStore) -> dict[str, QueueLive]:
     """Queue name -> the sessions waiting in it now, and since when the oldest waits."""
     return await store.runner.read_one(_live)
+
+
+_PHASES = Query(
+    text(
+        "SELECT waiting, deadline_ms IS NOT NULL, count(*) FROM sms_sessions WHERE is_open"
+        " GROUP BY waiting, deadline_ms IS NOT NULL"
+    )
+)
+_AGENT_STATES = Query(text("SELECT state, count(*) FROM agents GROUP BY state"))
+_OUTBOX = Query(text("SELECT count(*), min(created_ms) FROM outbox WHERE status = 'pending'"))
+_LEASES = Query(text("SELECT name, holder, until_ms FROM leases"))
+
+
+@dataclass
+class Operations:
+    """What the store says for the metrics scrape (``smsdesk/api/metrics.py``)."""
+
+    sessions: dict[str, int] = field(default_factory=dict)  # open sessions by phase
+    agents: dict[str, int] = field(default_factory=dict)  # agents by channel state
+    outbox_pending: int = 0
+    outbox_oldest_ms: int | None = None
+    leases: list[tuple[str, str, int]] = field(default_factory=list)  # name, holder, until (epoch ms)
+
+
+def _operations(db: Db) -> Operations:
+    out = Operations()
+    for waiting, offered, n in db.all(_PHASES):
+        phase = "queued" if waiting else "offered" if offered else "active"
+        out.sessions[phase] = out.sessions.get(phase, 0) + _i(n)
+    out.agents = {state: _i(n) for state, n in db.all(_AGENT_STATES)}
+    row = db.first(_OUTBOX)
+    if row is not None:
+        out.outbox_pending = _i(row[0])
+        out.outbox_oldest_ms = None if row[1] is None else int(row[1])
+    out.leases = [(name, holder, int(until)) for name, holder, until in db.all(_LEASES)]
+    return out
+
+
+async def read_operations(store: SqlStore) -> Operations:
+    return await store.runner.read(_operations)
