@@ -31,7 +31,7 @@ from smsdesk.api.auth import Authenticator, AuthMiddleware
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
 from smsdesk.api.metrics import MetricsListener, MetricsService, metrics_route
-from smsdesk.api.rest import features, history, me, smssessions, statistics, supervision, users
+from smsdesk.api.rest import features, history, me, reports, smssessions, statistics, supervision, users
 from smsdesk.bus.base import Bus
 from smsdesk.bus.local import LocalBus
 from smsdesk.bus.messages import EVENTS_TOPIC
@@ -245,7 +245,7 @@ def build_app(
     plain.append(metrics_route(metrics, token=settings.metrics_token, open_=seed_demo))
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision, statistics, history):
+    for module in (me, users, features, smssessions, supervision, statistics, history, reports):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

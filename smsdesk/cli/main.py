@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from smsdesk.cli.report import add_report_parser, run_report
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
 
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--capacity", type=int, default=0)
     _common(users.add_parser("list", help="list users"))
     sub.add_parser("bench", help="benchmark harness (smsdesk bench --help)", add_help=False)
+    report = sub.add_parser("report", help="statistics over a period, as CSV or JSON")
+    _common(report)
+    add_report_parser(report)
     return parser
 
 
@@ -171,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command in ("serve", "demo"):
             return _serve(settings, demo=args.command == "demo", config_file=args.config)
+        if args.command == "report":
+            return asyncio.run(run_report(args, settings))
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
             print(f"migrated {_describe_database(settings.database_url)}")

@@ -159,7 +159,8 @@ async def test_metrics_add_up_every_worker_process(base: str) -> None:
         n = 12
         for i in range(n):
             r = await http.post(
-                "/sms/simulator/inbound", json={"from": f"+155512340{i:02d}", "to": "+15550000000", "text": "hi"}
+                "/sms/simulator/inbound",
+                json={"from": f"+155512340{i:02d}", "to": "+15550000000", "text": "hi"},
             )
             assert r.status_code == 200
         prefix = 'smsdesk_sms_inbound_total{provider="simulator",status="received"}'
