@@ -8,6 +8,7 @@ import {Notifications} from "./notifications.js";
 import {Board} from "./board.js";
 import {Viewer} from "./transcript.js";
 import {agentActions} from "./agent_controls.js";
+import {CustomerHistory} from "./history.js";
 
 const NOT_READY_REASONS = ["Break", "Lunch", "Meeting", "Training", "After call work"];
 
@@ -75,7 +76,10 @@ async function main() {
   const ringer = new Ringer();
   $("#mute").checked = ringer.muted;
   $("#mute").addEventListener("change", (e) => ringer.setMuted(e.target.checked));
-  board.onPaneChange = () => {
+  const history = new CustomerHistory({gws, root: $("#history")});
+  board.onPaneChange = (changed) => {
+    const ud = (changed && changed.data && changed.data.userData) || {};
+    if (ud.CustomerNumber) history.show(ud.CustomerNumber, changed.data.id);
     const ringing = [...board.panes.values()].filter((p) => p.state === "Invited");
     ringer.update(ringing.length > 0);
     document.body.dataset.ringing = ringer.ringing ? "yes" : "no";

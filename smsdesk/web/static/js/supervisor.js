@@ -10,6 +10,8 @@ import {signIn} from "./login.js";
 import {Notifications} from "./notifications.js";
 import {Board} from "./board.js";
 import {Viewer} from "./transcript.js";
+import {Wallboard} from "./wallboard.js";
+import {TranscriptSearch} from "./history.js";
 
 const MODES = ["Monitor", "Coach", "BargeIn"];
 const SCOPES = ["AllChats", "NextChat"];
@@ -212,10 +214,13 @@ async function main() {
       }
     }
   };
+  const wallboard = new Wallboard({gws, root: $("#wallboard"), onError: (text) => flash(status, text, "error")});
+  new TranscriptSearch({gws, root: $("#search")});
   const notifications = new Notifications({
-    topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent},
+    topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent,
+      "/v2/statistics": (data) => wallboard.handle(data)},
     onStatus: connection,
-    onReady: async () => { await loadTeam(); await board.restore(); },
+    onReady: async () => { await wallboard.reload(); await loadTeam(); await board.restore(); },
   });
   $("#refresh").addEventListener("click", () => loadTeam().catch((err) => flash(status, err.message, "error")));
   $("#logout").addEventListener("click", async () => {
