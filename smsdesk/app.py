@@ -224,6 +224,7 @@ def build_app(
 
     app = App(title="smsdesk", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.rt = rt
+    app.request_ids = settings.log_format == "json"
     app.state.authenticator = authenticator
     app.state.hub = hub
     app.state.router = router

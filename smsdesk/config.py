@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -60,6 +60,8 @@ class Settings(BaseModel):
     time_zone: str = "UTC"  # IANA name: where "today" of the statistics and the days of reports begin
     metrics_token: str | None = None  # `serve`: GET /metrics needs "Authorization: Bearer <this>"
     metrics_port: int | None = Field(None, ge=1, le=65535)  # `serve`: /metrics, open, on this port too
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with request and session ids
+    retention_days: int | None = Field(None, ge=1)  # closed sessions older than this are purged (None: kept)
 
     @field_validator("time_zone")
     @classmethod

@@ -22,6 +22,7 @@ from smsdesk.domain.participants import ParticipantRole, UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
 from smsdesk.domain.transitions import Command, apply
+from smsdesk.logs import session_id as session_id_var
 from smsdesk.metrics import ACCEPTS, OFFER_TIMEOUTS, OFFERS
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import (
@@ -377,4 +378,8 @@ async def run_on_session(
                 reuse = False
         raise InUse(f"SMS session '{session_id}' is busy; try again")
 
-    return await rt.session_locks(session_id, attempt)
+    token = session_id_var.set(session_id)  # the logs of this operation name its session (smsdesk/logs.py)
+    try:
+        return await rt.session_locks(session_id, attempt)
+    finally:
+        session_id_var.reset(token)

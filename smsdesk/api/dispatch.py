@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from smsdesk.api.auth import Authenticator, authorize, guarded
 from smsdesk.api.errors import gws_error, http_error, internal_error
 from smsdesk.domain.errors import GwsError
+from smsdesk.logs import new_request_id, request_id
 from smsdesk.metrics import HTTP_SECONDS
 
 __all__ = ["App", "HotPaths"]
@@ -124,19 +125,30 @@ class HotPaths:
         await response(scope, receive, send)
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
+
+
 class TimedSend:
     """Wraps ``send`` to learn the status; ``observe`` records the request's duration by route template."""
 
-    __slots__ = ("send", "start", "status")
+    __slots__ = ("request_id", "send", "start", "status")
 
     def __init__(self, send: Send) -> None:
         self.send = send
         self.start = time.perf_counter()
         self.status = 0
+        self.request_id: str | None = None
 
     async def __call__(self, message: Any) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
+            if self.request_id is not None:
+                headers = [*message.get("headers", ()), (b"x-request-id", self.request_id.encode())]
+                message = {**message, "headers": headers}
         await self.send(message)
 
     def observe(self, scope: Scope, template: str | None) -> None:
@@ -152,11 +164,16 @@ class App(FastAPI):
     """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket."""
 
     hot: HotPaths | None = None
+    request_ids = False  # log_format = json: every request gets an id, in its logs and X-Request-ID
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.hot
         if hot is not None and scope["type"] == "http":
             timed = TimedSend(send)
+            token = None
+            if self.request_ids:
+                timed.request_id = new_request_id(_header(scope, b"x-request-id"))
+                token = request_id.set(timed.request_id)
             route = hot.match(scope)
             try:
                 if route is not None:
@@ -166,6 +183,8 @@ class App(FastAPI):
                     await super().__call__(scope, receive, timed)
             finally:
                 timed.observe(scope, route.path if route is not None else None)
+                if token is not None:
+                    request_id.reset(token)
             return
         elif hot is not None and scope["type"] == "websocket":
             app = hot.websocket(scope)

@@ -14,6 +14,7 @@ from pathlib import Path
 from smsdesk.cli.report import add_report_parser, run_report
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.logs import log_options
 
 __all__ = ["main"]
 
@@ -123,6 +124,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         http=OneWriteHttpProtocol,  # a response in one write, not two (cli/http_protocol.py)
+        **log_options(settings),
     )
     return 0
 

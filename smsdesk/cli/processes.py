@@ -23,6 +23,7 @@ from pathlib import Path
 from starlette.types import ASGIApp
 
 from smsdesk.config import Settings
+from smsdesk.logs import log_options
 
 __all__ = ["serve_workers", "worker_app"]
 
@@ -87,6 +88,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
             ws="websockets-sansio",  # as in the one-process server (smsdesk/cli/main.py)
             ws_per_message_deflate=False,
             http=OneWriteHttpProtocol,
+            **log_options(settings),
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
