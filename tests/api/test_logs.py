@@ -66,7 +66,7 @@ async def test_request_and_session_ids_on_every_line_about_them(json_api: Api, l
     r = await json_api.client.get("/api/v2/test-logs", headers={**basic("agent1"), "X-Request-ID": "req-42"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "req-42"
     mine = [line for line in parsed(lines) if line["logger"] == "smsdesk.test"]
-    assert [line["message"] for line in mine][0] == "about to look at a session"
+    assert mine[0]["message"] == "about to look at a session"
     assert all(line["requestId"] == "req-42" for line in mine)
     deciding = next(line for line in mine if str(line["message"]).startswith("deciding"))
     assert deciding["sessionId"] == str(deciding["message"]).split()[-1] and deciding["level"] == "warning"
