@@ -24,6 +24,7 @@ from starlette.routing import Route
 from smsdesk import __version__
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
+from smsdesk.actions.retention import RetentionLoop
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
 from smsdesk.actions.statistics import Statistics, StatisticsPublisher
@@ -182,6 +183,7 @@ def build_app(
         simulator.share(bus)  # every worker's simulated handsets show what any worker sent
     cleanup = SessionCleanupLoop(rt)
     stats = Statistics(rt)
+    retention = RetentionLoop(rt)
     stats_publisher = StatisticsPublisher(stats, bus)
     metrics = MetricsService(rt, hub)
     metrics_listener = (
@@ -207,9 +209,11 @@ def build_app(
             await router.start()
             await cleanup.start()
             await stats_publisher.start()
+            await retention.start()
         try:
             yield {}
         finally:
+            await retention.close()
             await stats_publisher.close()
             if metrics_listener is not None:
                 await metrics_listener.close()
@@ -232,6 +236,7 @@ def build_app(
     app.state.simulator = simulator
     app.state.statistics = stats
     app.state.statistics_publisher = stats_publisher
+    app.state.retention = retention
     sms_routes = build_sms_routes(
         clock=rt.clock,
         inbound_sink=lambda m: receive_sms(rt, m),

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from smsdesk.cli.report import add_report_parser, run_report
+from smsdesk.cli.records import add_report_parser, run_erase, run_report
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
 from smsdesk.logs import log_options
@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--capacity", type=int, default=0)
     _common(users.add_parser("list", help="list users"))
     sub.add_parser("bench", help="benchmark harness (smsdesk bench --help)", add_help=False)
+    erase = sub.add_parser("erase", help="erase a customer's sessions, transcripts and history")
+    _common(erase)
+    erase.add_argument("--number", required=True, help="the customer's number, E.164 (+15551230001)")
+    erase.add_argument("--actor", default="cli", help="who asks, for the audit log (default: cli)")
     report = sub.add_parser("report", help="statistics over a period, as CSV or JSON")
     _common(report)
     add_report_parser(report)
@@ -177,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command in ("serve", "demo"):
             return _serve(settings, demo=args.command == "demo", config_file=args.config)
+        if args.command == "erase":
+            return asyncio.run(run_erase(args, settings))
         if args.command == "report":
             return asyncio.run(run_report(args, settings))
         if args.command == "migrate":

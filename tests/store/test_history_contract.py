@@ -137,3 +137,25 @@ async def test_the_statistics_minutes_and_live_reads(store: SqlStore) -> None:
     assert T0 + MIN not in (await read_minutes(store, T0, 60_000, T0 + MIN)).queues
     live = await read_live(store)
     assert (live["default"].waiting, live["default"].oldest_queued_ms) == (1, T0)
+
+
+async def test_purge_and_erase_batches(store: SqlStore) -> None:
+    from smsdesk.domain.events import Notification
+    from smsdesk.store.retention import erase_customer_batch, purge_events_batch, purge_sessions_batch
+
+    await seed(store)  # A, B (+15551230001), C, D: closed, ended at None (legacy: updated_ms = created)
+    ended = rec("E", "+15551230004", T0, milestones={"ended_ms": T0 + 5 * MIN})
+    await put(store, ended, text(1, "ended later"))
+    note = Notification("u1", "/v2/me/smssessions", {"userData": {"CustomerNumber": "+15551230001"}})
+    await store.commit(Change(notifications=[note, Notification("u1", "/x", {"k": 1})]))
+    assert await purge_sessions_batch(store, T0 + MIN + 1, 1) == 1  # A (B was at T0 + MIN)
+    assert await purge_sessions_batch(store, T0 + MIN + 1, 5) == 1  # B; E ended after the cutoff
+    assert await ids(store) == ["D", "C", "E"]
+    assert await ids(store, words=("parcel",)) == []
+    assert await store.read_messages("A") == []
+    erased = await erase_customer_batch(store, "+15551230002", 10)
+    assert erased.sessions == 1 and await ids(store) == ["D", "E"]
+    named = await erase_customer_batch(store, "+15551230001", 10)
+    assert (named.sessions, named.events) == (0, 1)
+    assert [e.channel for e in await store.read_all_events(0, 10)] == ["/x"]
+    assert await purge_events_batch(store, 2**62, 10) == 1

@@ -1,6 +1,6 @@
-"""``smsdesk report --from DATE --to DATE --by queue|agent|hour|day [--format csv|json]``: the statistics
-over a period, read from the database (docs/operations.md, "Reports"). ``hour`` and ``day`` give one row
-per period and queue."""
+"""The commands on the records (docs/operations.md): ``smsdesk report --from DATE --to DATE --by
+queue|agent|hour|day [--format csv|json]``, the statistics over a period (``hour`` and ``day``: one row per
+period and queue), and ``smsdesk erase --number +E164``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from smsdesk.config import Settings
 
-__all__ = ["add_report_parser", "run_report"]
+__all__ = ["add_report_parser", "run_erase", "run_report"]
 
 
 def add_report_parser(p: argparse.ArgumentParser) -> None:
@@ -43,4 +43,32 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.body(zone), indent=2))
     else:
         sys.stdout.write(to_csv(report))
+    return 0
+
+
+async def run_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """``smsdesk erase --number +E164``: the customer's sessions, transcripts and history (docs/operations.md)."""
+    from smsdesk.actions.retention import erase_customer
+    from smsdesk.app import build_runtime
+    from smsdesk.domain.errors import GwsError
+    from smsdesk.sms.numbers import InvalidNumber, normalize_e164
+    from smsdesk.store.migrate import migrate
+
+    try:
+        number = normalize_e164(args.number)
+    except InvalidNumber as exc:
+        print(f"smsdesk erase: {exc}", file=sys.stderr)
+        return 2
+    rt = build_runtime(settings)
+    try:
+        await migrate(rt.store)
+        done = await erase_customer(rt, number, args.actor)
+    except GwsError as exc:
+        print(f"smsdesk erase: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await rt.store.close()
+    print(
+        f"erased {number}: {done.sessions} sessions, {done.events} notifications, {done.outbox} outbound SMS"
+    )
     return 0
