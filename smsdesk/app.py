@@ -41,6 +41,7 @@ from smsdesk.bus.redis import RedisBus
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.notify.channels import STATISTICS_CHANNEL, any_supervisor_watches
 from smsdesk.notify.hub import NotificationHub
 from smsdesk.notify.relay import Relay
 from smsdesk.passwords import Passwords
@@ -159,6 +160,7 @@ def build_app(
     sms: SmsSettings | None = None,
     background: bool = True,
     worker: Worker | None = None,
+    demo: bool | None = None,
 ) -> FastAPI:
     """``background=False`` leaves the router and outbox loops stopped: tests drive them by hand with
     ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``. ``worker``: this process is one of
@@ -184,7 +186,9 @@ def build_app(
     cleanup = SessionCleanupLoop(rt)
     stats = Statistics(rt)
     retention = RetentionLoop(rt)
-    stats_publisher = StatisticsPublisher(stats, bus)
+    stats_publisher = StatisticsPublisher(
+        stats, bus, watching=lambda: any_supervisor_watches(hub.bayeux.sessions(), STATISTICS_CHANNEL)
+    )
     metrics = MetricsService(rt, hub)
     metrics_listener = (
         MetricsListener(metrics, settings.host, settings.metrics_port) if settings.metrics_port else None
@@ -248,7 +252,8 @@ def build_app(
     # routes stay registered for the OpenAPI schema, behind these)
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     # /metrics: open in the demo; in `serve` behind metrics_token (docs/operations.md)
-    plain.append(metrics_route(metrics, token=settings.metrics_token, open_=seed_demo))
+    open_metrics = seed_demo if demo is None else demo  # `smsdesk demo` (its workers do not seed)
+    plain.append(metrics_route(metrics, token=settings.metrics_token, open_=open_metrics))
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
     for module in (me, users, features, smssessions, supervision, statistics, history, reports):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,14 @@ from smsdesk.domain.statistics import (
 from smsdesk.domain.users import Role
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
-from smsdesk.store.statistics import MinuteRows, read_live, read_minutes
+from smsdesk.store.statistics import (
+    WATCH_PREFIX,
+    MinuteRows,
+    count_watchers,
+    forget_watchers,
+    read_live,
+    read_minutes,
+)
 
 __all__ = ["STATISTICS_CHANNEL", "Statistics", "StatisticsPublisher", "queues_of"]
 
@@ -184,8 +191,20 @@ class StatisticsPublisher:
     LEASE_MS = 5000
     COMPLETE_EVERY_MS = 60_000  # a complete message now and then: a client that missed one heals
 
-    def __init__(self, stats: Statistics, bus: Bus | None = None, *, interval_s: float = 1.0) -> None:
+    WATCH_MS = 15_000  # a node's watch row lives this long; renewed every third of it
+
+    def __init__(
+        self,
+        stats: Statistics,
+        bus: Bus | None = None,
+        *,
+        interval_s: float = 1.0,
+        watching: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.stats = stats
+        self.watching = watching  # a client of this process subscribes to /v2/statistics
+        self._watch_until_ms = 0
+        self._watched = False
         self.rt = stats.rt
         self.interval_s = interval_s
         self.node_id = self.rt.ids.token()
@@ -222,10 +241,26 @@ class StatisticsPublisher:
             return True  # the windows moved
         return any(q["waiting"] for q in last.queues.values())  # the longest wait grows
 
+    async def _watch(self, now_ms: int) -> None:
+        """Keep this node's watch row alive while one of its clients subscribes to /v2/statistics."""
+        if now_ms < self._watch_until_ms - 2 * self.WATCH_MS // 3 or not self.watching():
+            return
+        name = WATCH_PREFIX + self.node_id
+        await self.rt.store.acquire_lease(name, self.node_id, now_ms, self.WATCH_MS)
+        self._watch_until_ms = now_ms + self.WATCH_MS
+
+    async def _anyone_watching(self, now_ms: int) -> bool:
+        watched = await count_watchers(self.rt.store, now_ms) > 0
+        if watched and not self._watched:
+            self._last = None  # nobody was watching: what was last published is stale, start complete
+        self._watched = watched
+        return watched
+
     async def run_once(self) -> bool:
         """One pass; True when a message was committed."""
         now = self.rt.clock.now_ms()
-        if not await self._hold_lease(now) or not self._due(now):
+        await self._watch(now)
+        if not await self._hold_lease(now) or not await self._anyone_watching(now) or not self._due(now):
             return False
         self._dirty = False
         snap = await self.stats.snapshot()
@@ -236,6 +271,7 @@ class StatisticsPublisher:
             return False
         if complete:
             self._last_complete_ms = now
+            await forget_watchers(self.rt.store, now - 10 * self.WATCH_MS)
         await self.rt.commit(Change(notifications=[Notification(SUPERVISORS, STATISTICS_CHANNEL, message)]))
         return True
 

@@ -30,6 +30,7 @@ __all__ = ["serve_workers", "worker_app"]
 ENV_SETTINGS = "SMSDESK_WORKER_SETTINGS"  # the serve process's Settings, as JSON
 ENV_DIRECTORY = "SMSDESK_WORKER_DIRECTORY"  # where the workers' Unix sockets live
 ENV_CONFIG = "SMSDESK_WORKER_CONFIG"  # the --config file, for the SMS providers' settings ("" for none)
+ENV_DEMO = "SMSDESK_WORKER_DEMO"  # "1" under `smsdesk demo` (what is open there: /metrics)
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> None:
@@ -73,6 +74,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
     os.environ[ENV_SETTINGS] = settings.model_dump_json()
     os.environ[ENV_DIRECTORY] = directory
     os.environ[ENV_CONFIG] = config_file or ""
+    os.environ[ENV_DEMO] = "1" if demo else ""
     # every worker writes its metrics to files here; a scrape on any worker adds them up (smsdesk/metrics.py)
     metrics = Path(directory) / "metrics"
     metrics.mkdir(mode=0o700)
@@ -105,6 +107,6 @@ def worker_app() -> ASGIApp:
     settings = Settings.model_validate_json(os.environ[ENV_SETTINGS])
     sms = SmsSettings.from_env(sms_environ(os.environ.get(ENV_CONFIG) or None))
     worker = Worker(Path(os.environ[ENV_DIRECTORY]), f"w{os.getpid()}")
-    app = build_app(settings, sms=sms, worker=worker)
+    app = build_app(settings, sms=sms, worker=worker, demo=os.environ.get(ENV_DEMO) == "1")
     settle_heap()  # as in the one-process server (cli/heap.py)
     return app

@@ -10,12 +10,15 @@ caller may see.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Protocol
 
 from smsdesk.domain.users import Principal
 
 __all__ = [
     "STATISTICS_CHANNEL",
     "SUPERVISOR_CHANNEL",
+    "any_supervisor_watches",
     "is_valid_channel",
     "is_valid_pattern",
     "matches",
@@ -85,3 +88,21 @@ def subscribe_refusal(principal: Principal, pattern: str) -> str | None:
     if supervisors_only and not principal.is_supervisor:
         return f"403:{pattern}:subscribe_denied"
     return None
+
+
+class _Watcher(Protocol):
+    supervisor: bool
+    subscriptions: frozenset[str]
+
+
+def any_supervisor_watches(sessions: Iterable[_Watcher], channel: str) -> bool:
+    """A supervisor's client among ``sessions`` subscribes to ``channel`` (or a wildcard over it)."""
+    seen: set[frozenset[str]] = set()
+    for session in sessions:
+        subs = session.subscriptions
+        if not session.supervisor or subs in seen:
+            continue
+        if any(matches(p, channel) for p in subs):
+            return True
+        seen.add(subs)  # the sets are shared by the clients that subscribe alike
+    return False

@@ -166,3 +166,30 @@ def _operations(db: Db) -> Operations:
 
 async def read_operations(store: SqlStore) -> Operations:
     return await store.runner.read(_operations)
+
+
+# Nodes whose clients watch /v2/statistics keep a lease row "statistics-watch:<node>" alive: the publisher
+# publishes only while one does (nobody watching, nothing is written).
+WATCH_PREFIX = "statistics-watch:"
+_WATCHERS = Query(
+    text("SELECT count(*) FROM leases WHERE name LIKE 'statistics-watch:%' AND until_ms > :now")
+)
+_WATCHERS_GONE = Query(text("DELETE FROM leases WHERE name LIKE 'statistics-watch:%' AND until_ms < :before"))
+
+
+def _watchers(db: Db, now: int) -> int:
+    row = db.first(_WATCHERS, {"now": now})
+    return 0 if row is None else _i(row[0])
+
+
+async def count_watchers(store: SqlStore, now_ms: int) -> int:
+    return await store.runner.read_one(_watchers, now_ms)
+
+
+def _forget_watchers(db: Db, before: int) -> int:
+    return db.run(_WATCHERS_GONE, {"before": before})
+
+
+async def forget_watchers(store: SqlStore, before_ms: int) -> int:
+    """Delete the watch rows of nodes gone before ``before_ms`` (every restart leaves one)."""
+    return await store.runner.write(_forget_watchers, before_ms)

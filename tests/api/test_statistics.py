@@ -156,6 +156,9 @@ def figures(body: dict[str, Any]) -> dict[str, Any]:
 
 async def test_pushed_changes_add_up_to_get_once_quiet(api: Api) -> None:
     pub: StatisticsPublisher = api.app.state.statistics_publisher
+    assert not await pub.run_once()  # nobody watches: nothing is written
+    assert await pushed(api) == []
+    pub.watching = lambda: True  # a supervisor's client subscribes here
     assert await pub.run_once()  # the first one: complete
     assert not await pub.run_once()  # nothing changed (its own event is no change)
     assert (await pushed(api))[0]["complete"] is True
@@ -187,8 +190,10 @@ async def test_one_publisher_for_all_nodes_and_get_anywhere(tmp_path: Path, cloc
     ):
         pa: StatisticsPublisher = a.app.state.statistics_publisher
         pb: StatisticsPublisher = b.app.state.statistics_publisher
+        pb.watching = lambda: True  # the supervisor's client is on b; a holds the lease and publishes
+        assert not await pa.run_once()  # b has not said so yet
+        assert not await pb.run_once()  # b says so; the lease is a's
         assert await pa.run_once()
-        assert not await pb.run_once()  # the lease is a's: b stays quiet
         await ready(b, "agent2")
         await b.text("Hello from b")
         await b.route()
@@ -200,3 +205,20 @@ async def test_one_publisher_for_all_nodes_and_get_anywhere(tmp_path: Path, cloc
         messages = await pushed(b)
         assert held(messages) == figures(await stats(b, "supervisor2")) == figures(await stats(a))
         assert agent(held(messages), "agent2")["sessions"] == 1
+
+
+def test_only_a_supervisors_subscription_counts_as_watching() -> None:
+    from dataclasses import dataclass
+
+    from smsdesk.notify.channels import any_supervisor_watches
+
+    @dataclass
+    class Client:
+        supervisor: bool
+        subscriptions: frozenset[str]
+
+    agent_wildcard = Client(False, frozenset({"/**"}))
+    sup_sessions = Client(True, frozenset({"/v2/me/smssessions"}))
+    assert not any_supervisor_watches([agent_wildcard, sup_sessions], "/v2/statistics")
+    assert any_supervisor_watches([sup_sessions, Client(True, frozenset({"/v2/*"}))], "/v2/statistics")
+    assert any_supervisor_watches([Client(True, frozenset({"/v2/statistics"}))], "/v2/statistics")

@@ -91,7 +91,10 @@ def test_wallboard_history_and_search(
         "document.querySelector(\"tr[data-wb-agent='agent1'] .a-sessions\").textContent.startsWith('1 /')",
         timeout=WAIT,
     )
-    assert cell(sup, f"{queue} .q-waiting") == "0" and cell(sup, f"{queue} .q-accepted") == "1"
+    sup.wait_for_function(
+        f"document.querySelector(\"{queue} .q-accepted\").textContent === '1'", timeout=WAIT
+    )
+    assert cell(sup, f"{queue} .q-waiting") == "0"
     assert cell(sup, f"{queue} .q-busy") == "1"
     screens.shot(sup, "wallboard-agent1-busy")
 
