@@ -101,9 +101,11 @@ def _bus(settings: Settings, worker: Worker | None) -> Bus:
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, store: SqlStore | None = None, fast_hash: bool = False
 ) -> Runtime:
+    store = store or create_store(settings.database_url)
+    store.service_level_ms = settings.service_level_s * 1000
     return Runtime(
         settings=settings,
-        store=store or create_store(settings.database_url),
+        store=store,
         clock=clock or SystemClock(),
         passwords=Passwords(fast=fast_hash),
     )

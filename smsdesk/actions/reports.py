@@ -104,7 +104,7 @@ async def queue_report(rt: Runtime, start: int, end: int, by: str) -> Report:
     if by not in ("queue", "hour", "day"):
         raise Validation("'by' must be queue, hour or day for a queue report")
     zone = ZoneInfo(rt.settings.time_zone)
-    rows = await read_minutes(rt.store, start, rt.settings.service_level_s * 1000, end)
+    rows = await read_minutes(rt.store, start, end)
     period = _period_of(by, zone)
     totals: dict[tuple[str | None, str], MinuteSums] = {}
     for minute, per_queue in rows.queues.items():
@@ -125,7 +125,7 @@ async def agent_report(rt: Runtime, start: int, end: int, by: str) -> Report:
     if by not in ("agent", "hour", "day"):
         raise Validation("'by' must be agent, hour or day for an agent report")
     zone = ZoneInfo(rt.settings.time_zone)
-    rows = await read_minutes(rt.store, start, rt.settings.service_level_s * 1000, end)
+    rows = await read_minutes(rt.store, start, end)
     names = {u.id: u.user_name for u in await rt.store.list_users()}
     period = _period_of(by, zone)
     totals: dict[tuple[str | None, str], AgentMinute] = {}

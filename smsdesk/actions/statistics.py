@@ -36,9 +36,10 @@ from smsdesk.domain.statistics import (
     day_start_ms,
     queue_view,
 )
-from smsdesk.domain.users import Role
+from smsdesk.domain.users import Role, User
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
+from smsdesk.store.counters import QUARTER_MS
 from smsdesk.store.statistics import (
     WATCH_PREFIX,
     MinuteRows,
@@ -55,6 +56,7 @@ log = logging.getLogger("smsdesk.statistics")
 STATISTICS_CHANNEL = "/v2/statistics"
 SETTLE_MS = 2 * MINUTE_MS
 RECENT_MINUTES = 15
+USERS_TTL_S = 10.0  # users are settings (names, capacity), not figures: a change shows within this
 
 
 def queues_of(rt: Runtime) -> set[str]:
@@ -71,6 +73,8 @@ class Statistics:
         self._lock = asyncio.Lock()
         self._settled = MinuteRows()  # the minutes before ``_settled_upto`` of the current windows
         self._settled_upto: int | None = None
+        self._users: list[User] = []  # the agents' names and capacities: read again after USERS_TTL_S
+        self._users_read = -1e18
 
     async def snapshot(self) -> Snapshot:
         async with self._lock:
@@ -82,20 +86,20 @@ class Statistics:
         day0 = day_start_ms(now, self.zone)
         recent0 = now - now % MINUTE_MS - (RECENT_MINUTES - 1) * MINUTE_MS
         origin = min(day0, recent0)
-        origin -= origin % MINUTE_MS
+        origin -= origin % QUARTER_MS
         upto = self._settled_upto
         if upto is None or upto < origin:
             self._settled, upto = MinuteRows(), origin
         else:
             _drop_before(self._settled, origin)
-        sl_ms = rt.settings.service_level_s * 1000
-        settle = max(upto, now - now % MINUTE_MS - SETTLE_MS)
-        if settle > upto:  # minutes that have settled since: read once, kept
-            _merge(self._settled, await read_minutes(rt.store, upto, sl_ms, settle))
+        settled = now - SETTLE_MS
+        settle = max(upto, settled - settled % QUARTER_MS)  # quarters: the agents' counters are per quarter
+        if settle > upto:  # what has settled since: read once, kept
+            _merge(self._settled, await read_minutes(rt.store, upto, settle))
             upto = self._settled_upto = settle
         else:
             self._settled_upto = upto
-        fresh = await read_minutes(rt.store, upto, sl_ms)
+        fresh = await read_minutes(rt.store, upto)
         live = await read_live(rt.store)
         agents = await self._agents()
         names = queues_of(rt) | set(live)
@@ -131,7 +135,11 @@ class Statistics:
 
     async def _agents(self) -> dict[str, AgentFigures]:
         store = self.rt.store
-        users = [u for u in await store.list_users() if Role.AGENT in u.roles and u.enabled]
+        now = self.rt.clock.monotonic()
+        if now - self._users_read >= USERS_TTL_S:
+            self._users = [u for u in await store.list_users() if Role.AGENT in u.roles and u.enabled]
+            self._users_read = now
+        users = self._users
         states = {a.user_id: a for a in await store.list_agents()}
         loads = await store.agent_loads()
         default_capacity = self.rt.settings.default_capacity

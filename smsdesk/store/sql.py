@@ -35,6 +35,7 @@ from smsdesk.store.base import (
     SessionWrite,
     SubscriptionRow,
 )
+from smsdesk.store.counters import count_milestones
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.runners import AsyncRunner, Runner, SqliteRunner
 from smsdesk.store.statements import Db, Query, QueryFamily, dump_json
@@ -379,6 +380,7 @@ class SqlStore:
     def __init__(self, runner: Runner, lock_for_events: Callable[[Db], None]) -> None:
         self.runner = runner
         self._lock_for_events = lock_for_events
+        self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
     def dialect(self) -> str:
@@ -725,6 +727,8 @@ class SqlStore:
             )
         for w, doc in zip(change.sessions, docs.sessions, strict=True):
             _write_session(db, w, doc)
+        if change.sessions:
+            count_milestones(db, change.sessions, self.service_level_ms)  # statistics (liveops)
         if change.messages:
             db.run_many(
                 _MESSAGE_INSERT,

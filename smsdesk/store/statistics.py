@@ -1,8 +1,6 @@
-"""The statistics' reads: per-minute sums of the session milestones (``sms_sessions``' milestone columns,
-each behind an index, so a read of the last minutes touches only their rows) and the waiting sessions.
-
-Each read is one transaction of a few grouped statements on the store's runner: the same SQL on SQLite and
-PostgreSQL. A minute is ``(t - origin) / 60000`` with ``origin`` a whole minute.
+"""The statistics' reads: the counters kept on commit (``store/counters.py``: per minute and queue, per
+quarter hour and agent), the waiting sessions, and what the metrics scrape shows. The same SQL on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,35 +17,16 @@ from smsdesk.store.statements import Db, Query
 
 __all__ = ["MinuteRows", "Operations", "read_live", "read_minutes", "read_operations"]
 
-_OFFERED = Query(
+_QUEUE_MINUTES = Query(
     text(
-        "SELECT queue, (offered_ms - :origin) / 60000 AS m, count(*) FROM sms_sessions"
-        " WHERE offered_ms >= :since AND offered_ms < :until GROUP BY queue, m"
+        "SELECT minute_ms, queue, offered, accepted, accepted_in_sl, wait_ms, completed, handle_ms, abandoned,"
+        " replies, reply_wait_ms FROM stat_queue_minutes WHERE minute_ms >= :since AND minute_ms < :until"
     )
 )
-_ACCEPTED = Query(
+_AGENT_QUARTERS = Query(
     text(
-        "SELECT queue, (accepted_ms - :origin) / 60000 AS m, count(*),"
-        " sum(CASE WHEN accepted_ms - offered_ms <= :sl THEN 1 ELSE 0 END), sum(accepted_ms - offered_ms)"
-        " FROM sms_sessions WHERE accepted_ms >= :since AND accepted_ms < :until AND offered_ms IS NOT NULL"
-        " GROUP BY queue, m"
-    )
-)
-_ENDED = Query(
-    text(
-        "SELECT queue, agent_id, (ended_ms - :origin) / 60000 AS m,"
-        " sum(CASE WHEN accepted_ms IS NOT NULL THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN accepted_ms IS NOT NULL THEN ended_ms - accepted_ms ELSE 0 END),"
-        " sum(CASE WHEN accepted_ms IS NULL THEN 1 ELSE 0 END)"
-        " FROM sms_sessions WHERE ended_ms >= :since AND ended_ms < :until AND offered_ms IS NOT NULL"
-        " GROUP BY queue, agent_id, m"
-    )
-)
-_REPLIED = Query(
-    text(
-        "SELECT queue, (first_reply_ms - :origin) / 60000 AS m, count(*), sum(reply_wait_ms) FROM sms_sessions"
-        " WHERE first_reply_ms >= :since AND first_reply_ms < :until AND offered_ms IS NOT NULL"
-        " GROUP BY queue, m"
+        "SELECT quarter_ms, agent_id, handled, handle_ms FROM stat_agent_quarters"
+        " WHERE quarter_ms >= :since AND quarter_ms < :until"
     )
 )
 _WAITING = Query(
@@ -83,43 +62,27 @@ def _i(v: Any) -> int:
     return 0 if v is None else int(v)  # PostgreSQL's sum() of bigints is a numeric
 
 
-def _minutes(db: Db, origin: int, since: int, until: int, sl_ms: int) -> MinuteRows:
+def _minutes(db: Db, since: int, until: int) -> MinuteRows:
     out = MinuteRows()
-    p: dict[str, Any] = {"origin": origin, "since": since, "until": until}
-    for queue, m, n in db.all(_OFFERED, p):
-        out.queue(origin + _i(m) * MINUTE_MS, queue).offered += _i(n)
-    for queue, m, n, in_sl, wait in db.all(_ACCEPTED, {**p, "sl": sl_ms}):
-        s = out.queue(origin + _i(m) * MINUTE_MS, queue)
-        s.accepted += _i(n)
-        s.accepted_in_sl += _i(in_sl)
-        s.wait_ms += _i(wait)
-    for queue, agent_id, m, done, handle, abandoned in db.all(_ENDED, p):
-        minute = origin + _i(m) * MINUTE_MS
-        s = out.queue(minute, queue)
-        s.completed += _i(done)
-        s.handle_ms += _i(handle)
-        s.abandoned += _i(abandoned)
-        if agent_id is not None and _i(done):
-            a = out.agent(minute, agent_id)
-            a.handled += _i(done)
-            a.handle_ms += _i(handle)
-    for queue, m, n, wait in db.all(_REPLIED, p):
-        s = out.queue(origin + _i(m) * MINUTE_MS, queue)
-        s.replies += _i(n)
-        s.reply_wait_ms += _i(wait)
+    p = {"since": since, "until": until}
+    for minute, queue, *counts in db.all(_QUEUE_MINUTES, p):
+        out.queues.setdefault(int(minute), {})[queue] = MinuteSums(*(_i(c) for c in counts))
+    for quarter, agent_id, handled, handle in db.all(_AGENT_QUARTERS, p):
+        out.agents.setdefault(int(quarter), {})[agent_id] = AgentMinute(_i(handled), _i(handle))
     return out
 
 
-async def read_minutes(store: SqlStore, since_ms: int, sl_ms: int, until_ms: int | None = None) -> MinuteRows:
-    """The per-minute sums of what happened from ``since_ms`` (a whole minute) to ``until_ms`` (excluded)."""
-    if since_ms % MINUTE_MS:
-        raise ValueError("read_minutes: since_ms must be a whole minute")
+async def read_minutes(store: SqlStore, since_ms: int, until_ms: int | None = None) -> MinuteRows:
+    """The counters of what happened from ``since_ms`` to ``until_ms`` (excluded), whole minutes: per minute
+    and queue, and per quarter hour and agent (the quarters starting in the range)."""
+    if since_ms % MINUTE_MS or (until_ms is not None and until_ms % MINUTE_MS):
+        raise ValueError("read_minutes: the range must be whole minutes")
     until = _FAR if until_ms is None else until_ms
-    return await store.runner.read(_minutes, since_ms, since_ms, until, sl_ms)
+    return await store.runner.read(_minutes, since_ms, until)
 
 
 def _live(db: Db) -> dict[str, QueueLive]:
-    rows: Sequence[Sequence[Any]] = db.all(_WAITING)
+    rows: Sequence[Sequence[Any]] = db.all(_WAITING, {"yes": True})
     return {q: QueueLive(_i(n), None if oldest is None else int(oldest)) for q, n, oldest in rows}
 
 

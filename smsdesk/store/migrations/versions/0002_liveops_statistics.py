@@ -27,9 +27,6 @@ _COLUMNS = (
     ("parties", sa.Text()),
 )
 _INDEXES = (
-    ("ix_sms_sessions_offered", ["offered_ms"]),
-    ("ix_sms_sessions_accepted", ["accepted_ms"]),
-    ("ix_sms_sessions_first_reply", ["first_reply_ms"]),
     ("ix_sms_sessions_ended", ["ended_ms"]),
     ("ix_sms_sessions_customer", ["customer", "created_ms"]),
     ("ix_sms_sessions_agent", ["agent_id", "created_ms"]),
@@ -37,6 +34,8 @@ _INDEXES = (
 
 # Full-text search over the conversation with the customer: the texts of visibility All (what the customer
 # sent or received), lower-cased words, no stemming, on both engines (docs/operations.md).
+_QUEUE_COUNTS = ("offered", "accepted", "accepted_in_sl", "completed", "abandoned", "replies")
+_QUEUE_SUMS = ("wait_ms", "handle_ms", "reply_wait_ms")
 _SQLITE_TEXT = (
     "CASE WHEN json_extract({row}.data, '$.type') = 'Text'"
     " AND json_extract({row}.data, '$.visibility') = 'All'"
@@ -88,12 +87,30 @@ def upgrade() -> None:
         op.add_column("sms_sessions", sa.Column(name, type_, nullable=True))
     for name, columns in _INDEXES:
         op.create_index(name, "sms_sessions", columns)
+    op.create_table(
+        "stat_queue_minutes",
+        sa.Column("minute_ms", sa.BigInteger(), nullable=False),
+        sa.Column("queue", sa.String(length=128), nullable=False),
+        *(sa.Column(n, sa.Integer(), nullable=False) for n in _QUEUE_COUNTS),
+        *(sa.Column(n, sa.BigInteger(), nullable=False) for n in _QUEUE_SUMS),
+        sa.PrimaryKeyConstraint("minute_ms", "queue"),
+    )
+    op.create_table(
+        "stat_agent_quarters",
+        sa.Column("quarter_ms", sa.BigInteger(), nullable=False),
+        sa.Column("agent_id", sa.String(length=32), nullable=False),
+        sa.Column("handled", sa.Integer(), nullable=False),
+        sa.Column("handle_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("quarter_ms", "agent_id"),
+    )
     dialect = op.get_bind().dialect.name
     for statement in _SQLITE_FTS if dialect == "sqlite" else _PG_FTS if dialect == "postgresql" else []:
         op.execute(statement)
 
 
 def downgrade() -> None:
+    op.drop_table("stat_agent_quarters")
+    op.drop_table("stat_queue_minutes")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("messages_fts_update", "messages_fts_delete", "messages_fts_insert"):
             op.execute(f"DROP TRIGGER {name}")
