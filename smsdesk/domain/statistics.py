@@ -1,17 +1,17 @@
 """Real-time statistics as pure values: per-minute sums of the session milestones, the windows summed from
 them, and the wire shapes of ``GET /api/v2/statistics`` and the ``/v2/statistics`` notifications.
 
-The store hands over per-minute sums (``MinuteSums``, one per queue and minute, and ``AgentMinute`` per agent
-and minute); ``Window`` adds them up over today or the last 15 minutes. Every figure is an integer sum until
+The store hands over the counters (``MinuteSums`` per queue and minute, ``AgentMinute`` per agent and quarter
+hour); the statistics add them up over today or the last 15 minutes. Every figure is an integer sum until
 the view divides, so two processes that read the same rows print the same figures. Definitions and the
 [INF] decisions: docs/operations.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 MINUTE_MS = 60_000
-RECENT_MS = 15 * MINUTE_MS  # "the last 15 minutes"
 
 
 @dataclass(slots=True)
@@ -109,11 +108,6 @@ def day_start_ms(now_ms: int, zone: tzinfo) -> int:
     return int(midnight.timestamp() * 1000)
 
 
-def next_day_start_ms(day_start: int, zone: tzinfo) -> int:
-    local = datetime.fromtimestamp(day_start / 1000, zone) + timedelta(days=1, hours=3)
-    return int(datetime(local.year, local.month, local.day, tzinfo=zone).timestamp() * 1000)
-
-
 def _avg_s(total_ms: int, n: int) -> float | None:
     return None if n == 0 else round(total_ms / n / 1000, 1)
 
@@ -177,14 +171,6 @@ def agent_view(a: AgentFigures, today: AgentMinute) -> dict[str, Any]:
         "handledToday": today.handled,
         "averageHandleSeconds": _avg_s(today.handle_ms, today.handled),
     }
-
-
-def sum_minutes(minutes: Iterable[tuple[int, MinuteSums]], since_ms: int) -> MinuteSums:
-    total = MinuteSums()
-    for start, sums in minutes:
-        if start >= since_ms:
-            total.add(sums)
-    return total
 
 
 def changed_entries(
