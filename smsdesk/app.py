@@ -189,7 +189,10 @@ def build_app(
     stats = Statistics(rt)
     retention = RetentionLoop(rt)
     stats_publisher = StatisticsPublisher(
-        stats, bus, watching=lambda: any_supervisor_watches(hub.bayeux.sessions(), STATISTICS_CHANNEL)
+        stats,
+        bus,
+        interval_s=settings.statistics_interval_s,
+        watching=lambda: any_supervisor_watches(hub.bayeux.sessions(), STATISTICS_CHANNEL),
     )
     metrics = MetricsService(rt, hub)
     metrics_listener = (

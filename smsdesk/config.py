@@ -62,6 +62,7 @@ class Settings(BaseModel):
     metrics_port: int | None = Field(None, ge=1, le=65535)  # `serve`: /metrics, open, on this port too
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with request and session ids
     retention_days: int | None = Field(None, ge=1)  # closed sessions older than this are purged (None: kept)
+    statistics_interval_s: float = Field(1.0, ge=1.0, le=60.0)  # /v2/statistics: at most one push per this
 
     @field_validator("time_zone")
     @classmethod
