@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsdesk import __version__
+from smsdesk.actions.history import FullTextIndexer
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.retention import RetentionLoop
@@ -188,6 +189,7 @@ def build_app(
     cleanup = SessionCleanupLoop(rt)
     stats = Statistics(rt)
     retention = RetentionLoop(rt)
+    indexer = FullTextIndexer(rt)
     stats_publisher = StatisticsPublisher(
         stats,
         bus,
@@ -219,9 +221,11 @@ def build_app(
             await cleanup.start()
             await stats_publisher.start()
             await retention.start()
+            await indexer.start()
         try:
             yield {}
         finally:
+            await indexer.close()
             await retention.close()
             await stats_publisher.close()
             if metrics_listener is not None:

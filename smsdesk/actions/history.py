@@ -7,6 +7,9 @@ with only the texts the customer saw of the ones they had no part in.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,11 +22,42 @@ from smsdesk.domain.views import format_timestamp, session_path, session_uri, vi
 from smsdesk.runtime import Runtime
 from smsdesk.sms.numbers import InvalidNumber, normalize_e164
 from smsdesk.store.base import SessionRecord
-from smsdesk.store.history import SessionSearch, search_sessions, search_words
+from smsdesk.store.history import SessionSearch, index_messages, search_sessions, search_words
 
-__all__ = ["MAX_LIMIT", "history_search", "parse_day_or_time"]
+__all__ = ["MAX_LIMIT", "FullTextIndexer", "history_search", "parse_day_or_time"]
 
+log = logging.getLogger("smsdesk.history")
 MAX_LIMIT = 100
+
+
+class FullTextIndexer:
+    """SQLite: new messages enter the full-text index once a second, in one transaction per batch, off the
+    write path of the session operations (a search indexes what is left first)."""
+
+    def __init__(self, rt: Runtime, every_s: float = 1.0) -> None:
+        self.rt = rt
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                more = True
+                while more:  # a backlog: batch after batch
+                    more = await index_messages(self.rt.store) >= 5000
+            except Exception:
+                log.exception("full-text indexing failed; will retry")
+            await asyncio.sleep(self.every_s)
+
+    async def start(self) -> None:
+        if self.rt.store.dialect == "sqlite":
+            self._task = asyncio.create_task(self._run(), name="smsdesk-fulltext")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 def parse_day_or_time(raw: str, name: str, zone: ZoneInfo, *, end: bool) -> int:
@@ -136,6 +170,8 @@ async def history_search(
     """The response body: ``uris``, or (``whole``) ``smssessions`` with their transcripts; ``offset``,
     ``limit`` and ``more`` (another page follows)."""
     search = await _search_of(rt, principal, params)
+    if search.words:
+        await index_messages(rt.store)  # what the indexer has not reached yet (SQLite)
     found, more = await search_sessions(rt.store, search)
     page = {"offset": search.offset, "limit": search.limit, "more": more}
     if not whole:

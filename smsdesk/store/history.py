@@ -21,7 +21,7 @@ from smsdesk.store.base import SessionRecord
 from smsdesk.store.sql import SqlStore, _session
 from smsdesk.store.statements import Db, Query
 
-__all__ = ["SessionSearch", "search_sessions", "search_words"]
+__all__ = ["SessionSearch", "index_messages", "search_sessions", "search_words"]
 
 _S = t.sms_sessions
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -109,3 +109,31 @@ async def search_sessions(store: SqlStore, search: SessionSearch) -> tuple[list[
     q, params = _statement(search, store.dialect)
     found = await store.runner.read_one(_run, q, params)
     return found[: search.limit], len(found) > search.limit
+
+
+# SQLite: new messages enter the full-text index in batches, off the write path (migration 0002_liveops)
+_UPTO = Query(text("SELECT upto FROM messages_fts_upto WHERE id = 1"))
+_NEW_TEXTS = Query(text("SELECT id, text FROM messages_text WHERE id > :upto ORDER BY id LIMIT :n"))
+_FTS_INSERT = Query(text("INSERT INTO messages_fts (rowid, text) VALUES (:id, :text)"))
+_SET_UPTO = Query(text("UPDATE messages_fts_upto SET upto = :upto WHERE id = 1"))
+
+
+def _index(db: Db, n: int) -> int:
+    row = db.first(_UPTO)
+    upto = int(row[0]) if row else 0
+    rows = db.all(_NEW_TEXTS, {"upto": upto, "n": n})
+    if not rows:
+        return 0
+    texts = [{"id": r[0], "text": r[1]} for r in rows if r[1] is not None]
+    if texts:
+        db.run_many(_FTS_INSERT, texts)
+    db.run(_SET_UPTO, {"upto": int(rows[-1][0])})
+    return len(rows)
+
+
+async def index_messages(store: SqlStore, batch: int = 5000) -> int:
+    """Index the messages written since the last call (SQLite; PostgreSQL indexes as it writes): how many
+    were looked at. One write transaction per batch."""
+    if store.dialect != "sqlite":
+        return 0
+    return await store.runner.write(_index, batch)

@@ -12,7 +12,7 @@ from smsdesk.actions.retention import RetentionLoop, erase_customer, number_dige
 from smsdesk.cli.main import main
 from smsdesk.clock import FakeClock
 from smsdesk.domain.errors import InvalidState
-from smsdesk.store.history import SessionSearch, search_sessions
+from smsdesk.store.history import SessionSearch, index_messages, search_sessions
 from tests.api.conftest import Api, make_api
 from tests.api.test_history import conversation, finish
 
@@ -26,6 +26,7 @@ async def sessions_of(api: Api, customer: str) -> list[str]:
 
 
 async def words(api: Api, *w: str) -> list[str]:
+    await index_messages(api.rt.store)
     found, _ = await search_sessions(api.rt.store, SessionSearch(words=w))
     return [r.id for r in found]
 

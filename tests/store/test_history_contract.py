@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from smsdesk.store.base import Change, Milestones, SessionRecord, SessionWrite
-from smsdesk.store.history import SessionSearch, search_sessions, search_words
+from smsdesk.store.history import SessionSearch, index_messages, search_sessions, search_words
 from smsdesk.store.sql import SqlStore
 from smsdesk.store.statistics import read_live, read_minutes
 
@@ -52,6 +52,7 @@ async def put(store: SqlStore, r: SessionRecord, *texts: dict[str, Any]) -> None
 
 
 async def ids(store: SqlStore, **kw: Any) -> list[str]:
+    await index_messages(store)  # SQLite indexes in batches, off the write path
     found, _ = await search_sessions(store, SessionSearch(**kw))
     return [r.id for r in found]
 
@@ -161,3 +162,21 @@ async def test_purge_and_erase_batches(store: SqlStore) -> None:
     assert (named.sessions, named.events) == (0, 1)
     assert [e.channel for e in await store.read_all_events(0, 10)] == ["/x"]
     assert await purge_events_batch(store, 2**62, 10) == 1
+
+
+async def test_messages_deleted_or_changed_before_indexing_leave_the_index_sound(store: SqlStore) -> None:
+    from sqlalchemy import text as sql
+
+    from smsdesk.store.retention import erase_customer_batch
+
+    await put(store, rec("A", "+15551230001", T0), text(1, "early words"))
+    await ids(store)  # indexed
+    await put(store, rec("B", "+15551230002", T0 + MIN), text(1, "fresh words"))  # not yet
+    await store.commit(Change(message_updates=[("B", text(1, "edited words"))]))
+    await erase_customer_batch(store, "+15551230002", 10)  # gone before the indexer saw it
+    assert await ids(store, words=("words",)) == ["A"]
+    assert await ids(store, words=("fresh",)) == [] and await ids(store, words=("edited",)) == []
+    if store.dialect == "sqlite":
+        await store.run_write(
+            lambda c: c.execute(sql("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"))
+        )

@@ -46,22 +46,23 @@ _SQLITE_FTS = [
     "CREATE VIEW messages_text AS SELECT rowid AS id, " + _SQLITE_TEXT.format(row="messages") + " AS text"
     " FROM messages",
     "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages_text', content_rowid='id')",
-    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN "
-    + _SQLITE_TEXT.format(row="new")
-    + " IS NOT NULL BEGIN INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, "
-    + _SQLITE_TEXT.format(row="new")
-    + "); END",
+    # New messages are indexed in batches by the indexer (store/history.py, ``index_messages``), off the
+    # write path: ``upto`` is the last rowid of messages indexed. Deleting or changing a message the index
+    # holds takes its words out (a receipt rewrites a message with the same text: nothing to do then).
+    "CREATE TABLE messages_fts_upto (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)",
+    "INSERT INTO messages_fts_upto (id, upto) VALUES (1, 0)",
     "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN "
     + _SQLITE_TEXT.format(row="old")
-    + " IS NOT NULL BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, "
+    + " IS NOT NULL AND old.rowid <= (SELECT upto FROM messages_fts_upto)"
+    " BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, "
     + _SQLITE_TEXT.format(row="old")
     + "); END",
-    # a receipt rewrites a message's document with the same text: nothing to do then
     "CREATE TRIGGER messages_fts_update AFTER UPDATE OF data ON messages WHEN "
     + _SQLITE_TEXT.format(row="old")
     + " IS NOT "
     + _SQLITE_TEXT.format(row="new")
-    + " BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) SELECT 'delete', old.rowid, "
+    + " AND old.rowid <= (SELECT upto FROM messages_fts_upto)"
+    " BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) SELECT 'delete', old.rowid, "
     + _SQLITE_TEXT.format(row="old")
     + " WHERE "
     + _SQLITE_TEXT.format(row="old")
@@ -71,7 +72,6 @@ _SQLITE_FTS = [
     + " WHERE "
     + _SQLITE_TEXT.format(row="new")
     + " IS NOT NULL; END",
-    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
 ]
 _PG_FTS = [
     "ALTER TABLE messages ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,"
@@ -112,8 +112,9 @@ def downgrade() -> None:
     op.drop_table("stat_agent_quarters")
     op.drop_table("stat_queue_minutes")
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("messages_fts_update", "messages_fts_delete", "messages_fts_insert"):
+        for name in ("messages_fts_update", "messages_fts_delete"):
             op.execute(f"DROP TRIGGER {name}")
+        op.execute("DROP TABLE messages_fts_upto")
         op.execute("DROP TABLE messages_fts")
         op.execute("DROP VIEW messages_text")
     elif op.get_bind().dialect.name == "postgresql":
