@@ -222,3 +222,15 @@ def test_only_a_supervisors_subscription_counts_as_watching() -> None:
     assert not any_supervisor_watches([agent_wildcard, sup_sessions], "/v2/statistics")
     assert any_supervisor_watches([sup_sessions, Client(True, frozenset({"/v2/*"}))], "/v2/statistics")
     assert any_supervisor_watches([Client(True, frozenset({"/v2/statistics"}))], "/v2/statistics")
+
+
+def test_the_settings_of_the_statistics() -> None:
+    import pytest
+
+    from smsdesk.config import ConfigError, load_settings
+
+    s = load_settings(environ={"SMSDESK_TIME_ZONE": "Europe/Paris", "SMSDESK_SERVICE_LEVEL_S": "30"})
+    assert (s.time_zone, s.service_level_s, s.statistics_interval_s) == ("Europe/Paris", 30, 1.0)
+    for bad in ({"SMSDESK_TIME_ZONE": "Mars/Olympus"}, {"SMSDESK_STATISTICS_INTERVAL_S": "0.5"}):
+        with pytest.raises(ConfigError):
+            load_settings(environ=bad)
