@@ -22,15 +22,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsdesk import __version__
+from smsdesk.actions.history import FullTextIndexer
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
+from smsdesk.actions.retention import RetentionLoop
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints
+from smsdesk.actions.statistics import Statistics, StatisticsPublisher
 from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.description import install as install_openapi
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, queues, skills, smssessions, supervision, users
+from smsdesk.api.metrics import MetricsListener, MetricsService, metrics_route
+from smsdesk.api.rest import (
+    features,
+    history,
+    me,
+    queues,
+    reports,
+    skills,
+    smssessions,
+    statistics,
+    supervision,
+    users,
+)
 from smsdesk.api.revocation import AccessRevocation
 from smsdesk.api.routes import allowed_methods
 from smsdesk.bus.base import Bus
@@ -42,6 +57,7 @@ from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.routing import presence_beat_s
+from smsdesk.notify.channels import STATISTICS_CHANNEL, any_supervisor_watches
 from smsdesk.notify.hub import NotificationHub
 from smsdesk.notify.presence import PresenceBeat
 from smsdesk.notify.relay import Relay
@@ -103,14 +119,15 @@ def _bus(settings: Settings, worker: Worker | None) -> Bus:
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, store: SqlStore | None = None, fast_hash: bool = False
 ) -> Runtime:
+    store = store or create_store(
+        settings.database_url,
+        pg_read_connections=settings.pg_read_connections,
+        pg_write_connections=settings.pg_write_connections,
+    )
+    store.service_level_ms = settings.service_level_s * 1000
     return Runtime(
         settings=settings,
-        store=store
-        or create_store(
-            settings.database_url,
-            pg_read_connections=settings.pg_read_connections,
-            pg_write_connections=settings.pg_write_connections,
-        ),
+        store=store,
         clock=clock or SystemClock(),
         passwords=Passwords(fast=fast_hash),
     )
@@ -168,6 +185,7 @@ def build_app(
     sms: SmsSettings | None = None,
     background: bool = True,
     worker: Worker | None = None,
+    demo: bool | None = None,
 ) -> FastAPI:
     """``background=False`` leaves the router and outbox loops stopped: tests drive them by hand with
     ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``. ``worker``: this process is one of
@@ -211,6 +229,19 @@ def build_app(
     if simulator is not None:
         simulator.read_from(rt.store)  # every process's simulated handsets show what any of them sent
     cleanup = SessionCleanupLoop(rt)
+    stats = Statistics(rt)
+    retention = RetentionLoop(rt)
+    indexer = FullTextIndexer(rt)
+    stats_publisher = StatisticsPublisher(
+        stats,
+        bus,
+        interval_s=settings.statistics_interval_s,
+        watching=lambda: any_supervisor_watches(hub.bayeux.sessions(), STATISTICS_CHANNEL),
+    )
+    metrics = MetricsService(rt, hub)
+    metrics_listener = (
+        MetricsListener(metrics, settings.host, settings.metrics_port) if settings.metrics_port else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -225,13 +256,25 @@ def build_app(
             await presence.start()
         await bus.start()
         await registry.start_all()
+        await metrics.start()
+        if metrics_listener is not None:
+            await metrics_listener.start()
         if background:
             await outbox.start()
             await router.start()
             await cleanup.start()
+            await stats_publisher.start()
+            await retention.start()
+            await indexer.start()
         try:
             yield {}
         finally:
+            await indexer.close()
+            await retention.close()
+            await stats_publisher.close()
+            if metrics_listener is not None:
+                await metrics_listener.close()
+            await metrics.close()
             await cleanup.close()
             await router.close()
             await outbox.close()
@@ -244,6 +287,7 @@ def build_app(
 
     app = App(title="smsdesk", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.rt = rt
+    app.request_ids = settings.log_format == "json"
     app.state.authenticator = authenticator
     app.state.hub = hub
     app.state.revocation = revocation
@@ -251,6 +295,9 @@ def build_app(
     app.state.router = router
     app.state.outbox = outbox
     app.state.simulator = simulator
+    app.state.statistics = stats
+    app.state.statistics_publisher = stats_publisher
+    app.state.retention = retention
     sms_routes = build_sms_routes(
         clock=rt.clock,
         inbound_sink=lambda m: receive_sms(rt, m),
@@ -262,9 +309,23 @@ def build_app(
     # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
     # routes stay registered for the OpenAPI schema, behind these)
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
+    # /metrics: open in the demo; in `serve` behind metrics_token (docs/operations.md)
+    open_metrics = seed_demo if demo is None else demo  # `smsdesk demo` (its workers do not seed)
+    plain.append(metrics_route(metrics, token=settings.metrics_token, open_=open_metrics))
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision, queues, skills):
+    for module in (
+        me,
+        users,
+        features,
+        smssessions,
+        supervision,
+        queues,
+        skills,
+        statistics,
+        history,
+        reports,
+    ):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -167,6 +167,25 @@ class Settings(BaseModel):
     # ---- cluster: CometD clients on any node (docs/deployment.md, docs/notifications.md "Resuming") ----
     cometd_shared_clients: bool | None = None  # clients' state in the store; None: on with redis_url
     cometd_resume_s: int = Field(600, ge=0, le=86_400)  # how long a client that left can be resumed
+    # liveops (docs/operations.md): statistics, reports, metrics, logs, retention
+    service_level_s: int = Field(60, ge=1, le=86400)  # accepted within this many seconds: in service level
+    time_zone: str = "UTC"  # IANA name: where "today" of the statistics and the days of reports begin
+    metrics_token: str | None = None  # `serve`: GET /metrics needs "Authorization: Bearer <this>"
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # `serve`: /metrics, open, on this port too
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with request and session ids
+    retention_days: int | None = Field(None, ge=1)  # closed sessions older than this are purged (None: kept)
+    statistics_interval_s: float = Field(1.0, ge=1.0, le=60.0)  # /v2/statistics: at most one push per this
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Europe/Paris") from exc
+        return v
 
     @property
     def shares_cometd_clients(self) -> bool:

@@ -6,6 +6,7 @@ Explicit attributes, not a service locator. ``commit`` is the only way use cases
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -14,6 +15,7 @@ from smsdesk.actions.session_cache import SessionCache
 from smsdesk.clock import Clock
 from smsdesk.config import Settings
 from smsdesk.ids import IdGenerator
+from smsdesk.metrics import STORE_COMMIT
 from smsdesk.passwords import Passwords
 from smsdesk.store.base import Change
 from smsdesk.store.sql import SqlStore
@@ -75,7 +77,9 @@ class Runtime:
     skills_changed: Callable[[], None] = _nothing  # an agent's skills changed: the router reads them again
 
     async def commit(self, change: Change) -> int:
+        start = time.perf_counter()
         last = await self.store.commit(change)
+        STORE_COMMIT.observe(time.perf_counter() - start)
         if change.agents or change.agents_idle:
             self.agents_committed(change)
         if change.notifications:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,15 +19,19 @@ from smsdesk.actions.session_cache import CachedSession, apply_messages
 from smsdesk.config import Settings
 from smsdesk.domain.errors import Forbidden, GwsError, InUse, InvalidState, NotFound
 from smsdesk.domain.outcome import Context, Outcome, UserDataLimits, random_participant_id
-from smsdesk.domain.participants import UserState
+from smsdesk.domain.participants import ParticipantRole, UserState
 from smsdesk.domain.sessions import Phase, Session
 from smsdesk.domain.supervision import MonitoringSubscription, plan_joins
 from smsdesk.domain.transitions import Command, apply
+from smsdesk.logs import session_id as session_id_var
+from smsdesk.metrics import ACCEPTS, OFFER_TIMEOUTS, OFFERS
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import (
+    NO_MILESTONES,
     AuditEntry,
     Change,
     ConcurrentUpdate,
+    Milestones,
     NewOutbound,
     ReferenceTaken,
     SessionRecord,
@@ -51,6 +55,7 @@ __all__ = [
 ]
 
 _RETRIES = 8
+_TO_PHONE = frozenset({"Text", "PushUrl"})
 
 Decide = Callable[[Session], Awaitable[Outcome]]
 
@@ -155,7 +160,53 @@ def _waiting(s: Session) -> bool:
     return p is not None and p.target_queue is not None and p.participant_id is None
 
 
-def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout_ms: int) -> SessionRecord:
+def _agent_texted(messages: Sequence[Mapping[str, Any]]) -> bool:
+    """An agent's (or a supervisor's) text for the customer's phone is among ``messages``."""
+    for m in messages:
+        if m.get("type") in _TO_PHONE and m.get("visibility") == "All":
+            frm = m.get("from")
+            if isinstance(frm, Mapping) and frm.get("type") == "Agent":
+                return True
+    return False
+
+
+def milestones(
+    s: Session, m: Milestones, *, waiting: bool, is_open: bool, now_ms: int, agent_texted: bool
+) -> Milestones:
+    """The statistics' milestones after this write (docs/operations.md): each is set once, when first
+    reached; ``agent_id`` follows the owner."""
+    owner = m.agent_id
+    parties = m.parties or ","
+    for p in s.participants:
+        user_id = p.user_id
+        if not user_id:
+            continue
+        if p.role is ParticipantRole.OWNER and not p.terminal:
+            owner = user_id
+        if f",{user_id}," not in parties:
+            parties = f"{parties}{user_id},"
+    offered = m.offered_ms if m.offered_ms is not None else (now_ms if waiting else None)
+    accepted = m.accepted_ms
+    if accepted is None and s.phase is Phase.ACTIVE and offered is not None:
+        accepted = now_ms
+    first_reply, reply_wait = m.first_reply_ms, m.reply_wait_ms
+    if first_reply is None and agent_texted and s.received_ms:
+        first_reply, reply_wait = now_ms, max(0, now_ms - s.received_ms)
+    # a reopened session (a transfer from LeftChat) ends again later, and counts then
+    ended = None if is_open else (m.ended_ms if m.ended_ms is not None else now_ms)
+    new = Milestones(
+        owner, offered, accepted, first_reply, reply_wait, ended, parties if parties != "," else None
+    )
+    return m if new == m else new
+
+
+def to_record(
+    s: Session,
+    prev: SessionRecord | None,
+    now_ms: int,
+    offer_timeout_ms: int,
+    messages: Sequence[Mapping[str, Any]] = (),
+) -> SessionRecord:
     waiting = _waiting(s)
     if waiting and not (prev is not None and prev.waiting and prev.queue == s.queue):
         queued_ms = now_ms  # waiting from now, or moved to another queue (overflow): its wait starts again
@@ -176,10 +227,13 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
             if p.state is UserState.INVITED and (first_invited is None or p.since_ms < first_invited):
                 first_invited = p.since_ms
     phase = s.phase
+    is_open = phase is Phase.QUEUED or phase is Phase.OFFERED or phase is Phase.ACTIVE
+    before = prev.milestones if prev is not None else NO_MILESTONES
+    texted = before.first_reply_ms is None and _agent_texted(messages)
     return SessionRecord(
         id=s.id,
         version=(prev.version + 1) if prev else 1,
-        is_open=phase is Phase.QUEUED or phase is Phase.OFFERED or phase is Phase.ACTIVE,
+        is_open=is_open,
         waiting=waiting,
         queue=s.queue,
         customer=s.customer_number,
@@ -191,6 +245,9 @@ def to_record(s: Session, prev: SessionRecord | None, now_ms: int, offer_timeout
         members=frozenset(members),
         deadline_ms=None if first_invited is None else first_invited + offer_timeout_ms,
         load_members=frozenset(load),
+        milestones=milestones(
+            s, before, waiting=waiting, is_open=is_open, now_ms=now_ms, agent_texted=texted
+        ),
     )
 
 
@@ -275,7 +332,7 @@ async def persist_outcome(
     change = extra or Change()
     out = await _with_supervisor_joins(rt, prev, out, change)
     now = rt.clock.now_ms()
-    record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000))
+    record = to_record(out.session, prev, now, int(rt.settings.offer_timeout_s * 1000), out.messages)
     if record.is_open and prev is not None and not prev.is_open:
         await require_reopenable(rt, out.session)  # else the unique index answers a misleading "busy"
     change.sessions.append(SessionWrite(record, prev.version if prev else None, prev))
@@ -289,12 +346,25 @@ async def persist_outcome(
     if out.reference is not None:
         user_id, reference_id = out.reference
         rt.next_references[user_id] = max(reference_id + 1, rt.next_references.get(user_id, 1))
+    _count(prev, record, now)
     _remember(rt, prev, record, out.session, change)
     if record.waiting or out.freed:
         rt.wake_router()
     if change.outbound:
         rt.wake_outbox()
     return out
+
+
+def _count(prev: SessionRecord | None, record: SessionRecord, now: int) -> None:
+    """The metrics of offers, accepts and offers not answered in time (RONA)."""
+    before = prev.deadline_ms if prev is not None else None
+    after = record.deadline_ms
+    if after is not None and before is None:
+        OFFERS.inc()
+    elif before is not None and after != before and now >= before:
+        OFFER_TIMEOUTS.inc()
+    if record.milestones.accepted_ms is not None and (prev is None or prev.milestones.accepted_ms is None):
+        ACCEPTS.inc()
 
 
 def _remember(
@@ -356,4 +426,8 @@ async def run_on_session(
                 reuse = False
         raise InUse(f"SMS session '{session_id}' is busy; try again")
 
-    return await rt.session_locks(session_id, attempt)
+    token = session_id_var.set(session_id)  # the logs of this operation name its session (smsdesk/logs.py)
+    try:
+        return await rt.session_locks(session_id, attempt)
+    finally:
+        session_id_var.reset(token)

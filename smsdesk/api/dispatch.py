@@ -20,7 +20,9 @@ native OpenTelemetry, when configured, does not see what is answered here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -32,6 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smsdesk.api.auth import Authenticator, authorize, guarded
 from smsdesk.api.errors import gws_error, http_error, internal_error
 from smsdesk.domain.errors import GwsError
+from smsdesk.logs import new_request_id, request_id
+from smsdesk.metrics import HTTP_SECONDS
 
 __all__ = ["App", "HotPaths", "errors_as_200"]
 
@@ -41,9 +45,12 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class _Hot:
-    __slots__ = ("endpoint", "guarded", "methods", "param")
+    __slots__ = ("endpoint", "guarded", "methods", "param", "path")
 
-    def __init__(self, endpoint: Endpoint, methods: Collection[str], param: str, is_guarded: bool) -> None:
+    def __init__(
+        self, endpoint: Endpoint, methods: Collection[str], param: str, is_guarded: bool, path: str = ""
+    ) -> None:
+        self.path = path  # the template, e.g. /api/v2/me/smssessions/{session_id} (metrics)
         self.endpoint = endpoint
         self.methods = frozenset(methods)
         self.param = param  # the name of the last segment's parameter; "" for an exact path
@@ -65,9 +72,9 @@ class HotPaths:
         (``/api/v2/me/smssessions/{session_id}``), which ``request.path_params`` holds."""
         head, _, last = path.rpartition("/")
         if "{" not in path:
-            self._exact[path] = _Hot(endpoint, methods, "", guarded(path))
+            self._exact[path] = _Hot(endpoint, methods, "", guarded(path), path)
         elif "{" not in head and last.startswith("{") and last.endswith("}") and ":" not in last:
-            self._param[head] = _Hot(endpoint, methods, last[1:-1], guarded(path))
+            self._param[head] = _Hot(endpoint, methods, last[1:-1], guarded(path), path)
         else:
             raise ValueError(f"not a hot path pattern: {path}")
 
@@ -141,12 +148,49 @@ def errors_as_200(send: Send) -> Send:
     return send_as_200
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
+
+
+class TimedSend:
+    """Wraps ``send`` to learn the status; ``observe`` records the request's duration by route template."""
+
+    __slots__ = ("request_id", "send", "start", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.start = time.perf_counter()
+        self.status = 0
+        self.request_id: str | None = None
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.request_id is not None:
+                headers = [*message.get("headers", ()), (b"x-request-id", self.request_id.encode())]
+                message = {**message, "headers": headers}
+        await self.send(message)
+
+    def observe(self, scope: Scope, template: str | None) -> None:
+        if template is None:
+            found = scope.get("route")
+            template = getattr(found, "path", None) or "other"  # unknown paths: one label, not one each
+        HTTP_SECONDS.labels(scope["method"], template, str(self.status)).observe(
+            time.perf_counter() - self.start
+        )
+
+
 class App(FastAPI):
     """FastAPI with ``hot`` (when set) looked up first for every HTTP request and websocket; with
     ``errors_as_200``, the GWS errors of ``/api/…`` are answered HTTP 200 (docs/api.md)."""
 
     hot: HotPaths | None = None
     errors_as_200: bool = False
+
+    request_ids = False  # log_format = json: every request gets an id, in its logs and X-Request-ID
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.hot
@@ -158,11 +202,23 @@ class App(FastAPI):
         ):
             send = errors_as_200(send)
         if hot is not None and scope["type"] == "http":
+            timed = TimedSend(send)
+            token = None
+            if self.request_ids:
+                timed.request_id = new_request_id(_header(scope, b"x-request-id"))
+                token = request_id.set(timed.request_id)
             route = hot.match(scope)
-            if route is not None:
-                scope["app"] = self
-                await hot.serve(route, scope, receive, send)
-                return
+            try:
+                if route is not None:
+                    scope["app"] = self
+                    await hot.serve(route, scope, receive, timed)
+                else:
+                    await super().__call__(scope, receive, timed)
+            finally:
+                timed.observe(scope, route.path if route is not None else None)
+                if token is not None:
+                    request_id.reset(token)
+            return
         elif hot is not None and scope["type"] == "websocket":
             app = hot.websocket(scope)
             if app is not None:

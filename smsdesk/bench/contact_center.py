@@ -106,6 +106,7 @@ class _Tracker:
     lag_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0  # inbound texts, openers and follow-ups
+    statistics_messages: int = 0  # /v2/statistics messages the supervisors received
     opened: int = 0  # inbound texts that open a conversation
     followup_at: dict[str, float] = field(default_factory=dict)  # follow-up text -> perf_counter at POST
     followup_ms: list[float] = field(default_factory=list)
@@ -167,7 +168,12 @@ class ContactCenterLoad:
 
     # --- setup ---------------------------------------------------------------------------------------
 
-    async def _client(self, who: Login, handler: Callable[[dict[str, Any], str, float], None]) -> None:
+    async def _client(
+        self,
+        who: Login,
+        handler: Callable[[dict[str, Any], str, float], None],
+        channels: tuple[str, ...] = ("/v2/me/smssessions",),
+    ) -> None:
         client = CometdClient(
             self.host,
             self.port,
@@ -176,7 +182,7 @@ class ContactCenterLoad:
             headers=who.cookie,
             on_event=handler,
         )
-        await client.start("/v2/me/smssessions")
+        await client.start(*channels)
         self.clients.append(client)
 
     async def setup(self, *, concurrency: int = 32) -> None:
@@ -188,7 +194,9 @@ class ContactCenterLoad:
             [login(self.pool, s, pw) for s in self.population.supervisors], concurrency
         )
         await gather_limited([self._client(a, self._agent_handler(a)) for a in agents], concurrency)
-        await gather_limited([self._client(s, self._on_supervisor_event) for s in sups], concurrency)
+        # a supervisor's console: its sessions and the wallboard's statistics (docs/operations.md)
+        watch = ("/v2/me/smssessions", "/v2/statistics")
+        await gather_limited([self._client(s, self._on_supervisor_event, watch) for s in sups], concurrency)
         if sups:
             monitors = [
                 self._ok(
@@ -293,7 +301,10 @@ class ContactCenterLoad:
     async def _complete(self, who: Login, path: str) -> None:
         await self._ok("Complete", who, path, {"operationName": "Complete"})
 
-    def _on_supervisor_event(self, data: dict[str, Any], _channel: str, now: float) -> None:
+    def _on_supervisor_event(self, data: dict[str, Any], channel: str, now: float) -> None:
+        if channel == "/v2/statistics":
+            self.t.statistics_messages += 1
+            return
         if data.get("messageType") != "MessageLogUpdated":
             return
         t = self.t
@@ -448,6 +459,7 @@ class ContactCenterLoad:
             "reply_to_customer_ms": summarize(t.outbound_ms).to_json(),
             "generator_lag_ms": summarize(t.lag_ms).to_json(),
             "load_cpu_percent": round(cpu_percent(m0, m1), 1),
+            "statistics_messages": t.statistics_messages,
             "errors": dict(t.errors),
             "loadavg_1min_after": round(os.getloadavg()[0], 2),
             "client_errors": sum(len(c.errors) for c in self.clients),

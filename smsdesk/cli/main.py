@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smsdesk import __version__
+from smsdesk.cli.records import add_report_parser, run_erase, run_report
 from smsdesk.config import ConfigError, Settings, load_settings
 from smsdesk.domain.errors import GwsError
+from smsdesk.logs import log_options
 
 __all__ = ["WS_MAX_FRAME", "main"]
 
@@ -70,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _common(users.add_parser("list", help="list users"))
     sub.add_parser("bench", help="benchmark harness (smsdesk bench --help)", add_help=False)
+    erase = sub.add_parser("erase", help="erase a customer's sessions, transcripts and history")
+    _common(erase)
+    erase.add_argument("--number", required=True, help="the customer's number, E.164 (+15551230001)")
+    erase.add_argument("--actor", default="cli", help="who asks, for the audit log (default: cli)")
+    report = sub.add_parser("report", help="statistics over a period, as CSV or JSON")
+    _common(report)
+    add_report_parser(report)
     return parser
 
 
@@ -137,6 +146,7 @@ def _serve(settings: Settings, *, demo: bool, config_file: str | None = None) ->
         ws_per_message_deflate=False,
         ws_max_size=WS_MAX_FRAME,  # a frame is refused when it passes CometD's limit, not buffered to 16 MB
         http=OneWriteHttpProtocol,  # a response in one write, not two (cli/http_protocol.py)
+        **log_options(settings),
     )
     return 0
 
@@ -207,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command in ("serve", "demo"):
             return _serve(settings, demo=args.command == "demo", config_file=args.config)
+        if args.command == "erase":
+            return asyncio.run(run_erase(args, settings))
+        if args.command == "report":
+            return asyncio.run(run_report(args, settings))
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
             print(f"migrated {_describe_database(settings.database_url)}")

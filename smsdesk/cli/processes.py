@@ -23,13 +23,14 @@ from pathlib import Path
 from starlette.types import ASGIApp
 
 from smsdesk.config import Settings
+from smsdesk.logs import log_options
 
 __all__ = ["serve_workers", "worker_app"]
 
 ENV_SETTINGS = "SMSDESK_WORKER_SETTINGS"  # the serve process's Settings, as JSON
 ENV_DIRECTORY = "SMSDESK_WORKER_DIRECTORY"  # where the workers' Unix sockets live
 ENV_CONFIG = "SMSDESK_WORKER_CONFIG"  # the --config file, for the SMS providers' settings ("" for none)
-ENV_DEMO = "SMSDESK_WORKER_DEMO"  # "1" for `smsdesk demo`: the simulator on and open
+ENV_DEMO = "SMSDESK_WORKER_DEMO"  # "1" for `smsdesk demo`: the simulator on and open, /metrics open
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> None:
@@ -75,6 +76,10 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
     os.environ[ENV_DIRECTORY] = directory
     os.environ[ENV_CONFIG] = config_file or ""
     os.environ[ENV_DEMO] = "1" if demo else ""
+    # every worker writes its metrics to files here; a scrape on any worker adds them up (smsdesk/metrics.py)
+    metrics = Path(directory) / "metrics"
+    metrics.mkdir(mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     try:
         uvicorn.run(
             f"{__name__}:worker_app",
@@ -87,6 +92,7 @@ def serve_workers(settings: Settings, *, demo: bool, config_file: str | None) ->
             ws_per_message_deflate=False,
             ws_max_size=WS_MAX_FRAME,
             http=OneWriteHttpProtocol,
+            **log_options(settings),
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -104,6 +110,6 @@ def worker_app() -> ASGIApp:
     demo = os.environ.get(ENV_DEMO) == "1"
     sms = SmsSettings.from_env(sms_environ(os.environ.get(ENV_CONFIG) or None), demo=demo)
     worker = Worker(Path(os.environ[ENV_DIRECTORY]), f"w{os.getpid()}")
-    app = build_app(settings, sms=sms, worker=worker)
+    app = build_app(settings, sms=sms, worker=worker, demo=os.environ.get(ENV_DEMO) == "1")
     settle_heap()  # as in the one-process server (cli/heap.py)
     return app

@@ -10,11 +10,15 @@ caller may see.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Protocol
 
 from smsdesk.domain.users import Principal
 
 __all__ = [
+    "STATISTICS_CHANNEL",
     "SUPERVISOR_CHANNEL",
+    "any_supervisor_watches",
     "is_valid_channel",
     "is_valid_pattern",
     "matches",
@@ -23,6 +27,7 @@ __all__ = [
 ]
 
 SUPERVISOR_CHANNEL = "/v2/users"
+STATISTICS_CHANNEL = "/v2/statistics"  # supervisors and admins only (docs/operations.md)
 _SEGMENT = re.compile(r"^[A-Za-z0-9_\-!~().$@:+=,]+$")
 MAX_CHANNEL_LENGTH = 256
 
@@ -68,7 +73,7 @@ def _is_under(channel: str, root: str) -> bool:
 
 def may_receive(principal: Principal, channel: str) -> bool:
     """The last filter before an event enters a client's queue."""
-    if _is_under(channel, SUPERVISOR_CHANNEL):
+    if _is_under(channel, SUPERVISOR_CHANNEL) or _is_under(channel, STATISTICS_CHANNEL):
         return principal.is_supervisor
     return not (_is_under(channel, "/meta") or _is_under(channel, "/service"))
 
@@ -79,6 +84,25 @@ def subscribe_refusal(principal: Principal, pattern: str) -> str | None:
         return f"400:{pattern}:channel_invalid"
     if _is_under(pattern, "/meta") or _is_under(pattern, "/service"):
         return f"403:{pattern}:subscribe_denied"
-    if _is_under(pattern, SUPERVISOR_CHANNEL) and not principal.is_supervisor:
+    supervisors_only = _is_under(pattern, SUPERVISOR_CHANNEL) or _is_under(pattern, STATISTICS_CHANNEL)
+    if supervisors_only and not principal.is_supervisor:
         return f"403:{pattern}:subscribe_denied"
     return None
+
+
+class _Watcher(Protocol):
+    supervisor: bool
+    subscriptions: frozenset[str]
+
+
+def any_supervisor_watches(sessions: Iterable[_Watcher], channel: str) -> bool:
+    """A supervisor's client among ``sessions`` subscribes to ``channel`` (or a wildcard over it)."""
+    seen: set[frozenset[str]] = set()
+    for session in sessions:
+        subs = session.subscriptions
+        if not session.supervisor or subs in seen:
+            continue
+        if any(matches(p, channel) for p in subs):
+            return True
+        seen.add(subs)  # the sets are shared by the clients that subscribe alike
+    return False

@@ -29,6 +29,8 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +44,7 @@ from smsdesk.bus.base import Bus
 from smsdesk.bus.messages import EVENTS_TOPIC, BusMessageError, EventsAdvanced, parse_message
 from smsdesk.clock import Clock
 from smsdesk.domain.users import Principal
+from smsdesk.metrics import NOTIFY_LAG
 from smsdesk.notify.bayeux import Bayeux, ClientSession, Hold, Outcome, Transport, new_client_id
 from smsdesk.notify.ports import AllEventSource, Authenticator, EventSource
 from smsdesk.notify.presence import PresenceListener
@@ -139,6 +142,8 @@ class NotificationHub:
         self._started = False
         self._outgoing = _Outgoing()  # the commits' hints of this loop turn, published as one at its end
         self._publishing: set[asyncio.Task[None]] = set()
+        # (last event id, when committed) of this process's commits, until their events are queued
+        self._lag: deque[tuple[int, float]] = deque(maxlen=4096)
         bus.subscribe(topic, self._on_hint)
 
     @property
@@ -207,6 +212,7 @@ class NotificationHub:
         The hints of the commits that end in one turn of the event loop (a group commit answers all its
         writers in the same turn) go out as one message at the end of that turn: the highest event id, the
         union of the users and of the sessions. Every process then reads the store once for all of them."""
+        self._lag.append((last_event_id, time.perf_counter()))
         if self._outgoing.add(last_event_id, user_ids, sessions):
             asyncio.get_running_loop().call_soon(self._flush)
 
@@ -251,6 +257,7 @@ class NotificationHub:
         audience = self.bayeux.audience()
         if not audience:
             self._cursor = max(self._cursor, await self.source.last_event_id())
+            self._lag.clear()  # nobody to deliver to here
             return
         limit = self.settings.read_batch
         while True:
@@ -262,8 +269,18 @@ class NotificationHub:
                 return
             self._wake(self.bayeux.push(events))
             self._cursor = max(self._cursor, events[-1].id)
+            self._observe_lag()
             if len(events) < limit:
                 return
+
+    def _observe_lag(self) -> None:
+        """This process's commits whose events are now queued for the clients: their lag (metrics)."""
+        lag, cursor = self._lag, self._cursor
+        if not lag or lag[0][0] > cursor:
+            return
+        now = time.perf_counter()
+        while lag and lag[0][0] <= cursor:
+            NOTIFY_LAG.observe(now - lag.popleft()[1])
 
     async def _every(self, interval_ms: int, action: Callable[[], None]) -> None:
         while True:

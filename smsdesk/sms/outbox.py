@@ -34,6 +34,7 @@ from typing import Protocol
 
 from smsdesk.clock import Clock
 from smsdesk.domain.errors import StoreUnavailable
+from smsdesk.metrics import SMS_OUTBOUND
 from smsdesk.sms.base import (
     OutboundSms,
     PermanentFailure,
@@ -190,6 +191,7 @@ class OutboxWorker:
             )
             await self._retry(row, attempt, f"internal error: {type(exc).__name__}")
             return
+        SMS_OUTBOUND.labels(row.provider, "sent").inc()
         await self._store.mark_sent(
             row.outbox_id,
             provider_message_id=result.provider_message_id,
@@ -201,6 +203,7 @@ class OutboxWorker:
         if attempt >= self._settings.max_attempts:
             await self._fail(row, attempt, f"gave up after {attempt} attempts: {error}")
             return
+        SMS_OUTBOUND.labels(row.provider, "retry").inc()
         delay_ms = int(backoff_delay_s(attempt, self._settings) * 1000)
         await self._store.reschedule(
             row.outbox_id,
@@ -210,6 +213,7 @@ class OutboxWorker:
         )
 
     async def _fail(self, row: OutboxRow, attempt: int, error: str) -> None:
+        SMS_OUTBOUND.labels(row.provider, "failed").inc()
         await self._store.mark_failed(
             row.outbox_id, attempts=attempt, error=error, now_ms=self._clock.now_ms()
         )

@@ -17,10 +17,12 @@ from smsdesk.domain.events import Notification, StoredEvent
 from smsdesk.domain.users import User
 
 __all__ = [
+    "NO_MILESTONES",
     "AuditEntry",
     "Change",
     "ConcurrentUpdate",
     "HttpSession",
+    "Milestones",
     "NewOutbound",
     "OutboxRow",
     "ReferenceTaken",
@@ -55,6 +57,22 @@ class HttpSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Milestones:
+    """When a session reached the points that statistics count (epoch ms; None: not yet, or never)."""
+
+    agent_id: str | None = None  # the owner, or the last one
+    offered_ms: int | None = None  # first entered a queue
+    accepted_ms: int | None = None  # first accepted by an agent
+    first_reply_ms: int | None = None  # first agent text sent to the customer
+    reply_wait_ms: int | None = None  # the customer's first text -> that reply
+    ended_ms: int | None = None  # over for the customer
+    parties: str | None = None  # ",u1,u2,": every user who took part, in join order
+
+
+NO_MILESTONES = Milestones()
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
     id: str
     version: int
@@ -70,6 +88,7 @@ class SessionRecord:
     members: frozenset[str] = frozenset()  # users who hold the session (listed in their /me/smssessions)
     deadline_ms: int | None = None
     load_members: frozenset[str] = frozenset()  # the agents among ``members`` whose load it counts in
+    milestones: Milestones = NO_MILESTONES  # for statistics and reports (docs/operations.md)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from typing import Any
 from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import NotFound
 from smsdesk.store import queries as q
-from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionWrite
+from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionRecord, SessionWrite
+from smsdesk.store.counters import count_milestones
 from smsdesk.store.statements import Db, dump_json
 
 __all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
@@ -23,7 +24,7 @@ __all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
 # (db, rows of user_id / channel / data / created_ms) -> the id of the last row
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
 
-_indexed_values = operator.attrgetter(*q.SESSION_INDEXED)
+_indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
 
 
 def doc(value: Mapping[str, Any]) -> str:
@@ -31,7 +32,9 @@ def doc(value: Mapping[str, Any]) -> str:
     return dump_json(value if isinstance(value, dict) else dict(value))
 
 
-def commit_txn(db: Db, change: Change, docs: Docs, add_events: AddEvents) -> int:
+def commit_txn(
+    db: Db, change: Change, docs: Docs, add_events: AddEvents, service_level_ms: int = 60_000
+) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
     for provider, msg_id, session_id in change.inbound_keys:
@@ -48,6 +51,8 @@ def commit_txn(db: Db, change: Change, docs: Docs, add_events: AddEvents) -> int
         take_reference(db, user_id, expected)
     for w, doc in zip(change.sessions, docs.sessions, strict=True):
         write_session(db, w, doc)
+    if change.sessions:
+        count_milestones(db, change.sessions, service_level_ms)  # statistics (store/counters.py)
     if change.messages:
         db.run_many(
             q.MESSAGE_INSERT,
@@ -156,13 +161,25 @@ def write_session(db: Db, w: SessionWrite, doc: str) -> None:
         "deadline_ms": r.deadline_ms,
         "data": doc,
     }
+    m = r.milestones
+    values["agent_id"] = m.agent_id
+    values["offered_ms"] = m.offered_ms
+    values["accepted_ms"] = m.accepted_ms
+    values["first_reply_ms"] = m.first_reply_ms
+    values["reply_wait_ms"] = m.reply_wait_ms
+    values["ended_ms"] = m.ended_ms
+    values["parties"] = m.parties
     if expected_version is None:
         db.run(q.SESSION_INSERT, values)
         stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
     else:
         values["b_id"] = r.id
         values["b_version"] = expected_version
-        unindexed = stored is not None and _indexed_values(stored) == _indexed_values(r)
+        unindexed = (
+            stored is not None
+            and _indexed_values(stored) == _indexed_values(r)
+            and stored.milestones == r.milestones  # they are indexed: rarely changed
+        )
         if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
             raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
         stored_members = None if stored is None else (stored.members, stored.load_members)

@@ -11,7 +11,8 @@ from typing import Any
 from smsdesk.domain.agents import AgentState, ChannelState
 from smsdesk.domain.events import StoredEvent
 from smsdesk.domain.users import Role, User
-from smsdesk.store.base import OutboxRow, SessionRecord
+from smsdesk.store import tables as t
+from smsdesk.store.base import Milestones, OutboxRow, SessionRecord
 from smsdesk.store.statements import Db, dump_json
 
 __all__ = ["agent", "event", "outbox", "sessions", "user", "user_values"]
@@ -60,10 +61,11 @@ def sessions(db: Db, rows: Sequence[Sequence[Any]]) -> list[SessionRecord]:
             if r is not None:
                 out.append(session(db, r, members, load))
             r, members, load = row, set(), set()
-        if row[12] is not None:
-            members.add(row[12])
-            if row[13]:
-                load.add(row[12])
+        member = row[_NCOLS]
+        if member is not None:
+            members.add(member)
+            if row[_NCOLS + 1]:
+                load.add(member)
     if r is not None:
         out.append(session(db, r, members, load))
     return out
@@ -85,7 +87,13 @@ def session(db: Db, r: Sequence[Any], members: set[str], load: set[str]) -> Sess
         data=db.load_json(r[11]),
         members=frozenset(members),
         load_members=frozenset(load),
+        milestones=Milestones(r[12], r[13], r[14], r[15], r[16], r[17], r[18]),
     )
+
+
+_NCOLS = len(
+    t.sms_sessions.c
+)  # a ``_sessions_query`` row: the table's columns, then the member's id and counts
 
 
 _CHANNEL_STATES = {s.value: s for s in ChannelState}

@@ -65,6 +65,7 @@ class SqlStore(PresenceRows, SkillRows, ClusterStore):
     def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
         self._add_events = add_events
+        self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
     def dialect(self) -> str:
@@ -397,7 +398,9 @@ class SqlStore(PresenceRows, SkillRows, ClusterStore):
     # ---- the write path (store/commit.py) ----
     async def commit(self, change: Change) -> int:
         try:
-            return await self._write(commit_txn, change, Docs(change), self._add_events)
+            return await self._write(
+                commit_txn, change, Docs(change), self._add_events, self.service_level_ms
+            )
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():
                 raise AlreadyExists("This provider message was already received") from exc

@@ -83,6 +83,18 @@ sms_sessions = Table(
     Column("queued_ms", BigInteger, nullable=False),
     Column("deadline_ms", BigInteger, nullable=True),  # an offer expires then (offer timeout)
     Column("data", JSON, nullable=False),
+    # liveops (statistics, reports, history, retention): the session's milestones, set by the session engine
+    # with the rest of the row; the statistics' counters follow them on commit (store/counters.py)
+    Column("agent_id", String(32), nullable=True),  # the agent who owns (or last owned) the session
+    Column("offered_ms", BigInteger, nullable=True),  # first entered a queue (None: never queued)
+    Column("accepted_ms", BigInteger, nullable=True),  # an agent first accepted it
+    Column("first_reply_ms", BigInteger, nullable=True),  # first agent text to the customer
+    Column("reply_wait_ms", BigInteger, nullable=True),  # customer's first text -> first agent text
+    Column("ended_ms", BigInteger, nullable=True),  # over for the customer (no longer open)
+    Column("parties", Text, nullable=True),  # ",u1,u2,": every user who ever took part (history access)
+    Index("ix_sms_sessions_ended", "ended_ms"),  # retention
+    Index("ix_sms_sessions_customer", "customer", "created_ms"),
+    Index("ix_sms_sessions_agent", "agent_id", "created_ms"),
     Index("ix_sms_sessions_deadline", "deadline_ms"),
     Index("ix_sms_sessions_open_pair", "customer", "business", "is_open"),
     # at most one open session per (customer, business number): two racing inbound SMS cannot open two
@@ -106,6 +118,9 @@ session_members = Table(
     Index("ix_session_members_user", "user_id"),
 )
 
+# liveops: the texts of ``messages`` are indexed for full-text search (customer history) by objects that are
+# not tables here: on SQLite the FTS5 table ``messages_fts`` fed by triggers, on PostgreSQL the generated
+# column ``messages.tsv`` with a GIN index (migration 0002_liveops; docs/operations.md)
 messages = Table(
     "messages",
     metadata,
@@ -244,4 +259,31 @@ cometd_clients = Table(
     Column("gone", Boolean, nullable=False),  # disconnected, expired or dropped: kept only to resume from
     Index("ix_cometd_clients_resume", "user_id", "resume_key"),
     Index("ix_cometd_clients_seen", "seen_ms"),
+)
+
+# ---- liveops: statistics counters kept on commit (smsdesk/store/counters.py, docs/operations.md) ----
+
+stat_queue_minutes = Table(
+    "stat_queue_minutes",
+    metadata,
+    Column("minute_ms", BigInteger, primary_key=True),  # epoch ms of the minute's start
+    Column("queue", String(128), primary_key=True),
+    Column("offered", Integer, nullable=False, default=0),
+    Column("accepted", Integer, nullable=False, default=0),
+    Column("accepted_in_sl", Integer, nullable=False, default=0),  # within service_level_s, as set then
+    Column("wait_ms", BigInteger, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+    Column("handle_ms", BigInteger, nullable=False, default=0),
+    Column("abandoned", Integer, nullable=False, default=0),
+    Column("replies", Integer, nullable=False, default=0),
+    Column("reply_wait_ms", BigInteger, nullable=False, default=0),
+)
+
+stat_agent_quarters = Table(
+    "stat_agent_quarters",
+    metadata,
+    Column("quarter_ms", BigInteger, primary_key=True),  # a quarter hour: every zone's midnight is on one
+    Column("agent_id", String(32), primary_key=True),
+    Column("handled", Integer, nullable=False, default=0),
+    Column("handle_ms", BigInteger, nullable=False, default=0),
 )

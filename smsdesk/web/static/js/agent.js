@@ -13,6 +13,7 @@ import {Drafts} from "./drafts.js";
 import {WrapUpBar} from "./wrapup.js";
 import {StatePicker} from "./state_picker.js";
 import {offerKindWord} from "./words.js";
+import {CustomerHistory} from "./history.js";
 
 const gws = new Gws();
 const status = $("#status");
@@ -100,7 +101,10 @@ async function main() {
   setTimeout(showBlocked, 300);
   $("#mute").checked = ringer.muted;
   $("#mute").addEventListener("change", (e) => { ringer.setMuted(e.target.checked); showBlocked(); });
-  board.onPaneChange = () => {
+  const history = new CustomerHistory({gws, root: $("#history")});
+  board.onPaneChange = (changed) => {
+    const ud = (changed && changed.data && changed.data.userData) || {};
+    if (ud.CustomerNumber) history.show(ud.CustomerNumber, changed.data.id);
     const ringing = [...board.panes.values()].filter((p) => p.state === "Invited");
     ringer.update(ringing.length > 0);
     document.body.dataset.ringing = ringer.ringing ? "yes" : "no";

@@ -13,6 +13,8 @@ import {Viewer} from "./transcript.js";
 import {Drafts} from "./drafts.js";
 import {modeShort, modeWord, scopeWord, stateWord} from "./words.js";
 import {sessionSummary, supervisorAudience, supervisorMode} from "./console_words.js";
+import {Wallboard} from "./wallboard.js";
+import {TranscriptSearch} from "./history.js";
 
 const MODES = ["Monitor", "Coach", "BargeIn"];
 const SCOPES = ["AllChats", "NextChat"];
@@ -256,10 +258,13 @@ async function main() {
       }
     }
   };
+  const wallboard = new Wallboard({gws, root: $("#wallboard"), onError: (text) => flash(status, text, "error")});
+  new TranscriptSearch({gws, root: $("#search")});
   const notifications = new Notifications({
-    topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent},
+    topics: {"/v2/me/smssessions": (data) => board.handle(data), "/v2/users": onTeamEvent,
+      "/v2/statistics": (data) => wallboard.handle(data)},
     onStatus: connection,
-    onReady: async () => { await loadTeam(); await board.restore(); },
+    onReady: async () => { await wallboard.reload(); await loadTeam(); await board.restore(); },
   });
   $("#refresh").addEventListener("click", () => loadTeam().catch((err) => flash(status, err.message, "error")));
   $("#logout").addEventListener("click", async () => {

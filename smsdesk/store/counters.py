@@ -1,0 +1,127 @@
+"""Statistics counters kept on commit (docs/operations.md, "Where the figures come from").
+
+``count_milestones`` runs inside ``Store.commit``'s transaction: for each session write, the milestones
+this write reached (set now, unset in the stored version) are added to the per-minute queue counters
+(``stat_queue_minutes``) and the per-quarter-hour agent counters (``stat_agent_quarters``, quarter hours
+because every time zone's midnight is on one). Most writes reach none: then nothing is written. A write that
+reaches some adds one upsert per table (``executemany`` of its rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from smsdesk.store.base import NO_MILESTONES, Milestones, SessionWrite
+from smsdesk.store.statements import Db, Query
+
+__all__ = ["QUARTER_MS", "count_milestones"]
+
+MINUTE_MS = 60_000
+QUARTER_MS = 900_000
+_Q_FIELDS = (
+    "offered",
+    "accepted",
+    "accepted_in_sl",
+    "wait_ms",
+    "completed",
+    "handle_ms",
+    "abandoned",
+    "replies",
+    "reply_wait_ms",
+)
+_UPSERT_QUEUE = Query(
+    text(
+        "INSERT INTO stat_queue_minutes (minute_ms, queue, "
+        + ", ".join(_Q_FIELDS)
+        + ") VALUES (:minute_ms, :queue, "
+        + ", ".join(f":{f}" for f in _Q_FIELDS)
+        + ") ON CONFLICT (minute_ms, queue) DO UPDATE SET "
+        + ", ".join(f"{f} = stat_queue_minutes.{f} + excluded.{f}" for f in _Q_FIELDS)
+    )
+)
+_UPSERT_AGENT = Query(
+    text(
+        "INSERT INTO stat_agent_quarters (quarter_ms, agent_id, handled, handle_ms)"
+        " VALUES (:quarter_ms, :agent_id, :handled, :handle_ms)"
+        " ON CONFLICT (quarter_ms, agent_id) DO UPDATE SET"
+        " handled = stat_agent_quarters.handled + excluded.handled,"
+        " handle_ms = stat_agent_quarters.handle_ms + excluded.handle_ms"
+    )
+)
+
+
+def _queue_row(rows: dict[tuple[int, str], dict[str, int]], at: int, queue: str) -> dict[str, int]:
+    key = (at - at % MINUTE_MS, queue)
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = dict.fromkeys(_Q_FIELDS, 0)
+    return row
+
+
+def count_milestones(db: Db, writes: Sequence[SessionWrite], service_level_ms: int) -> None:
+    queues: dict[tuple[int, str], dict[str, int]] = {}
+    agents: dict[tuple[int, str], list[int]] = {}
+    for w in writes:
+        m = w.record.milestones
+        if m is NO_MILESTONES:
+            continue
+        before = w.stored.milestones if w.stored is not None else NO_MILESTONES
+        if m == before or m.offered_ms is None:
+            continue
+        if w.stored is None and w.expected_version is not None:
+            before = _reached_before(m, w.record.updated_ms)  # not read: what this write did not stamp
+        queue = w.record.queue
+        if before.offered_ms is None:
+            _queue_row(queues, m.offered_ms, queue)["offered"] += 1
+        if m.accepted_ms is not None and before.accepted_ms is None:
+            row = _queue_row(queues, m.accepted_ms, queue)
+            wait = m.accepted_ms - m.offered_ms
+            row["accepted"] += 1
+            row["wait_ms"] += wait
+            row["accepted_in_sl"] += wait <= service_level_ms
+        if m.first_reply_ms is not None and before.first_reply_ms is None:
+            row = _queue_row(queues, m.first_reply_ms, queue)
+            row["replies"] += 1
+            row["reply_wait_ms"] += m.reply_wait_ms or 0
+        if m.ended_ms is not None and before.ended_ms is None:
+            row = _queue_row(queues, m.ended_ms, queue)
+            if m.accepted_ms is None:
+                row["abandoned"] += 1
+            else:
+                handle = m.ended_ms - m.accepted_ms
+                row["completed"] += 1
+                row["handle_ms"] += handle
+                if m.agent_id is not None:
+                    key = (m.ended_ms - m.ended_ms % QUARTER_MS, m.agent_id)
+                    counts = agents.setdefault(key, [0, 0])
+                    counts[0] += 1
+                    counts[1] += handle
+    if queues:
+        db.run_many(_UPSERT_QUEUE, [{"minute_ms": k[0], "queue": k[1], **v} for k, v in queues.items()])
+    if agents:
+        db.run_many(
+            _UPSERT_AGENT,
+            [
+                {"quarter_ms": k[0], "agent_id": k[1], "handled": v[0], "handle_ms": v[1]}
+                for k, v in agents.items()
+            ],
+        )
+
+
+def _reached_before(m: Milestones, now_ms: int) -> Milestones:
+    """The milestones as they were before a write at ``now_ms`` (it stamps the ones it reaches with it)."""
+
+    def kept(v: int | None) -> int | None:
+        return None if v == now_ms else v
+
+    return Milestones(
+        m.agent_id,
+        kept(m.offered_ms),
+        kept(m.accepted_ms),
+        kept(m.first_reply_ms),
+        m.reply_wait_ms,
+        kept(m.ended_ms),
+        m.parties,
+    )
