@@ -209,6 +209,9 @@ class _Builder:
             return out
         if names == "":
             names = f"Failure.{status}" if status in self.codes else "Failure"
+        if names == "PromText":
+            out["content"] = {"text/plain": {"schema": {"type": "string"}}}
+            return out
         if names == "TwiML":
             out["content"] = {"text/xml": {"schema": {"type": "string"}, "example": "<Response/>"}}
             return out

@@ -205,6 +205,26 @@ class SkillsAnswer(_Closed):
     skills: list[Skill]
 
 
+class StatisticsAnswer(_Open):
+    """`GET /api/v2/statistics` (docs/operations.md): per queue and per agent, `asOf`."""
+
+    statusCode: Literal[0]
+    queues: list[dict[str, Any]]
+    agents: list[dict[str, Any]]
+
+
+class HistoryAnswer(_Open):
+    """`GET /api/v2/smssessions` (docs/operations.md): the sessions found, newest first, and paging."""
+
+    statusCode: Literal[0]
+
+
+class ReportAnswer(_Open):
+    """`GET /api/v2/reports/{queues|agents}` (docs/operations.md); CSV with `Accept: text/csv`."""
+
+    statusCode: Literal[0]
+
+
 class Queue(_Open):
     name: str
     uri: str
@@ -220,6 +240,9 @@ class QueuesAnswer(_Closed):
 
 ENVELOPES: tuple[type[BaseModel], ...] = (
     Failure,
+    StatisticsAnswer,
+    HistoryAnswer,
+    ReportAnswer,
     SkillAnswer,
     SkillsAnswer,
     QueuesAnswer,

@@ -61,6 +61,7 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "feature_id": ({"type": "string", "examples": ["api-multimedia"]}, "A feature name"),
     "channel": ({"type": "string"}, "A channel name"),
     "name": ({"type": "string"}, "A skill's name (its id)"),
+    "kind": ({"type": "string", "enum": ["queues", "agents"]}, "What the report is about"),
     "tail": ({"type": "string"}, "Any tail (the CometD JS client appends the message type): not read"),
 }
 
@@ -207,6 +208,44 @@ SPECS: Mapping[tuple[str, str], Spec] = {
     ),
     ("/api/v2/users/{user_id}/skills/{name}", "DELETE"): Spec(
         "Take a skill from a user (admins)", "Skills", {200: "Ok", 401: F, 403: F, 404: F}
+    ),
+    ("/api/v2/statistics", "GET"): Spec(
+        "Real-time statistics: queues and agents (an agent gets only their own figures)",
+        "Statistics",
+        {200: "StatisticsAnswer", 401: F},
+    ),
+    ("/api/v2/smssessions", "GET"): Spec(
+        "Customer history and transcript search (supervisors see all; agents what they took part in)",
+        "Statistics",
+        {200: "HistoryAnswer", 400: F, 401: F, 403: F},
+        query=(
+            Query("customerNumber", {"type": "string"}, "The customer's number, E.164"),
+            Query("from", {"type": "string"}, "An ISO date or date-time: sessions since"),
+            Query("to", {"type": "string"}, "An ISO date or date-time: sessions until"),
+            Query("queue", {"type": "string"}, "A queue's name"),
+            Query("agent", {"type": "string"}, "A user name or id"),
+            Query("q", {"type": "string"}, "Words in the transcript (full-text)"),
+            _FIELDS,
+            Query("offset", {"type": "integer", "minimum": 0}, "Sessions skipped"),
+            Query("limit", {"type": "integer", "minimum": 1}, "Sessions at most"),
+        ),
+    ),
+    ("/api/v2/reports/{kind}", "GET"): Spec(
+        "A report over closed periods (supervisors): `queues` or `agents`; CSV with `Accept: text/csv`",
+        "Statistics",
+        {200: "ReportAnswer", 400: F, 401: F, 403: F, 404: F},
+        query=(
+            Query("from", {"type": "string"}, "An ISO date (the first day)"),
+            Query("to", {"type": "string"}, "An ISO date (the last day)"),
+            Query("by", {"type": "string", "enum": ["queue", "agent", "hour", "day"]}, "The grouping"),
+        ),
+    ),
+    ("/metrics", "GET"): Spec(
+        "Prometheus metrics (open in `smsdesk demo`; `serve`: `Authorization: Bearer <metrics_token>`, or on "
+        "`metrics_port`, else 404)",
+        "Operations",
+        {200: "PromText", 401: "PromText", 404: "PromText"},
+        access="public",
     ),
     ("/api/v2/queues", "GET"): Spec(
         "The configured queues (smsdesk's addition): transfer targets",
