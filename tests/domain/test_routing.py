@@ -174,7 +174,7 @@ def test_rona_applies_to_the_routers_offers_only() -> None:
     assert not routed_offer(d.s, "nobody")
     d.op("alice", Op.ACCEPT, {"nickname": "Alice"})
     assert not routed_offer(d.s, "alice")  # Chatting: nothing to lapse
-    d.op("alice", Op.INVITE, {"queueName": "more"})
+    d.op("alice", Op.INVITE, {"targetUri": "http://h/api/v2/queues/more"})
     d.do(Offer("bob", "Bob"))
     assert routed_offer(d.s, "bob")  # an invitation to a queue, offered by the router
     d.op("bob", Op.REJECT)
@@ -238,7 +238,7 @@ def test_overflow_moves_only_a_session_waiting_for_its_first_agent(phase: str) -
     elif phase in ("active", "queue-invitation", "closed"):
         d.offer_accept("alice")
         if phase == "queue-invitation":
-            d.op("alice", Op.INVITE, {"queueName": "more"})
+            d.op("alice", Op.INVITE, {"targetUri": "http://h/api/v2/queues/more"})
         elif phase == "closed":
             d.op("alice", Op.COMPLETE)
     before = d.s
@@ -275,7 +275,7 @@ def test_an_unknown_queue_is_refused_when_the_queues_are_known() -> None:
         (Op.TRANSFER, {"queueName": "nope"}),
         (Op.COMPLETE, {"queueName": "nope"}),
         (Op.INVITE, {"targetUri": "http://h/api/v2/queues/nope"}),
-        (Op.CONSULT, {"queueName": "nope"}),
+        (Op.CONSULT, {"targetUri": "http://h/api/v2/queues/nope"}),
     ):
         with pytest.raises(Validation, match="Unknown queue 'nope'; the queues are: billing, default"):
             d.op("alice", op, params)

@@ -70,7 +70,13 @@ async def database() -> AsyncIterator[str]:
     await _pg(POSTGRES_URL, f'CREATE DATABASE "{name}"')
     url = urlunparse(urlparse(POSTGRES_URL)._replace(path="/" + name))
     try:
-        for user, role in (("agent1", "agent"), ("supervisor1", "supervisor"), ("supervisor2", "supervisor")):
+        users = (
+            ("agent1", "agent"),
+            ("supervisor1", "supervisor"),
+            ("supervisor2", "supervisor"),
+            ("admin", "admin"),
+        )
+        for user, role in users:
             done = await asyncio.create_subprocess_exec(
                 *smsdesk("users", "add", user, "--password", PASSWORD, "--role", role, "--database", url),
                 cwd=ROOT,
@@ -94,8 +100,11 @@ class Node:
 async def start_node(database: str, log: Path) -> Node:
     port = free_port()
     args = ["serve", "--database", database, "--redis", REDIS_URL, "--port", str(port)]
+    env = {**os.environ, "SMSDESK_SIMULATOR_ENABLED": "1"}  # off in serve unless switched on, for admins
     with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(*smsdesk(*args), cwd=ROOT, stdout=out, stderr=out)
+        proc = await asyncio.create_subprocess_exec(
+            *smsdesk(*args), cwd=ROOT, stdout=out, stderr=out, env=env
+        )
     async with httpx.AsyncClient() as http:
         for _ in range(1200):  # a busy machine: up to two minutes
             if proc.returncode is not None:
@@ -170,7 +179,7 @@ class Desk:
     async def text(self, customer: str, text: str) -> None:
         """A customer's text; retried with the same message id (idempotent) until acknowledged."""
         body = {"from": customer, "to": BUSINESS, "text": text, "messageId": f"cluster-{customer}-{text}"}
-        r = await self.call("POST", "/sms/simulator/inbound", json=body)
+        r = await self.call("POST", "/sms/simulator/inbound", json=body, user="admin")
         assert r.status_code == 200 and r.json()["statusCode"] == 0, r.text
 
     async def operation(self, session_id: str, body: dict[str, Any]) -> bool | None:
@@ -307,7 +316,7 @@ async def test_a_node_killed_under_load_loses_nothing(
         unsure = {t for t, ok in replies.items() if ok is None}
 
         async def phone() -> Counter[str]:
-            r = await desk.call("GET", "/sms/simulator/outbound", params={"to": CUSTOMER})
+            r = await desk.call("GET", "/sms/simulator/outbound", "admin", params={"to": CUSTOMER})
             return Counter(m["text"] for m in r.json()["messages"])
 
         async def replies_shown() -> bool:

@@ -61,6 +61,7 @@ async def test_only_the_client_that_asked_gets_delivery_status(
                 r = await http.post(
                     "/sms/simulator/inbound",
                     json={"from": "+15551230077", "to": "+15550000000", "text": "hi"},
+                    auth=("admin", PASSWORD),  # the simulator of `serve` is for admins (docs/security.md)
                 )
                 assert r.status_code == 200, r.text
                 offer = await _until(ours, lambda d: d.get("smssession", {}).get("state") == "Invited")

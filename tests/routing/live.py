@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from smsdesk.app import build_app
 from smsdesk.clock import Clock, FakeClock
 from smsdesk.config import Settings
-from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.config import SimulatorSettings, SmsSettings
 from tests.notify.helpers import BasicAuth, serve
 
 CUST = "+15551230001"
@@ -96,7 +96,14 @@ async def live(
 ) -> AsyncIterator[Live]:
     """A server on ``tmp_path/<name>.db``: two of them on one name are two nodes on one database."""
     s = Settings(database_url=f"sqlite:///{tmp_path / (name + '.db')}", **settings)
-    app = build_app(s, clock=clock, fast_hash=True, seed_demo=True, sms=SmsSettings(), background=False)
+    app = build_app(
+        s,
+        clock=clock,
+        fast_hash=True,
+        seed_demo=True,
+        sms=SmsSettings(SimulatorSettings(public=True)),
+        background=False,
+    )
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as http:
         yield Live(app, http, base + "/api/v2/notifications")
 

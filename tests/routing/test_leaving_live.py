@@ -58,11 +58,11 @@ async def test_logout_sends_the_pending_offer_to_another_agent_at_once(tmp_path:
         (sid,) = await srv.sessions("agent1")
         await srv.ready("agent2")
         r = await srv.post("/api/v2/me", {"operationName": "EndContactCenterSession"}, "agent1")
-        assert r == {"statusCode": 0}
+        assert r["statusCode"] == 0, r
         assert await srv.sessions("agent1") == []  # revoked at once, not at the offer timeout
         assert await srv.route() == 1
         await eventually(lambda: states(a2, sid) == ["Invited"], what="agent2 offered")
-        await eventually(lambda: states(a1, sid) == ["Invited", "Revoked"], what="agent1 revoked")
+        # agent1's own CometD clients end with the logout (docs/security.md), before its Revoked reaches them
         assert (await srv.channel("agent1"))["state"] == "LoggedOut"
 
 
@@ -105,7 +105,7 @@ async def test_a_not_ready_agent_who_is_there_keeps_their_chat(tmp_path: Path) -
         (sid,) = await srv.sessions("agent1")
         await op(srv, "agent1", sid, {"operationName": "Accept"})
         r = await srv.post("/api/v2/me/channels/sms", {"operationName": "NotReady", "reason": "Break"})
-        assert r == {"statusCode": 0}
+        assert r["statusCode"] == 0, r
         await tick(clock, 2 * GRACE, srv)
         assert await srv.sessions("agent1") == [sid]
         assert states(a1, sid) == ["Invited", "Chatting"]

@@ -127,6 +127,6 @@ async def test_transfer_and_complete_use_the_configured_queues(tmp_path: Path) -
         r = await srv.post(
             f"/api/v2/me/smssessions/{sid}", {"operationName": "Transfer", "queueName": "billing"}
         )
-        assert r == {"statusCode": 0}
+        assert r["statusCode"] == 0, r
         rec = await srv.app.state.rt.store.get_session(sid)
         assert rec is not None and rec.queue == "billing" and rec.waiting

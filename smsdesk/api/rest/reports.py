@@ -13,19 +13,26 @@ from smsdesk.actions.access import require_supervisor
 from smsdesk.actions.reports import agent_report, queue_report, report_period, to_csv
 from smsdesk.api.deps import principal_of, runtime_of
 from smsdesk.api.errors import GwsJSONResponse
-from smsdesk.domain.errors import NotFound
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 
-@router.get("/api/v2/reports/{kind}")
-async def get_report(request: Request, kind: str) -> Response:
+@router.get("/api/v2/reports/queues")
+async def get_queue_report(request: Request) -> Response:
+    return await _report(request, "queues")
+
+
+@router.get("/api/v2/reports/agents")
+async def get_agent_report(request: Request) -> Response:
+    return await _report(request, "agents")
+
+
+async def _report(request: Request, kind: str) -> Response:
+    """Another kind than ``queues`` and ``agents`` is not a route: HTTP 404, statusCode 6."""
     rt, p = runtime_of(request), principal_of(request)
     require_supervisor(p)
-    if kind not in ("queues", "agents"):
-        raise NotFound(f"No report '{kind}': there are 'queues' and 'agents'")
     zone = ZoneInfo(rt.settings.time_zone)
     q = request.query_params
     start, end = report_period(q.get("from"), q.get("to"), zone)

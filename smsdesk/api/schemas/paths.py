@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smsdesk.actions.history import MAX_LIMIT
 from smsdesk.api.schemas.bodies import CHANNEL_NAME, PHONE, SPACE
 
 __all__ = ["PATH_PARAMETERS", "SPECS", "Access", "Query", "Spec"]
@@ -43,6 +44,25 @@ class Spec:
 # Failure statuses answered with the GWS envelope; which statusCodes they carry comes from ``HTTP_STATUS``.
 F = ""
 
+_DAY_OR_TIME: dict[str, Any] = {
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],  # empty: not given
+}
+
+
+def _report(kind: str, by: tuple[str, ...]) -> Spec:
+    return Spec(
+        f"A report of the {kind} over closed days (supervisors); CSV with `Accept: text/csv`",
+        "Statistics",
+        {200: "ReportAnswer", 400: F, 401: F, 403: F},
+        query=(
+            Query("from", {"type": "string", "format": "date"}, "An ISO date (the first day)", required=True),
+            Query("to", {"type": "string", "format": "date"}, "An ISO date (the last day)", required=True),
+            Query("by", {"type": "string", "enum": list(by)}, f"The grouping (default `{by[0]}`)"),
+        ),
+    )
+
+
 _FIELDS = Query(
     "fields", {"type": "string"}, "`*` (or a field list, for users): full objects instead of `uris`"
 )
@@ -61,7 +81,6 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "feature_id": ({"type": "string", "examples": ["api-multimedia"]}, "A feature name"),
     "channel": ({"type": "string"}, "A channel name"),
     "name": ({"type": "string"}, "A skill's name (its id)"),
-    "kind": ({"type": "string", "enum": ["queues", "agents"]}, "What the report is about"),
     "tail": ({"type": "string"}, "Any tail (the CometD JS client appends the message type): not read"),
 }
 
@@ -219,27 +238,19 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Statistics",
         {200: "HistoryAnswer", 400: F, 401: F, 403: F},
         query=(
-            Query("customerNumber", {"type": "string"}, "The customer's number, E.164"),
-            Query("from", {"type": "string"}, "An ISO date or date-time: sessions since"),
-            Query("to", {"type": "string"}, "An ISO date or date-time: sessions until"),
+            Query("customerNumber", PHONE, "The customer's number, E.164"),
+            Query("from", _DAY_OR_TIME, "An ISO date or date-time: sessions since"),
+            Query("to", _DAY_OR_TIME, "An ISO date or date-time: sessions until"),
             Query("queue", {"type": "string"}, "A queue's name"),
             Query("agent", {"type": "string"}, "A user name or id"),
             Query("q", {"type": "string"}, "Words in the transcript (full-text)"),
             _FIELDS,
-            Query("offset", {"type": "integer", "minimum": 0}, "Sessions skipped"),
-            Query("limit", {"type": "integer", "minimum": 1}, "Sessions at most"),
+            Query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000}, "Sessions skipped"),
+            Query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Sessions at most"),
         ),
     ),
-    ("/api/v2/reports/{kind}", "GET"): Spec(
-        "A report over closed periods (supervisors): `queues` or `agents`; CSV with `Accept: text/csv`",
-        "Statistics",
-        {200: "ReportAnswer", 400: F, 401: F, 403: F, 404: F},
-        query=(
-            Query("from", {"type": "string"}, "An ISO date (the first day)"),
-            Query("to", {"type": "string"}, "An ISO date (the last day)"),
-            Query("by", {"type": "string", "enum": ["queue", "agent", "hour", "day"]}, "The grouping"),
-        ),
-    ),
+    ("/api/v2/reports/queues", "GET"): _report("queues", ("queue", "hour", "day")),
+    ("/api/v2/reports/agents", "GET"): _report("agents", ("agent", "hour", "day")),
     ("/metrics", "GET"): Spec(
         "Prometheus metrics (open in `smsdesk demo`; `serve`: `Authorization: Bearer <metrics_token>`, or on "
         "`metrics_port`, else 404)",
