@@ -56,6 +56,7 @@ async def test_logout_sends_the_pending_offer_to_another_agent_at_once(tmp_path:
         await srv.text()
         assert await srv.route() == 1
         (sid,) = await srv.sessions("agent1")
+        await eventually(lambda: states(a1, sid) == ["Invited"], what="agent1 offered")
         await srv.ready("agent2")
         r = await srv.post("/api/v2/me", {"operationName": "EndContactCenterSession"}, "agent1")
         assert r["statusCode"] == 0, r
