@@ -27,7 +27,7 @@ from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
 from smsdesk.actions.retention import RetentionLoop
 from smsdesk.actions.routing import Router
-from smsdesk.actions.session_cache import cache_hints
+from smsdesk.actions.session_cache import cache_hints, reference_hints
 from smsdesk.actions.statistics import Statistics, StatisticsPublisher
 from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.description import install as install_openapi
@@ -215,6 +215,7 @@ def build_app(
     rt.publisher = hub
     revocation = AccessRevocation(bus, authenticator, hub.drop_user)
     bus.subscribe(EVENTS_TOPIC, cache_hints(rt.session_cache))
+    bus.subscribe(EVENTS_TOPIC, reference_hints(rt.reference_answered))  # referenceIds taken elsewhere
     sms_settings = sms or SmsSettings.from_env(os.environ, demo=seed_demo)
     registry, simulator = _providers(rt, sms_settings)
     sms_settings.check_numbers(settings.number_queues)  # startup refuses a number no provider serves

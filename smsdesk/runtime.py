@@ -42,7 +42,11 @@ def _default_locks() -> _Locks:
 
 class Publisher(Protocol):
     async def notify_committed(
-        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+        self,
+        last_event_id: int,
+        user_ids: Collection[str],
+        sessions: Collection[tuple[str, int]] = (),
+        refs: Collection[tuple[str, int]] = (),
     ) -> None: ...
 
 
@@ -50,7 +54,11 @@ class NullPublisher:
     """For tools (CLI) that write without a notification hub: clients catch up from the store anyway."""
 
     async def notify_committed(
-        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+        self,
+        last_event_id: int,
+        user_ids: Collection[str],
+        sessions: Collection[tuple[str, int]] = (),
+        refs: Collection[tuple[str, int]] = (),
     ) -> None:
         return None
 
@@ -76,6 +84,12 @@ class Runtime:
     inbound_in_flight: int = 0  # inbound SMS being stored now (``actions/inbound.py``, the backlog bound)
     skills_changed: Callable[[], None] = _nothing  # an agent's skills changed: the router reads them again
 
+    def reference_answered(self, user_id: str, reference_id: int) -> None:
+        """A request of ``user_id`` was answered with ``reference_id`` (here or, by a hint, elsewhere): the
+        user's next one is expected to get the one after."""
+        if self.next_references.get(user_id, 1) <= reference_id:
+            self.next_references[user_id] = reference_id + 1
+
     async def commit(self, change: Change) -> int:
         start = time.perf_counter()
         last = await self.store.commit(change)
@@ -85,5 +99,5 @@ class Runtime:
         if change.notifications:
             users = {n.user_id for n in change.notifications}
             sessions = [(w.record.id, w.record.version) for w in change.sessions]
-            await self.publisher.notify_committed(last, users, sessions)
+            await self.publisher.notify_committed(last, users, sessions, change.references)
         return last

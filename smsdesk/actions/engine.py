@@ -107,7 +107,10 @@ def user_data_limits(settings: Settings) -> UserDataLimits:
 def next_reference(rt: Runtime, user_id: str) -> int:
     """The referenceId ``user_id``'s next request is answered with, as this process expects it: the store
     checks it when the request commits (``ReferenceTaken`` then names the right one, and the request is decided
-    again); a process that never saw the user guesses 1."""
+    again); a process that never saw the user guesses 1. A user's requests are decided one at a time in a
+    process (``check_session_operation`` holds the user's lock: an agent chats in several sessions at once,
+    and two requests decided together would guess the same number); the other processes learn each number
+    from the commit's hint (``reference_hints``)."""
     return rt.next_references.get(user_id, 1)
 
 
@@ -344,8 +347,7 @@ async def persist_outcome(
         change.references.append(out.reference)
     await rt.commit(change)
     if out.reference is not None:
-        user_id, reference_id = out.reference
-        rt.next_references[user_id] = max(reference_id + 1, rt.next_references.get(user_id, 1))
+        rt.reference_answered(*out.reference)
     _count(prev, record, now)
     _remember(rt, prev, record, out.session, change)
     if record.waiting or out.freed:

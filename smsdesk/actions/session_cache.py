@@ -22,7 +22,7 @@ from smsdesk.bus.messages import EventsAdvanced
 from smsdesk.domain.sessions import Session
 from smsdesk.store.base import SessionRecord
 
-__all__ = ["CachedSession", "SessionCache", "apply_messages", "cache_hints"]
+__all__ = ["CachedSession", "SessionCache", "apply_messages", "cache_hints", "reference_hints"]
 
 Transcript = tuple[Mapping[str, Any], ...]
 
@@ -96,6 +96,24 @@ class SessionCache:
         entry = self._closed.get(session_id)
         if entry is not None and entry.record.version < version:
             del self._closed[session_id]
+
+
+def reference_hints(answered: Callable[[str, int], None]) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """A bus handler for ``EVENTS_TOPIC``: the referenceIds other processes answered users' requests with, so
+    that this process guesses each user's next one right (``Runtime.reference_answered``; a wrong guess costs
+    the request a second decision, docs/sessions.md "referenceId")."""
+
+    async def on_hint(wire: dict[str, Any]) -> None:
+        refs = wire.get("refs")
+        if not isinstance(refs, list) or wire.get("type") != EventsAdvanced.NAME:
+            return
+        for pair in refs:
+            if isinstance(pair, list) and len(pair) == 2:
+                user_id, reference_id = pair
+                if isinstance(user_id, str) and type(reference_id) is int:
+                    answered(user_id, reference_id)
+
+    return on_hint
 
 
 def cache_hints(cache: SessionCache) -> Callable[[dict[str, Any]], Awaitable[None]]:

@@ -95,7 +95,11 @@ async def check_session_operation(
         return out
 
     try:
-        out = await run_on_session(rt, session_id, decide)
+        # one request of a user at a time in this process: each is decided with the referenceId the one
+        # before it took (``next_reference``); the session's own lock is taken inside this one
+        out = await rt.session_locks(
+            f"user:{principal.user_id}", lambda: run_on_session(rt, session_id, decide)
+        )
     except InvalidState:
         if op is Operation.SEND_MESSAGE:
             # STOP closed the session for its agents: say why nothing can be sent, not just "LeftChat"

@@ -11,7 +11,9 @@ Formats::
         The store's event stream now holds ids up to ``last_event_id``; the new events concern ``user_ids``
         (an empty list means "possibly anyone"). ``sessions`` (optional, left out when empty): the SMS
         sessions the same commit wrote and their new versions, so that other processes drop an older copy
-        from their session cache before they use it (docs/sessions.md).
+        from their session cache before they use it (docs/sessions.md). ``refs`` (optional, left out when
+        empty): ``[user id, referenceId]`` of the user requests the commit answered, so that every process
+        guesses each user's next referenceId right (docs/sessions.md, "referenceId").
 
     {"type": "resync"}
         Delivered locally by a bus after it (re)connected: anything may have been missed, catch up.
@@ -57,12 +59,17 @@ class EventsAdvanced:
     last_event_id: int
     user_ids: tuple[str, ...] = ()
     sessions: tuple[tuple[str, int], ...] = ()  # (session id, version written)
+    refs: tuple[tuple[str, int], ...] = ()  # (user id, the referenceId a request of theirs was answered with)
 
     @classmethod
     def of(
-        cls, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+        cls,
+        last_event_id: int,
+        user_ids: Collection[str],
+        sessions: Collection[tuple[str, int]] = (),
+        refs: Collection[tuple[str, int]] = (),
     ) -> EventsAdvanced:
-        return cls(last_event_id, tuple(sorted(set(user_ids))), tuple(sessions))
+        return cls(last_event_id, tuple(sorted(set(user_ids))), tuple(sessions), tuple(refs))
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -72,6 +79,8 @@ class EventsAdvanced:
         }
         if self.sessions:
             wire["sessions"] = [list(s) for s in self.sessions]
+        if self.refs:
+            wire["refs"] = [list(r) for r in self.refs]
         return wire
 
     @classmethod
@@ -84,12 +93,15 @@ class EventsAdvanced:
             )
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
             raise BusMessageError("events_advanced: user_ids must be a list of strings")
-        return cls(last, tuple(users), _sessions(wire.get("sessions", [])))
+        return cls(
+            last, tuple(users), _sessions(wire.get("sessions", [])), _sessions(wire.get("refs", []), "refs")
+        )
 
 
-def _sessions(value: object) -> tuple[tuple[str, int], ...]:
+def _sessions(value: object, field: str = "sessions") -> tuple[tuple[str, int], ...]:
+    """``[[str, int], ...]``: the ``sessions`` (id, version) or the ``refs`` (user id, referenceId)."""
     if not isinstance(value, list):
-        raise BusMessageError("events_advanced: sessions must be a list of [id, version] pairs")
+        raise BusMessageError(f"events_advanced: {field} must be a list of [id, number] pairs")
     out: list[tuple[str, int]] = []
     for item in value:
         if (
@@ -99,7 +111,7 @@ def _sessions(value: object) -> tuple[tuple[str, int], ...]:
             or not isinstance(item[1], int)
             or isinstance(item[1], bool)
         ):
-            raise BusMessageError(f"events_advanced: a session must be an [id, version] pair, got {item!r}")
+            raise BusMessageError(f"events_advanced: {field} holds [id, number] pairs, got {item!r}")
         out.append((item[0], item[1]))
     return tuple(out)
 

@@ -204,7 +204,11 @@ class NotificationHub:
     # --- producer side ----------------------------------------------------------------------------------
 
     async def notify_committed(
-        self, last_event_id: int, user_ids: Collection[str], sessions: Collection[tuple[str, int]] = ()
+        self,
+        last_event_id: int,
+        user_ids: Collection[str],
+        sessions: Collection[tuple[str, int]] = (),
+        refs: Collection[tuple[str, int]] = (),
     ) -> None:
         """Call after a commit that stored events up to ``last_event_id`` for ``user_ids``; ``sessions``: the
         (id, version) of the SMS sessions it wrote, passed on for other processes' session caches.
@@ -213,7 +217,7 @@ class NotificationHub:
         writers in the same turn) go out as one message at the end of that turn: the highest event id, the
         union of the users and of the sessions. Every process then reads the store once for all of them."""
         self._lag.append((last_event_id, time.perf_counter()))
-        if self._outgoing.add(last_event_id, user_ids, sessions):
+        if self._outgoing.add(last_event_id, user_ids, sessions, refs):
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
@@ -609,7 +613,7 @@ class _Outgoing:
     """The hints of one loop turn merged: the highest event id, the users (empty: possibly anyone), and the
     highest version of each session."""
 
-    __slots__ = ("anyone", "held", "last", "sessions", "users")
+    __slots__ = ("anyone", "held", "last", "refs", "sessions", "users")
 
     def __init__(self) -> None:
         self.held = False
@@ -617,8 +621,15 @@ class _Outgoing:
         self.users: set[str] = set()
         self.anyone = False
         self.sessions: dict[str, int] = {}
+        self.refs: dict[str, int] = {}
 
-    def add(self, last: int, users: Collection[str], sessions: Collection[tuple[str, int]]) -> bool:
+    def add(
+        self,
+        last: int,
+        users: Collection[str],
+        sessions: Collection[tuple[str, int]],
+        refs: Collection[tuple[str, int]] = (),
+    ) -> bool:
         """Merge one commit's hint; True when it is the turn's first (the caller schedules the flush)."""
         first = not self.held
         self.held = True
@@ -631,7 +642,11 @@ class _Outgoing:
         for session_id, version in sessions:
             if known.get(session_id, 0) < version:
                 known[session_id] = version
+        for user_id, reference_id in refs:
+            if self.refs.get(user_id, 0) < reference_id:
+                self.refs[user_id] = reference_id
         return first
 
     def hint(self) -> EventsAdvanced:
-        return EventsAdvanced.of(self.last, () if self.anyone else self.users, self.sessions.items())
+        users = () if self.anyone else self.users
+        return EventsAdvanced.of(self.last, users, self.sessions.items(), self.refs.items())
