@@ -30,7 +30,7 @@ from smsdesk.api.auth import Authenticator, AuthMiddleware, admin_only
 from smsdesk.api.description import install as install_openapi
 from smsdesk.api.dispatch import App, HotPaths
 from smsdesk.api.errors import GwsJSONResponse, error_response, gws_error, http_error, internal_error
-from smsdesk.api.rest import features, me, queues, skills, smssessions, supervision, users
+from smsdesk.api.rest import features, me, queues, skills, smssessions, supervision, tools, users
 from smsdesk.api.revocation import AccessRevocation
 from smsdesk.api.routes import allowed_methods
 from smsdesk.bus.base import Bus
@@ -264,7 +264,7 @@ def build_app(
     plain = [*smssessions.plain_routes(), *me.plain_routes(), *sms_routes]
     app.router.routes[:0] = [*hub.routes(), *plain, *build_web_routes()]
     _install_error_handlers(app)
-    for module in (me, users, features, smssessions, supervision, queues, skills):
+    for module in (me, users, features, smssessions, supervision, queues, skills, tools):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

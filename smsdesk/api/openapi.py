@@ -304,6 +304,8 @@ def describe(app: FastAPI, settings: Settings, *, simulator_public: bool = True)
             bodies.CreateUser,
             bodies.UpdateUser,
             bodies.AddSkill,
+            bodies.StandardResponseBody,
+            bodies.ContactNoteBody,
             bodies.SimulatorInbound,
             bodies.TwilioInbound,
             bodies.TwilioStatus,

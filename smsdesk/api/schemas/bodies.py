@@ -25,11 +25,13 @@ __all__ = [
     "SESSION_PARAMETERS",
     "SPACE",
     "ChannelStateParams",
+    "ContactNoteBody",
     "CreateUser",
     "IntrudeParams",
     "MonitorParams",
     "NoParams",
     "SimulatorInbound",
+    "StandardResponseBody",
     "StartContactCenterSessionParams",
     "TwilioInbound",
     "TwilioStatus",
@@ -344,3 +346,19 @@ class TwilioStatus(JsonBody):
     )
     ErrorCode: str | None = None
     ErrorMessage: str | None = None
+
+
+class StandardResponseBody(JsonBody):
+    """`POST /api/v2/responses`, `PUT /api/v2/responses/{id}` (supervisors, admins; smsdesk's extension): a
+    standard response, kept as written. Placeholders filled when inserted: `{agentNickname}`,
+    `{agentFirstName}`, `{customerNumber}`, `{userData.KEY}` (docs/api.md, "Standard responses")."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=_TEXT)]
+    category: Annotated[str, Field(max_length=100, description="Empty or missing: no category")] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=2000, pattern=_TEXT)]
+
+
+class ContactNoteBody(JsonBody):
+    """`POST /api/v2/contacts/{number}/notes` (smsdesk's extension): a note about the customer, never sent."""
+
+    text: Annotated[str, Field(min_length=1, max_length=2000, pattern=_TEXT)]
