@@ -202,6 +202,7 @@ def build_app(
     sms_settings.check_numbers(settings.number_queues)  # startup refuses a number no provider serves
     rt.provider_name_for = registry.provider_name_for
     rt.provider_available = registry.has
+    rt.owns_number = registry.owns
     outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
     rt.wake_outbox = outbox.wake
     router = RouterLoop(Router(rt), bus=bus)

@@ -306,6 +306,7 @@ def describe(app: FastAPI, settings: Settings, *, simulator_public: bool = True)
             bodies.AddSkill,
             bodies.StandardResponseBody,
             bodies.ContactNoteBody,
+            bodies.CreateSession,
             bodies.SimulatorInbound,
             bodies.TwilioInbound,
             bodies.TwilioStatus,

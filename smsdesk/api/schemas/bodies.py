@@ -26,6 +26,7 @@ __all__ = [
     "SPACE",
     "ChannelStateParams",
     "ContactNoteBody",
+    "CreateSession",
     "CreateUser",
     "IntrudeParams",
     "MonitorParams",
@@ -362,3 +363,17 @@ class ContactNoteBody(JsonBody):
     """`POST /api/v2/contacts/{number}/notes` (smsdesk's extension): a note about the customer, never sent."""
 
     text: Annotated[str, Field(min_length=1, max_length=2000, pattern=_TEXT)]
+
+
+class CreateSession(JsonBody):
+    """`POST /api/v2/me/smssessions` (agents; smsdesk's extension): start a conversation with a customer. The
+    agent is Chatting in it at once and `text` is its first SMS (docs/api.md, "Agent-started conversations")."""
+
+    operationName: Annotated[
+        str, Field(pattern=rf"^{SPACE}*[Cc][Rr][Ee][Aa][Tt][Ee]{SPACE}*$", description="`Create` (any case)")
+    ]
+    customerNumber: Annotated[str, Field(min_length=1, max_length=40, description="The customer's number")]
+    businessNumber: Annotated[
+        str, Field(min_length=1, max_length=40, description="One of our business numbers: the sender")
+    ]
+    text: Text

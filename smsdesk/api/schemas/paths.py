@@ -142,6 +142,16 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         {200: ("Uris", "SessionsAnswer"), 401: F, 404: F},
         query=(_FIELDS,),
     ),
+    ("/api/v2/me/smssessions", "POST"): Spec(
+        "Start a conversation with a customer (agents; smsdesk's extension)",
+        "SMS sessions",
+        {200: "SessionAnswer", 400: F, 401: F, 403: F, 404: F, 409: F},
+        body="CreateSession",
+        description="The agent is Chatting at once (it counts against their capacity) and `text` goes out "
+        "as the first SMS from `businessNumber`. Refusals: an impossible number (10), not an agent (5), a "
+        "business number not ours (6), an opted-out customer (3), no SMS channel session (2), at capacity "
+        "(19), a conversation with that customer open on that number (18). docs/api.md.",
+    ),
     ("/api/v2/me/smssessions/{session_id}", "GET"): _SESSION_GET,
     ("/api/v2/smssessions/{session_id}", "GET"): _SESSION_GET,
     ("/api/v2/me/smssessions/{session_id}", "POST"): _SESSION_OP,
