@@ -7,12 +7,13 @@ the conversation is listed there and never reaches the customer. Screenshots go 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.harness import PASSWORD, ConsoleLog, RunningServer, output_dir
+from tests.browser.harness import PASSWORD, ConsoleLog, RunningServer, output_dir, running_server
 from tests.browser.test_story import WIDE, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -22,8 +23,16 @@ CUSTOMER = "+15557770001"
 BUSINESS = "+15550000000"
 
 
-def _phone(server: RunningServer) -> list[str]:
-    r = httpx.get(f"{server.url}/sms/simulator/outbound", params={"to": CUSTOMER}, auth=("admin", PASSWORD))
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The business number is ours (mapped to a queue): agents may start conversations from it."""
+    database = tmp_path_factory.mktemp("tools") / "smsdesk.db"
+    with running_server(database, number_queues={BUSINESS: "default"}) as srv:
+        yield srv
+
+
+def _phone(server: RunningServer, to: str = CUSTOMER) -> list[str]:
+    r = httpx.get(f"{server.url}/sms/simulator/outbound", params={"to": to}, auth=("admin", PASSWORD))
     return [m["text"] for m in r.json()["messages"]]
 
 
@@ -99,4 +108,49 @@ def test_standard_response_and_note(
         time.sleep(0.2)
     texts = _phone(server)
     assert sent in texts and not any("Prefers SMS" in t for t in texts), texts
+    assert not log.errors, log.errors
+
+
+def test_new_conversation_started_and_answered(
+    browser: Any, server: RunningServer, request: pytest.FixtureRequest
+) -> None:
+    out = output_dir(request)
+    log = ConsoleLog()
+    customer = "+15557770002"
+    agent = browser.new_context(viewport=WIDE).new_page()
+    log.watch(agent, "agent")
+    sign_in(agent, server.url + "/", "agent2")
+    agent.select_option("#agent-state", "Ready")
+    agent.wait_for_selector("body[data-agent-state='Ready']", timeout=WAIT)
+
+    agent.get_by_role("button", name="New conversation").click()
+    number = agent.get_by_role("textbox", name="Customer number")
+    number.type("555")  # checked as it is typed
+    agent.wait_for_selector("input[name='customer'][aria-invalid='true']", timeout=WAIT)
+    assert "country code" in agent.inner_text(".new-conversation")
+    number.fill("+1 555 777 0002")
+    agent.wait_for_selector("input[name='customer'][aria-invalid='false']", timeout=WAIT)
+    agent.get_by_role("textbox", name="From our number").fill(BUSINESS)
+    agent.get_by_role("textbox", name="First message").fill("Hello from the shop: your order is ready")
+    agent.screenshot(path=str(out / "01-new-conversation.png"))
+    agent.get_by_role("button", name="Send and open").click()
+
+    pane = agent.locator(".pane[data-state='Chatting']").first
+    pane.wait_for(timeout=WAIT)
+    pane.locator(".msg-mine", has_text="your order is ready").wait_for(timeout=WAIT)
+    deadline = time.monotonic() + 15
+    while not _phone(server, customer) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _phone(server, customer) == ["Hello from the shop: your order is ready"]
+
+    # the customer answers: the same pane shows it
+    r = httpx.post(
+        f"{server.url}/sms/simulator/inbound",
+        json={"from": customer, "to": BUSINESS, "text": "Great, I will pick it up"},
+        auth=("admin", PASSWORD),
+    )
+    assert r.status_code == 200, r.text
+    pane.locator(".msg-customer", has_text="I will pick it up").wait_for(timeout=WAIT)
+    assert agent.locator(".pane").count() == 1
+    agent.screenshot(path=str(out / "02-answered.png"))
     assert not log.errors, log.errors
