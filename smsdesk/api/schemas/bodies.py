@@ -372,8 +372,6 @@ class CreateSession(JsonBody):
     operationName: Annotated[
         str, Field(pattern=rf"^{SPACE}*[Cc][Rr][Ee][Aa][Tt][Ee]{SPACE}*$", description="`Create` (any case)")
     ]
-    customerNumber: Annotated[str, Field(min_length=1, max_length=40, description="The customer's number")]
-    businessNumber: Annotated[
-        str, Field(min_length=1, max_length=40, description="One of our business numbers: the sender")
-    ]
+    customerNumber: _PHONE = Field(description="The customer's number")
+    businessNumber: _PHONE = Field(description="One of our business numbers: the sender")
     text: Text
