@@ -3,7 +3,8 @@ and the agent already Chatting, and the agent's first text on its way. Pure: no 
 
 Built from the same steps an inbound conversation goes through (the customer joins, the agent is offered the
 session and accepts it, then sends), so its notifications, transcript, capabilities and the supervisors'
-monitoring are those of any session; only the customer's first text is missing."""
+monitoring are those of any session; only the customer's first text and the offer's notification (nothing
+rings) are missing."""
 
 from __future__ import annotations
 
@@ -85,7 +86,9 @@ def start_conversation(
     ch = Change(session, now_ms=now_ms, ctx=ctx)
     ch.post("ParticipantJoined", customer, Visibility.ALL)
     out = ch.finish()
-    out = out.then(apply(out.session, Offer(agent_id, nickname), now_ms=now_ms, ctx=ctx))
+    offered = apply(out.session, Offer(agent_id, nickname), now_ms=now_ms, ctx=ctx)
+    # the agent is not offered what they start: no Invited notification (nothing rings), Chatting at once
+    out = out.then(replace(offered, notifications=()))
     accept = UserOperation(agent_id, Operation.ACCEPT, {}, transcript=list(out.messages))
     out = out.then(apply(out.session, accept, now_ms=now_ms, ctx=ctx))
     send = UserOperation(agent_id, Operation.SEND_MESSAGE, {"text": text})
