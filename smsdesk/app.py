@@ -44,6 +44,7 @@ from smsdesk.api.rest import (
     smssessions,
     statistics,
     supervision,
+    tools,
     users,
 )
 from smsdesk.api.revocation import AccessRevocation
@@ -221,6 +222,7 @@ def build_app(
     sms_settings.check_numbers(settings.number_queues)  # startup refuses a number no provider serves
     rt.provider_name_for = registry.provider_name_for
     rt.provider_available = registry.has
+    rt.owns_number = registry.owns
     outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
     rt.wake_outbox = outbox.wake
     router = RouterLoop(Router(rt), bus=bus)
@@ -326,6 +328,7 @@ def build_app(
         statistics,
         history,
         reports,
+        tools,
     ):
         app.include_router(module.router)
 

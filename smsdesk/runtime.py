@@ -78,6 +78,9 @@ class Runtime:
     next_references: dict[str, int] = field(default_factory=dict)
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
     provider_available: Callable[[str], bool] = lambda _name: True  # a provider of that name is configured
+    owns_number: Callable[[str], bool] = lambda _number: (
+        False
+    )  # a business number bound to a provider by name
     wake_router: Callable[[], None] = _nothing  # a session needs routing or an agent became free
     wake_outbox: Callable[[], None] = _nothing  # outbound SMS were queued
     agents_committed: Callable[[Change], None] = lambda _change: None  # channel states or idle times written

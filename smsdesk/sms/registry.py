@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from smsdesk.domain.errors import NotFound
 from smsdesk.sms.base import SmsProvider
-from smsdesk.sms.numbers import normalize_e164
+from smsdesk.sms.numbers import InvalidNumber, normalize_e164
 
 __all__ = ["ProviderRegistry"]
 
@@ -44,6 +44,14 @@ class ProviderRegistry:
         if name is None:
             raise NotFound(f"no SMS provider is bound to business number {number}")
         return name
+
+    def owns(self, business_number: str) -> bool:
+        """Whether ``business_number`` is bound to one of our providers by name (not only by the default):
+        an agent-started conversation may send from it (docs/api.md, "Agent-started conversations")."""
+        try:
+            return normalize_e164(business_number) in self._bindings
+        except InvalidNumber:
+            return False
 
     def has(self, provider_name: str) -> bool:
         """Whether a provider of that name is configured."""

@@ -39,6 +39,7 @@ from smsdesk.store.presence import PresenceRows
 from smsdesk.store.runners import Runner, SqliteRunner
 from smsdesk.store.skills import SkillRows
 from smsdesk.store.statements import Db, Query
+from smsdesk.store.tools import ToolRows
 
 __all__ = ["SqlStore", "create_store"]
 
@@ -61,7 +62,7 @@ def create_store(
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
-class SqlStore(PresenceRows, SkillRows, ClusterStore):
+class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
     def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
         self._add_events = add_events

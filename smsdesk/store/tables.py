@@ -287,3 +287,26 @@ stat_agent_quarters = Table(
     Column("handled", Integer, nullable=False, default=0),
     Column("handle_ms", BigInteger, nullable=False, default=0),
 )
+
+# --- tools (issue 22): standard responses and contact notes (docs/api.md, "Agent tools") ---------------------
+standard_responses = Table(
+    "standard_responses",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+contact_notes = Table(
+    "contact_notes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_number", String(32), nullable=False),
+    Column("author_id", String(32), nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_contact_notes_number", "customer_number", "created_ms"),
+)

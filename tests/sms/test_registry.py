@@ -30,3 +30,11 @@ def test_default_provider_and_bad_bindings() -> None:
         ProviderRegistry({"a": a}, {"+15550000001": "zzz"})
     with pytest.raises(ValueError, match="default provider"):
         ProviderRegistry({"a": a}, {}, default="zzz")
+
+
+def test_owns_only_the_numbers_bound_by_name() -> None:
+    a = FakeProvider("a")
+    reg = ProviderRegistry({"a": a}, {"+15550000001": "a"}, default="a")
+    assert reg.owns("+1 555 000 0001") is True
+    assert reg.owns("+15551230001") is False  # served by the default, but not ours to send from
+    assert reg.owns("not a number") is False

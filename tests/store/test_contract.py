@@ -466,6 +466,39 @@ async def test_skills_are_set_replaced_and_removed(store: SqlStore) -> None:
     assert await store.list_skills() == {"u2": {"billing": 1}}
 
 
+async def test_standard_responses_are_added_listed_replaced_and_deleted(store: SqlStore) -> None:
+    from smsdesk.domain.responses import StandardResponse
+
+    assert await store.list_responses() == []
+    hello = StandardResponse("r1", "Hello", "greetings", "Hi {customerNumber}, I am {agentNickname}", 1000)
+    bye = StandardResponse("r2", "Bye", "closing", "Thanks, goodbye", 1001)
+    await store.add_response(hello)
+    await store.add_response(bye)
+    assert await store.list_responses() == [bye, hello]  # by category, then name
+    assert await store.get_response("r1") == hello
+    assert await store.get_response("nope") is None
+    changed = replace(hello, text="Hello again", updated_ms=2000)
+    assert await store.update_response(changed) is True
+    assert await store.get_response("r1") == changed
+    assert await store.update_response(replace(hello, id="nope")) is False
+    assert await store.delete_response("r2") is True
+    assert await store.delete_response("r2") is False
+    assert await store.list_responses() == [changed]
+
+
+async def test_contact_notes_are_kept_per_customer_number_oldest_first(store: SqlStore) -> None:
+    from smsdesk.domain.notes import ContactNote
+
+    assert await store.list_notes("+15550001") == []
+    second = ContactNote("n2", "+15550001", "u2", "bob", "called back", 2000)
+    first = ContactNote("n1", "+15550001", "u1", "alice", "prefers mornings", 1000)
+    other = ContactNote("n3", "+15550002", "u1", "alice", "another customer", 1500)
+    for note in (second, first, other):
+        await store.add_note(note)
+    assert await store.list_notes("+15550001") == [first, second]
+    assert await store.list_notes("+15550002") == [other]
+
+
 async def test_json_reads_back_across_encoders(store: SqlStore) -> None:
     """Rows written by SQLAlchemy's JSON type (the stdlib encoder) read back, and ours read back through it."""
     from sqlalchemy import insert, select

@@ -25,11 +25,14 @@ __all__ = [
     "SESSION_PARAMETERS",
     "SPACE",
     "ChannelStateParams",
+    "ContactNoteBody",
+    "CreateSession",
     "CreateUser",
     "IntrudeParams",
     "MonitorParams",
     "NoParams",
     "SimulatorInbound",
+    "StandardResponseBody",
     "StartContactCenterSessionParams",
     "TwilioInbound",
     "TwilioStatus",
@@ -344,3 +347,31 @@ class TwilioStatus(JsonBody):
     )
     ErrorCode: str | None = None
     ErrorMessage: str | None = None
+
+
+class StandardResponseBody(JsonBody):
+    """`POST /api/v2/responses`, `PUT /api/v2/responses/{id}` (supervisors, admins; smsdesk's extension): a
+    standard response, kept as written. Placeholders filled when inserted: `{agentNickname}`,
+    `{agentFirstName}`, `{customerNumber}`, `{userData.KEY}` (docs/api.md, "Standard responses")."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=_TEXT)]
+    category: Annotated[str, Field(max_length=100, description="Empty or missing: no category")] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=2000, pattern=_TEXT)]
+
+
+class ContactNoteBody(JsonBody):
+    """`POST /api/v2/contacts/{number}/notes` (smsdesk's extension): a note about the customer, never sent."""
+
+    text: Annotated[str, Field(min_length=1, max_length=2000, pattern=_TEXT)]
+
+
+class CreateSession(JsonBody):
+    """`POST /api/v2/me/smssessions` (agents; smsdesk's extension): start a conversation with a customer. The
+    agent is Chatting in it at once and `text` is its first SMS (docs/api.md, "Agent-started conversations")."""
+
+    operationName: Annotated[
+        str, Field(pattern=rf"^{SPACE}*[Cc][Rr][Ee][Aa][Tt][Ee]{SPACE}*$", description="`Create` (any case)")
+    ]
+    customerNumber: _PHONE = Field(description="The customer's number")
+    businessNumber: _PHONE = Field(description="One of our business numbers: the sender")
+    text: Text

@@ -238,11 +238,55 @@ class QueuesAnswer(_Closed):
     queues: list[Queue]
 
 
+class StandardResponse(_Open):
+    id: str
+    name: str
+    category: str
+    text: str
+    uri: str
+    filledText: str | None = Field(
+        None, description="With `?session=`: the text with its placeholders filled for that session"
+    )
+
+
+class ResponseAnswer(_Closed):
+    statusCode: Literal[0]
+    response: StandardResponse
+
+
+class ResponsesAnswer(_Closed):
+    statusCode: Literal[0]
+    responses: list[StandardResponse]
+
+
+class ContactNote(_Open):
+    id: str
+    customerNumber: str
+    authorId: str
+    authorName: str
+    text: str
+    createdMs: int
+
+
+class NoteAnswer(_Closed):
+    statusCode: Literal[0]
+    note: ContactNote
+
+
+class NotesAnswer(_Closed):
+    statusCode: Literal[0]
+    notes: list[ContactNote]
+
+
 ENVELOPES: tuple[type[BaseModel], ...] = (
     Failure,
     StatisticsAnswer,
     HistoryAnswer,
     ReportAnswer,
+    ResponseAnswer,
+    ResponsesAnswer,
+    NoteAnswer,
+    NotesAnswer,
     SkillAnswer,
     SkillsAnswer,
     QueuesAnswer,

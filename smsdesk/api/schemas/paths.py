@@ -81,6 +81,11 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "feature_id": ({"type": "string", "examples": ["api-multimedia"]}, "A feature name"),
     "channel": ({"type": "string"}, "A channel name"),
     "name": ({"type": "string"}, "A skill's name (its id)"),
+    "response_id": ({"type": "string"}, "A standard response's id"),
+    "number": (
+        {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"},
+        "A customer's number in E.164 (URL-encode the `+` as `%2B`)",
+    ),
     "tail": ({"type": "string"}, "Any tail (the CometD JS client appends the message type): not read"),
 }
 
@@ -156,6 +161,16 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "SMS sessions",
         {200: ("Uris", "SessionsAnswer"), 401: F, 404: F},
         query=(_FIELDS,),
+    ),
+    ("/api/v2/me/smssessions", "POST"): Spec(
+        "Start a conversation with a customer (agents; smsdesk's extension)",
+        "SMS sessions",
+        {200: "SessionAnswer", 400: F, 401: F, 403: F, 404: F, 409: F},
+        body="CreateSession",
+        description="The agent is Chatting at once (it counts against their capacity) and `text` goes out "
+        "as the first SMS from `businessNumber`. Refusals: an impossible number (10), not an agent (5), a "
+        "business number not ours (6), an opted-out customer (3), no SMS channel session (2), at capacity "
+        "(19), a conversation with that customer open on that number (18). docs/api.md.",
     ),
     ("/api/v2/me/smssessions/{session_id}", "GET"): _SESSION_GET,
     ("/api/v2/smssessions/{session_id}", "GET"): _SESSION_GET,
@@ -257,6 +272,49 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Operations",
         {200: "PromText", 401: "PromText", 404: "PromText"},
         access="public",
+    ),
+    ("/api/v2/responses", "GET"): Spec(
+        "Search the standard responses (any user; smsdesk's extension)",
+        "Agent tools",
+        {200: "ResponsesAnswer", 400: F, 401: F},
+        query=(
+            Query("q", {"type": "string", "maxLength": 200}, "Words, each in the name, category or text"),
+            Query("category", {"type": "string", "maxLength": 200}, "Only this category (any case)"),
+        ),
+    ),
+    ("/api/v2/responses", "POST"): Spec(
+        "Add a standard response (supervisors, admins)",
+        "Agent tools",
+        {200: "ResponseAnswer", 400: F, 401: F, 403: F},
+        body="StandardResponseBody",
+    ),
+    ("/api/v2/responses/{response_id}", "GET"): Spec(
+        "One standard response; `session` fills its placeholders",
+        "Agent tools",
+        {200: "ResponseAnswer", 401: F, 404: F},
+        query=(Query("session", {"type": "string"}, "An SMS session of the caller's: adds `filledText`"),),
+    ),
+    ("/api/v2/responses/{response_id}", "PUT"): Spec(
+        "Replace a standard response (supervisors, admins)",
+        "Agent tools",
+        {200: "ResponseAnswer", 400: F, 401: F, 403: F, 404: F},
+        body="StandardResponseBody",
+    ),
+    ("/api/v2/responses/{response_id}", "DELETE"): Spec(
+        "Delete a standard response (supervisors, admins)",
+        "Agent tools",
+        {200: "Ok", 401: F, 403: F, 404: F},
+    ),
+    ("/api/v2/contacts/{number}/notes", "GET"): Spec(
+        "The notes about a customer (supervisors; agents for customers of their sessions)",
+        "Agent tools",
+        {200: "NotesAnswer", 400: F, 401: F, 404: F},
+    ),
+    ("/api/v2/contacts/{number}/notes", "POST"): Spec(
+        "Add a note about a customer, never sent to them",
+        "Agent tools",
+        {200: "NoteAnswer", 400: F, 401: F, 404: F},
+        body="ContactNoteBody",
     ),
     ("/api/v2/queues", "GET"): Spec(
         "The configured queues (smsdesk's addition): transfer targets",

@@ -14,6 +14,7 @@ import {WrapUpBar} from "./wrapup.js";
 import {StatePicker} from "./state_picker.js";
 import {offerKindWord} from "./words.js";
 import {CustomerHistory} from "./history.js";
+import {NewConversation} from "./new_conversation.js";
 
 const gws = new Gws();
 const status = $("#status");
@@ -95,6 +96,16 @@ async function main() {
     gws, viewer: new Viewer(user), panesEl: $("#panes"), listEl: $("#session-list"), statusEl: status, drafts,
     actions: agentActions(() => colleagues, getQueues, focusNext), emptyText: emptyText("NotReady"),
   });
+  // "New conversation": the pane of the session it starts gets the focus once its notification has come.
+  new NewConversation({el: $("#new-conversation"), gws, focusSession: (id) => {
+    const started = Date.now();
+    const tryFocus = () => {
+      const pane = board.panes.get(id);
+      if (pane) pane.focus();
+      else if (Date.now() - started < 10000) setTimeout(tryFocus, 100);
+    };
+    tryFocus();
+  }});
   const soundButton = $("#enable-sound");
   const showBlocked = () => { soundButton.hidden = !ringer.blocked; };
   soundButton.addEventListener("click", async () => { await ringer.unlock(); showBlocked(); });

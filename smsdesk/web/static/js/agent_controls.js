@@ -5,6 +5,8 @@
 import {h, flash} from "./dom.js";
 import {colleagueAvailability, describeColleague} from "./targets.js";
 import {DISPOSITIONS} from "./wrapup.js";
+import {responsePicker} from "./responses.js";
+import {contactNotes} from "./notes.js";
 
 function field(label, input) {
   return h("label", {class: "field"}, h("span", {}, label), input);
@@ -157,6 +159,6 @@ export function agentActions(getColleagues, getQueues, onDone) {
       dispositionControls,
       attachControls,
     ],
-    extras: [pendingControls],
+    extras: [pendingControls, responsePicker, contactNotes],
   };
 }
