@@ -31,7 +31,7 @@ async def test_a_reply_sent_by_one_node_shows_on_the_phone_read_through_another(
         await a.send_outbox()
         assert await b.phone() == ["one", "two"]
         assert await a.phone() == ["one", "two"]
-        r = await b.client.get("/sms/simulator/outbound", params={"to": "+1 (555) 123-0001"})
+        r = await b.client.get("/sms/simulator/outbound", params={"to": "+15551230001"})
         (first, second) = r.json()["messages"]
         assert first["from"] == "+15550000000" and first["to"] == "+15551230001"
         assert first["messageId"].startswith("SIMOUT-") and first["segments"] == 1
