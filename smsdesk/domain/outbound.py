@@ -16,9 +16,8 @@ from smsdesk.domain._change import Change
 from smsdesk.domain.errors import MissingParameter, Validation
 from smsdesk.domain.operations import Operation
 from smsdesk.domain.outcome import Context, Outcome
-from smsdesk.domain.participants import Kind, Participant, ParticipantRole, UserState, Visibility
-from smsdesk.domain.sessions import Phase, Session
-from smsdesk.domain.system import Offer
+from smsdesk.domain.participants import Visibility
+from smsdesk.domain.system import Offer, new_session
 from smsdesk.domain.transitions import UserOperation, apply
 
 __all__ = ["CREATE", "parse_create", "start_conversation"]
@@ -59,30 +58,8 @@ def start_conversation(
     ctx: Context,
 ) -> Outcome:
     """The session, with the customer and ``agent_id`` (its owner) Chatting and ``text`` sent by the agent."""
-    customer = Participant(
-        participant_id=ctx.new_participant_id(),
-        kind=Kind.CUSTOMER,
-        user_id=None,
-        nickname=customer_number,
-        visibility=Visibility.ALL,
-        state=UserState.CHATTING,
-        role=ParticipantRole.CUSTOMER,
-        since_ms=now_ms,
-    )
-    session_id = ctx.new_session_id()
-    session = Session(
-        id=session_id,
-        customer_number=customer_number,
-        business_number=business_number,
-        queue=queue,
-        phase=Phase.QUEUED,
-        participants=(customer,),
-        created_ms=now_ms,
-        received_ms=now_ms,
-        updated_ms=now_ms,
-        user_data={**user_data, "InteractionId": session_id},
-        provider=provider,
-    )
+    customer, session = new_session(customer_number, business_number, queue, customer_number, now_ms, ctx)
+    session = session.evolve(user_data={**user_data, "InteractionId": session.id}, provider=provider)
     ch = Change(session, now_ms=now_ms, ctx=ctx)
     ch.post("ParticipantJoined", customer, Visibility.ALL)
     out = ch.finish()

@@ -176,11 +176,26 @@ def open_session(
     ):
         if not isinstance(value, str) or not value.strip():
             raise Validation(f"The {name} must be a non-empty string")
+    customer, session = new_session(
+        customer_number, business_number, queue, customer_nickname.strip() or customer_number, now_ms, ctx
+    )
+    ch = Change(session, now_ms=now_ms, ctx=ctx)
+    text = ch.text(text)
+    ch.post("ParticipantJoined", customer, Visibility.ALL)
+    ch.post("Text", customer, Visibility.ALL, text=text)
+    ch.request_route()
+    return ch.finish()
+
+
+def new_session(
+    customer_number: str, business_number: str, queue: str, nickname: str, now_ms: int, ctx: Context
+) -> tuple[Participant, Session]:
+    """A new Queued session with its customer Chatting (the customer texted first, or an agent starts it)."""
     customer = Participant(
         participant_id=ctx.new_participant_id(),
         kind=Kind.CUSTOMER,
         user_id=None,
-        nickname=customer_nickname.strip() or customer_number,
+        nickname=nickname,
         visibility=Visibility.ALL,
         state=UserState.CHATTING,
         role=ParticipantRole.CUSTOMER,
@@ -197,12 +212,7 @@ def open_session(
         received_ms=now_ms,
         updated_ms=now_ms,
     )
-    ch = Change(session, now_ms=now_ms, ctx=ctx)
-    text = ch.text(text)
-    ch.post("ParticipantJoined", customer, Visibility.ALL)
-    ch.post("Text", customer, Visibility.ALL, text=text)
-    ch.request_route()
-    return ch.finish()
+    return customer, session
 
 
 def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -> Outcome:
