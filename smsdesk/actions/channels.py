@@ -179,12 +179,18 @@ async def do_end_contact_center_session(rt: Runtime, principal: Principal) -> Ag
     """Logout: the offers pending to the agent are routed again at once (docs/routing.md); the sessions they
     chat in stay theirs until they are absent past the presence grace."""
     now = rt.clock.now_ms()
+    extra = await _end_monitoring(rt, principal.user_id, now)
+    before = await load_agent(rt, principal.user_id)
+    if before.wrapping_up:  # a wrap-up cut short by the logout still counts in the handle time
+        ended = await wrapup.leaving(rt, before, now, how="logout", enforce=False)
+        extra.audit.extend(ended.audit)
+        extra.wrap_ups.extend(ended.wrap_ups)
     agent = await apply_agent_state(
         rt,
         principal.user_id,
         principal.user_name,
         lambda a: ag.end_contact_center_session(a, now),
-        extra=await _end_monitoring(rt, principal.user_id, now),
+        extra=extra,
     )
     await release_agent(rt, principal.user_id, chats=False)
     if principal.http_session_id:

@@ -4,8 +4,9 @@
 The rules are pure (``smsdesk/domain/agents.py``: ``start_wrap_up``, ``leave_wrap_up``, ``wrap_up_due``);
 this module loads what they need (the wrapped-up session's disposition), commits the change with its
 notifications, and ends the wrap-ups whose time ran out (``end_due_wrap_ups``, called by the router loop on
-the injected clock). Each wrap-up that ends is written to the audit log as ``WrapUpEnded`` with its length:
-a session's handle time is its talk time plus that wrap-up.
+the injected clock). Each wrap-up that ends is written to the audit log as ``WrapUpEnded`` with its length,
+and that length is added to the handle time of the session's queue and of the agent in the same commit
+(``Change.wrap_ups``, ``store/counters.py``): a session's handle time is its talk time plus its wrap-up.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import GwsError
 from smsdesk.domain.sessions import Session
 from smsdesk.runtime import Runtime
-from smsdesk.store.base import AuditEntry, Change
+from smsdesk.store.base import AuditEntry, Change, WrapUpTime
 
 __all__ = ["after_session_done", "end_due_wrap_ups", "has_disposition", "leaving"]
 
@@ -33,21 +34,26 @@ async def has_disposition(rt: Runtime, session_id: str | None) -> bool:
 
 
 async def leaving(rt: Runtime, agent: AgentState, now_ms: int, *, how: str, enforce: bool = True) -> Change:
-    """The agent leaves wrap-up (``how``: "agent", "timer" or "supervisor"): refused while a required
-    disposition is missing (unless not ``enforce``d: a supervisor's choice); else the audit entry that
-    records the wrap-up's length."""
+    """The agent leaves wrap-up (``how``: "agent", "timer", "supervisor" or "logout"): refused while a
+    required disposition is missing (unless not ``enforce``d: a supervisor's choice, a logout); else the
+    audit entry that records the wrap-up's length and that length for the handle-time counters."""
     if enforce and rt.settings.wrap_up_requires_disposition:
         ag.leave_wrap_up(
             agent, disposition_set=await has_disposition(rt, agent.wrap_session_id), required=True
         )
+    wrap_ms = max(0, now_ms - agent.since_ms)
     details = {
         "sessionId": agent.wrap_session_id,
         "startedMs": agent.since_ms,
         "endedMs": now_ms,
-        "wrapUpMs": max(0, now_ms - agent.since_ms),
+        "wrapUpMs": wrap_ms,
         "endedBy": how,
     }
-    return Change(audit=[AuditEntry(agent.user_id, "WrapUpEnded", agent.wrap_session_id, details, now_ms)])
+    rec = None if agent.wrap_session_id is None else await rt.store.get_session(agent.wrap_session_id)
+    return Change(
+        audit=[AuditEntry(agent.user_id, "WrapUpEnded", agent.wrap_session_id, details, now_ms)],
+        wrap_ups=[WrapUpTime(agent.user_id, None if rec is None else rec.queue, now_ms, wrap_ms)],
+    )
 
 
 async def after_session_done(rt: Runtime, user_id: str, user_name: str, session_id: str) -> AgentState:

@@ -32,6 +32,7 @@ __all__ = [
     "SessionWrite",
     "Store",
     "SubscriptionRow",
+    "WrapUpTime",
 ]
 
 
@@ -149,6 +150,17 @@ class AuditEntry:
     id: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WrapUpTime:
+    """A wrap-up that ended: its length counts in the handle time of the session's queue and of the agent
+    (``store/counters.py``), in the minute it ended."""
+
+    agent_id: str
+    queue: str | None  # the wrapped-up session's queue; None when it is gone (then the agent's only)
+    ended_ms: int
+    wrap_ms: int
+
+
 @dataclass
 class Change:
     """Everything one use case writes, persisted atomically by ``Store.commit``."""
@@ -169,6 +181,7 @@ class Change:
     # (user id, referenceId): the change answers the user's request with their next referenceId, this one
     # (the store counts them per user, raises ``ReferenceTaken`` when it is not the next)
     references: list[tuple[str, int]] = field(default_factory=list)
+    wrap_ups: list[WrapUpTime] = field(default_factory=list)  # added to the handle-time counters
 
     def __bool__(self) -> bool:
         return any(
@@ -187,6 +200,7 @@ class Change:
                 self.subscriptions_delete,
                 self.audit,
                 self.references,
+                self.wrap_ups,
             )
         )
 

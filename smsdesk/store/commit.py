@@ -16,7 +16,7 @@ from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import NotFound
 from smsdesk.store import queries as q
 from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionRecord, SessionWrite
-from smsdesk.store.counters import count_milestones
+from smsdesk.store.counters import count_milestones, count_wrap_ups
 from smsdesk.store.statements import Db, dump_json
 
 __all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
@@ -53,6 +53,8 @@ def commit_txn(
         write_session(db, w, doc)
     if change.sessions:
         count_milestones(db, change.sessions, service_level_ms)  # statistics (store/counters.py)
+    if change.wrap_ups:
+        count_wrap_ups(db, change.wrap_ups)
     if change.messages:
         db.run_many(
             q.MESSAGE_INSERT,

@@ -5,6 +5,10 @@ this write reached (set now, unset in the stored version) are added to the per-m
 (``stat_queue_minutes``) and the per-quarter-hour agent counters (``stat_agent_quarters``, quarter hours
 because every time zone's midnight is on one). Most writes reach none: then nothing is written. A write that
 reaches some adds one upsert per table (``executemany`` of its rows).
+
+``count_wrap_ups`` adds the length of each wrap-up that ended (``Change.wrap_ups``) to the handle time of
+the wrapped-up session's queue and of its agent, in the minute (quarter) the wrap-up ended: after-call work
+is handle time (docs/operations.md). It adds to no count: the session was counted when it ended.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 
-from smsdesk.store.base import NO_MILESTONES, Milestones, SessionWrite
+from smsdesk.store.base import NO_MILESTONES, Milestones, SessionWrite, WrapUpTime
 from smsdesk.store.statements import Db, Query
 
-__all__ = ["QUARTER_MS", "count_milestones"]
+__all__ = ["QUARTER_MS", "count_milestones", "count_wrap_ups"]
 
 MINUTE_MS = 60_000
 QUARTER_MS = 900_000
@@ -98,6 +102,24 @@ def count_milestones(db: Db, writes: Sequence[SessionWrite], service_level_ms: i
                     counts = agents.setdefault(key, [0, 0])
                     counts[0] += 1
                     counts[1] += handle
+    _upsert(db, queues, agents)
+
+
+def count_wrap_ups(db: Db, wrap_ups: Sequence[WrapUpTime]) -> None:
+    queues: dict[tuple[int, str], dict[str, int]] = {}
+    agents: dict[tuple[int, str], list[int]] = {}
+    for w in wrap_ups:
+        if w.wrap_ms <= 0:
+            continue
+        if w.queue is not None:
+            _queue_row(queues, w.ended_ms, w.queue)["handle_ms"] += w.wrap_ms
+        agents.setdefault((w.ended_ms - w.ended_ms % QUARTER_MS, w.agent_id), [0, 0])[1] += w.wrap_ms
+    _upsert(db, queues, agents)
+
+
+def _upsert(
+    db: Db, queues: dict[tuple[int, str], dict[str, int]], agents: dict[tuple[int, str], list[int]]
+) -> None:
     if queues:
         db.run_many(_UPSERT_QUEUE, [{"minute_ms": k[0], "queue": k[1], **v} for k, v in queues.items()])
     if agents:

@@ -108,3 +108,55 @@ async def test_a_supervisor_may_end_a_wrap_up_without_the_disposition(strict_api
     assert (await channel_state(api))["state"] == "Ready"
     audit = [e for e in await api.rt.store.list_audit() if e.action == "WrapUpEnded"]
     assert [e.details["endedBy"] for e in audit] == ["supervisor"]
+
+
+async def handle_figures(api: Api) -> tuple[float | None, float | None, float | None]:
+    """The average handle seconds of agent1 and of the default queue in the statistics, and agent1's in
+    agent report of the (fake clock's) day."""
+    body = (await api.get("/api/v2/statistics", user="supervisor1")).json()
+    mine = next(a for a in body["agents"] if a["userName"] == "agent1")
+    default = next(q for q in body["queues"] if q["name"] == "default")
+    assert (mine["handledToday"], default["today"]["completed"]) == (1, 1)
+    report = (
+        await api.get("/api/v2/reports/agents?from=2023-11-14&to=2023-11-14", user="supervisor1")
+    ).json()
+    row = next(r for r in report["rows"] if r["userName"] == "agent1")
+    assert row["handled"] == 1
+    return mine["averageHandleSeconds"], default["today"]["averageHandleSeconds"], row["averageHandleSeconds"]
+
+
+async def test_wrap_up_time_counts_in_handle_time(wrap_api: Api) -> None:
+    api = wrap_api
+    d = await Desk.start(api)
+    api.clock.advance(40)
+    await d.op("agent1", "Complete")
+    assert await handle_figures(api) == (40.0, 40.0, 40.0)  # talk time only while wrapping up
+    api.clock.advance(30)
+    await api.route()  # the timer ends the wrap-up
+    assert (await channel_state(api))["state"] == "Ready"
+    assert await handle_figures(api) == (70.0, 70.0, 70.0)
+
+
+async def test_a_wrap_up_ended_early_counts_what_it_lasted(wrap_api: Api) -> None:
+    api = wrap_api
+    d = await Desk.start(api)
+    api.clock.advance(40)
+    await d.op("agent1", "Complete")
+    api.clock.advance(7)
+    await d.ready("agent1")
+    assert await handle_figures(api) == (47.0, 47.0, 47.0)
+
+
+async def test_logging_out_during_wrap_up_ends_it_and_counts_it(wrap_api: Api) -> None:
+    api = wrap_api
+    d = await Desk.start(api)
+    api.clock.advance(10)
+    await d.op("agent1", "Complete")
+    api.clock.advance(12)
+    r = await api.post("/api/v2/me", {"operationName": "EndContactCenterSession"})
+    assert r.json()["statusCode"] == 0, r.text
+    audit = [e for e in await api.rt.store.list_audit() if e.action == "WrapUpEnded"]
+    assert [(e.details["wrapUpMs"], e.details["endedBy"]) for e in audit] == [(12_000, "logout")]
+    api.clock.advance(60)
+    await api.route()  # nothing left for the timer to end: counted once
+    assert await handle_figures(api) == (22.0, 22.0, 22.0)
