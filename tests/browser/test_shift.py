@@ -93,6 +93,20 @@ def no_sideways_scroll(page: Any) -> None:
     )
 
 
+def badges_inside(page: Any) -> None:
+    """Every badge of the session list and of a pane's header stays inside its card."""
+    out: list[str] = page.evaluate(
+        """[...document.querySelectorAll('.session-item .badge, .pane-head .badge')]
+             .filter((b) => b.offsetParent !== null)
+             .filter((b) => {
+               const card = b.closest('button, .pane').getBoundingClientRect();
+               const r = b.getBoundingClientRect();
+               return r.left < card.left - 0.5 || r.right > card.right + 0.5;
+             }).map((b) => b.textContent)"""
+    )
+    assert out == [], f"badges outside their card: {out}"
+
+
 def test_shift(browser: Any, shift_server: RunningServer, request: pytest.FixtureRequest) -> None:
     out = output_dir(request)
     pages: dict[str, Any] = {}
@@ -277,6 +291,10 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     bob.mouse.wheel(0, 2000)
     bob.wait_for_timeout(300)
     assert bob.evaluate("document.querySelector('#ring').getBoundingClientRect().top >= 0")
+    # at 390 px the sticky bar (state bar and offer banner) is compact: one line each, a small part of the screen
+    bar = bob.evaluate("document.querySelector('.sticky-bar').getBoundingClientRect().toJSON()")
+    assert bar["top"] == 0 and bar["height"] <= 0.12 * NARROW["height"], bar
+    assert bob.evaluate("document.querySelector('#ring').getBoundingClientRect().height") < 30
     screens.shot(bob, "bob-transfer-offer-scrolled-390")
     no_sideways_scroll(bob)
     assert NOTE not in customer.inner_text("#thread")  # the note is for agents only
@@ -303,6 +321,7 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     problem = pane.locator(".pane-problem")
     problem.locator("text=declined").wait_for(timeout=WAIT)
     screens.both(alice, "alice-transfer-declined")
+    badges_inside(alice)
 
     # third time: Bob accepts; Alice's disposition is not carried over
     pane.locator("summary:has-text('Transfer')").click()
@@ -321,6 +340,7 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     assert "Escalated" not in bob_pane.locator(".userdata").inner_text()
     alice.locator(".pane[data-state='Completed']").first.wait_for(timeout=WAIT)
     no_sideways_scroll(bob)
+    badges_inside(bob)
     screens.shot(bob, "bob-chatting-390")
 
     # Bob completes (confirmed first, not the default button), wraps up with a disposition, then ends it
@@ -339,13 +359,24 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     bob.wait_for_function(
         "document.activeElement && document.activeElement.id === 'agent-state'", timeout=WAIT
     )
+    # the state chooser says wrap-up with the time left (not "Not Ready") and offers to end it
+    bob.wait_for_function(
+        "/^Wrap-up \\u2013 \\d:\\d\\d left \\(after-call work\\)$/.test("
+        "document.querySelector('#agent-state').selectedOptions[0].textContent)",
+        timeout=WAIT,
+    )
+    assert bob.locator("#agent-state option", has_text="End wrap-up").count() == 1
+    bar = bob.evaluate("document.querySelector('.sticky-bar').getBoundingClientRect().height")
+    assert bar <= 0.12 * NARROW["height"], bar  # the wrap-up line is one line too
     bob.fill("input[name='wrapup-disposition']", "Resolved")
     bob.press("input[name='wrapup-disposition']", "Enter")
     bob.wait_for_selector(".wrapup-status:has-text('Saved: Resolved')", timeout=WAIT)
     screens.both(bob, "bob-wrap-up")
-    bob.get_by_role("button", name="Finish wrap-up").click()
+    bob.get_by_role("button", name="End wrap-up").click()
     bob.wait_for_selector("#wrapup[hidden]", state="attached", timeout=WAIT)
     bob.wait_for_selector("body[data-agent-state='Ready']", timeout=WAIT)
+    assert bob.locator("#agent-state option", has_text="Wrap-up").count() == 0
+    assert bob.input_value("#agent-state") == "Ready"
 
     # the phone keeps each number's conversation
     customer.fill("#me", "+15551230002")
@@ -365,3 +396,195 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     sup.set_viewport_size(WIDE)
 
     assert log.errors == [], "\n".join(log.errors)
+
+
+# The browser's Notification API, captured: headless chromium shows none. The permission starts undecided.
+NOTIFICATIONS = """
+window.shown = [];
+class CapturedNotification {
+  static permission = "default";
+  static requestPermission() { CapturedNotification.permission = "granted"; return Promise.resolve("granted"); }
+  constructor(title, options) { this.title = title; this.options = options || {}; this.closed = false; window.shown.push(this); }
+  close() { this.closed = true; }
+}
+window.Notification = CapturedNotification;
+"""
+# A hidden tab, as the page sees one: document.hidden / visibilityState and the visibilitychange event.
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => (hidden ? "hidden" : "visible")});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+ANNA, OTTO = "+15551230021", "+15551230022"
+
+
+@pytest.fixture
+def attention_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with running_server(tmp_path / "smsdesk.db", wrap_up_s=30, offer_timeout_s=120) as srv:
+        yield srv
+
+
+def text_from(customer: Any, number: str, text: str) -> None:
+    customer.fill("#me", number)
+    customer.fill("#text", text)
+    customer.press("#text", "Enter")
+    customer.wait_for_selector(f"#thread li.out:has-text('{text}')", timeout=WAIT)
+
+
+def title_count(page: Any) -> int:
+    title: str = page.title()
+    return int(title[1 : title.index(")")]) if title.startswith("(") else 0
+
+
+def test_shift_attention(
+    browser: Any, attention_server: RunningServer, request: pytest.FixtureRequest
+) -> None:
+    """Two conversations at once: a desktop notification and a title badge for an offer while the tab is
+    hidden, unread counts, each conversation's draft kept across switching and a reload, Alt+A / Alt+C /
+    Alt+N / Alt+P, the shortcuts list, and wrap-up in the state chooser."""
+    out = output_dir(request)
+    pages: dict[str, Any] = {}
+    try:
+        run_attention(browser, attention_server, Screens(out), pages)
+    except Exception:
+        for name, page in pages.items():
+            page.screenshot(path=str(out / f"failed-{name}.png"), full_page=True)
+        raise
+    finally:
+        for page in pages.values():
+            page.context.close()
+
+
+def run_attention(browser: Any, server: RunningServer, screens: Screens, pages: dict[str, Any]) -> None:
+    missing = missing_server_pieces(server.app)
+    if missing:
+        pytest.skip("the server does not serve the story yet: " + "; ".join(missing))
+    log = ConsoleLog()
+    for name, viewport in (("customer", NARROW), ("alice", WIDE)):
+        context = browser.new_context(viewport=viewport)
+        if name == "alice":
+            context.add_init_script(NOTIFICATIONS)
+        pages[name] = context.new_page()
+        log.watch(pages[name], name)
+    customer, alice = pages["customer"], pages["alice"]
+    sign_in(alice, server.url + "/", "agent1")
+    assert alice.title() == "smsdesk \u2013 agent desktop"
+
+    # notifications are asked for on a click; the shortcuts are listed ("?" opens the list)
+    enable = alice.get_by_role("button", name="Enable desktop notifications")
+    enable.click()
+    enable.wait_for(state="hidden", timeout=WAIT)
+    alice.locator("#agent-state").press("Escape")
+    alice.keyboard.press("?")  # the focus is on the state chooser, not in a text box
+    shortcuts = alice.get_by_role("dialog", name="Keyboard shortcuts")
+    shortcuts.wait_for(timeout=WAIT)
+    listed = shortcuts.inner_text()
+    for keys in ("Alt+A", "Alt+C", "Alt+N", "Alt+P"):
+        assert keys in listed, listed
+    screens.both(alice, "shortcuts")
+    alice.keyboard.press("Escape")
+    shortcuts.wait_for(state="hidden", timeout=WAIT)
+    alice.select_option("#agent-state", "Ready")
+    alice.wait_for_selector("body[data-agent-state='Ready']", timeout=WAIT)
+
+    # Anna's offer while the tab is visible: no desktop notification; Alt+A accepts
+    customer.goto(server.url + "/simulator")
+    text_from(customer, ANNA, "Anna here: my invoice is wrong")
+    anna = alice.locator(".pane", has_text=ANNA).first
+    anna.wait_for(timeout=WAIT)
+    alice.wait_for_function("document.title.startsWith('(1) ')", timeout=WAIT)  # the offer counts
+    alice.keyboard.press("Alt+a")
+    alice.wait_for_selector(f".pane[data-state='Chatting']:has-text('{ANNA}')", timeout=WAIT)
+    alice.wait_for_function("!document.title.startsWith('(')", timeout=WAIT)
+    assert alice.evaluate("window.shown.length") == 0
+
+    # the tab is hidden: Otto's offer notifies and Anna's new text is unread; the title counts both
+    alice.evaluate(SET_HIDDEN, True)
+    text_from(customer, OTTO, "Otto: where is my order?")
+    alice.wait_for_function("window.shown.length === 1", timeout=WAIT)
+    shown = alice.evaluate("({title: shown[0].title, body: shown[0].options.body})")
+    assert shown == {"title": f"Incoming SMS from {OTTO}", "body": "Otto: where is my order?"}, shown
+    text_from(customer, ANNA, "Anna again: hello?")
+    anna_item = alice.locator(f".session-item:has-text('{ANNA}')")
+    anna_item.locator(".badge.unread").wait_for(timeout=WAIT)
+    assert anna_item.locator(".badge.unread").inner_text() == "1"
+    assert anna.locator(".pane-head .badge.unread").inner_text() == "1 new"
+    alice.wait_for_function("document.title.startsWith('(2) ')", timeout=WAIT)
+    screens.shot(alice, "alice-hidden-tab-title-badge-1280")
+
+    # clicking the notification brings the tab and the offer forward; Alt+A accepts it
+    alice.evaluate("shown[0].onclick()")  # the click handler runs, then the tab shows
+    alice.evaluate(SET_HIDDEN, False)
+    alice.wait_for_function(
+        "document.activeElement && document.activeElement.dataset.op === 'Accept'", timeout=WAIT
+    )
+    assert title_count(alice) == 2  # Anna's text is still unread: Otto's pane is the current one
+    alice.keyboard.press("Alt+a")
+    otto = alice.locator(".pane", has_text=OTTO).first
+    alice.wait_for_selector(f".pane[data-state='Chatting']:has-text('{OTTO}')", timeout=WAIT)
+    assert alice.evaluate("shown[0].closed")  # answered: the notification goes
+    alice.wait_for_function("document.title.startsWith('(1) ')", timeout=WAIT)
+
+    # drafts: each conversation keeps its own, across Alt+P / Alt+N and a reload
+    otto_reply = otto.get_by_role("textbox", name="Reply")
+    anna_reply = anna.get_by_role("textbox", name="Reply")
+    alice.wait_for_function("document.activeElement && document.activeElement.id.startsWith('compose')")
+    alice.keyboard.type("Otto, your order left today")
+    alice.keyboard.press("Alt+p")  # to Anna: her text is read now
+    alice.wait_for_function(
+        f"document.activeElement === document.querySelector(\".pane[data-session='{pane_id(anna)}'] textarea\")",
+        timeout=WAIT,
+    )
+    anna_item.locator(".badge.unread").wait_for(state="detached", timeout=WAIT)
+    alice.wait_for_function("!document.title.startsWith('(')", timeout=WAIT)
+    alice.keyboard.type("Anna, I am fixing the invoice")
+    alice.keyboard.press("Alt+n")  # back to Otto: his draft is as it was
+    alice.wait_for_function(
+        f"document.activeElement === document.querySelector(\".pane[data-session='{pane_id(otto)}'] textarea\")",
+        timeout=WAIT,
+    )
+    assert otto_reply.input_value() == "Otto, your order left today"
+    assert anna_reply.input_value() == "Anna, I am fixing the invoice"
+    screens.both(alice, "alice-two-drafts")
+    alice.on("dialog", lambda dialog: dialog.accept())  # leaving with drafts asks first
+    alice.reload()
+    alice.wait_for_selector("#connection[data-kind='ok']", timeout=WAIT)
+    otto_reply.wait_for(timeout=WAIT)
+    alice.wait_for_function(
+        "[...document.querySelectorAll('.pane textarea')].filter((t) => t.value).length === 2", timeout=WAIT
+    )
+    assert otto_reply.input_value() == "Otto, your order left today"
+    assert anna_reply.input_value() == "Anna, I am fixing the invoice"
+
+    # a draft sent is gone; Alt+C asks first, Alt+C again completes, and the draft of the ended one goes too
+    otto_reply.press("Enter")
+    otto.locator(".msg-mine:has-text('Otto, your order left today')").wait_for(timeout=WAIT)
+    drafts = "Object.keys(sessionStorage).filter((k) => k.startsWith('smsdesk.draft.')).length"
+    assert alice.evaluate(drafts) == 1  # Anna's only
+    anna_reply.click()
+    alice.keyboard.press("Alt+c")
+    confirm = anna.get_by_role("group", name="Confirm complete")
+    confirm.wait_for(timeout=WAIT)
+    assert alice.evaluate("document.activeElement.textContent") == "Keep open"
+    alice.keyboard.press("Alt+c")
+    alice.wait_for_selector(f".pane[data-state='Completed']:has-text('{ANNA}')", timeout=WAIT)
+    assert alice.evaluate(drafts) == 0
+
+    # wrap-up: the state chooser says so, with the time left, and offers to end it
+    alice.wait_for_function(
+        "/^Wrap-up \\u2013 \\d:\\d\\d left \\(after-call work\\)$/.test("
+        "document.querySelector('#agent-state').selectedOptions[0].textContent)",
+        timeout=WAIT,
+    )
+    screens.both(alice, "alice-wrap-up-chooser")
+    alice.locator("#agent-state").select_option("Ready")  # "End wrap-up (Ready)"
+    alice.wait_for_selector("#wrapup[hidden]", state="attached", timeout=WAIT)
+    alice.wait_for_selector("body[data-agent-state='Ready']", timeout=WAIT)
+    assert alice.locator("#agent-state option", has_text="Wrap-up").count() == 0
+    badges_inside(alice)
+    assert log.errors == [], "\n".join(log.errors)
+
+
+def pane_id(pane: Any) -> str:
+    value: str = pane.get_attribute("data-session")
+    return value

@@ -362,3 +362,64 @@ def test_the_reply_box_counts_sms_segments_as_the_server_splits(page: Any) -> No
     assert page.text_content(".pane .segments") == "GSM-7 · 2 SMS · 145 left"
     box.fill("ş")
     assert page.text_content(".pane .segments") == "UCS-2 (special characters: 70 per SMS) · 1 SMS · 69 left"
+
+
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_the_current_pane_counts_unread_only_while_the_tab_is_hidden(page: Any) -> None:
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    page.click(".pane textarea")  # the current conversation
+    feed(page, log_updated(msg(11, "Text", CUSTOMER, "seen at once")))
+    assert page.query_selector(".session-item .unread") is None
+    assert page.get_attribute(".session-item", "aria-current") == "true"
+    page.evaluate(SET_HIDDEN, True)
+    feed(page, log_updated(msg(12, "Text", CUSTOMER, "while away")))
+    assert page.text_content(".session-item .unread") == "1"
+    assert page.text_content(".pane-head .unread") == "1 new"
+    assert page.title() == "(1) fixture"
+    page.evaluate(SET_HIDDEN, False)  # back: the current conversation is read
+    assert page.query_selector(".session-item .unread") is None
+    assert page.is_hidden(".pane-head .unread")
+    assert page.title() == "fixture"
+
+
+def test_drafts_are_pruned_to_the_sessions_listed(page: Any) -> None:
+    kept = page.evaluate(
+        """async () => {
+          const {Drafts} = await import("/static/js/drafts.js");
+          sessionStorage.clear();
+          const mine = new Drafts("u1");
+          const other = new Drafts("u2");
+          mine.set("S1", "keep me");
+          mine.set("S2", "ended while away");
+          other.set("S2", "another user's");
+          mine.prune(new Set(["S1"]));
+          return Object.keys(sessionStorage).sort();
+        }"""
+    )
+    assert kept == ["smsdesk.draft.u1.S1", "smsdesk.draft.u2.S2"]
+
+
+def test_shortcuts_match_the_letter_typed_or_the_physical_key(page: Any) -> None:
+    got = page.evaluate(
+        """async () => {
+          const {shortcutOf} = await import("/static/js/shortcuts.js");
+          const of = (init) => { const s = shortcutOf(new KeyboardEvent("keydown", init)); return s && s.action; };
+          return [
+            of({key: "a", code: "KeyA", altKey: true}),
+            of({key: "a", code: "KeyQ", altKey: true}),      // AZERTY: the letter typed counts
+            of({key: "å", code: "KeyA", altKey: true}),      // a Mac's Option+A
+            of({key: "n", code: "KeyN", altKey: true}),
+            of({key: "p", code: "KeyP", altKey: true}),
+            of({key: "c", code: "KeyC", altKey: true}),
+            of({key: "a", code: "KeyA"}),                    // no Alt: typing
+            of({key: "a", code: "KeyA", altKey: true, ctrlKey: true}),
+            of({key: "x", code: "KeyX", altKey: true}),
+          ];
+        }"""
+    )
+    assert got == ["accept", "accept", "accept", "next", "previous", "complete", None, None, None]

@@ -1,6 +1,7 @@
-// The agent desktop (`/`): sign in, Ready/NotReady with reasons, incoming conversations ring with Accept/Reject,
-// wrap-up after Complete, conversations side by side, and per-session operations. Built only on the public
-// GWS API (see docs/ui.md).
+// The agent desktop (`/`): sign in, Ready/NotReady with reasons, incoming conversations ring with Accept/Reject
+// (and a desktop notification while the tab is hidden), wrap-up after Complete, conversations side by side
+// with unread counts and drafts, keyboard shortcuts, and per-session operations. Built only on the public GWS
+// API (see docs/ui.md).
 import {Ringer} from "./ringer.js";
 import {Gws} from "./gws.js";
 import {$, h, flash} from "./dom.js";
@@ -15,6 +16,8 @@ import {StatePicker} from "./state_picker.js";
 import {offerKindWord} from "./words.js";
 import {CustomerHistory} from "./history.js";
 import {NewConversation} from "./new_conversation.js";
+import {DesktopAlerts} from "./alerts.js";
+import {Shortcuts} from "./shortcuts.js";
 
 const gws = new Gws();
 const status = $("#status");
@@ -49,16 +52,17 @@ async function main() {
     el: $("#wrapup"), gws,
     onFinish: () => gws.setChannelState("Ready"),
     nameOf: (id) => (board && board.panes.has(id) ? board.panes.get(id).customerName() : null),
+    onTick: (left) => picker.wrapLeft(left),
   });
   function showChannel(channels) {
     const sms = (channels || []).find((c) => ["sms", "smssession"].includes(c.channel)) || (channels || [])[0];
     if (!sms || !sms.userState) return;
-    const {state, reason} = sms.userState;
-    picker.show(state, reason);
+    const {state, reason, workMode} = sms.userState;
+    picker.show(state, reason, workMode);
     $("#state-label").textContent = sms.userState.displayName + (reason ? ` (${reason})` : "");
     document.body.dataset.agentState = state;
     wrapBar.show(sms.userState);
-    if (board) board.setEmptyText(emptyText(state, sms.userState.workMode));
+    if (board) board.setEmptyText(emptyText(state, workMode));
   }
   async function changeState(op, reason) {
     try {
@@ -113,36 +117,74 @@ async function main() {
   $("#mute").checked = ringer.muted;
   $("#mute").addEventListener("change", (e) => { ringer.setMuted(e.target.checked); showBlocked(); });
   const history = new CustomerHistory({gws, root: $("#history")});
+  const alerts = new DesktopAlerts({root: $("#desktop-alerts")});
+  const ringingPanes = () => [...board.panes.values()].filter((p) => p.state === "Invited");
+  const ring = $("#ring");
+  ring.addEventListener("click", () => { const first = ringingPanes()[0]; if (first) first.focus(); });
   board.onPaneChange = (changed) => {
     const ud = (changed && changed.data && changed.data.userData) || {};
     if (ud.CustomerNumber) history.show(ud.CustomerNumber, changed.data.id);
-    const ringing = [...board.panes.values()].filter((p) => p.state === "Invited");
+    if (changed && changed.state !== "Invited") alerts.done(changed.id);
+    const ringing = ringingPanes();
     ringer.update(ringing.length > 0);
     document.body.dataset.ringing = ringer.ringing ? "yes" : "no";
-    if (ringing.length === 0) flash($("#ring"), "");
+    if (ringing.length === 0) flash(ring, "");
     for (const pane of ringing.filter((p) => !p.announced)) {
       pane.announced = true;
-      const offer = pane.data.offer || {};
-      const what = offer.kind && offer.kind !== "Offer"
-        ? `${offerKindWord(offer.kind)}${offer.from ? " from " + offer.from : ""}: ${pane.customerName()}`
-        : `Incoming SMS from ${pane.customerName()}`;
-      flash($("#ring"), `${what} — Alt+A accepts`, "ring");
+      const what = offerWords(pane);
+      ring.replaceChildren(h("span", {class: "ring-what"}, what), h("span", {class: "ring-key"}, " — Alt+A accepts"));
+      ring.dataset.kind = "ring";
       pane.el.scrollIntoView({block: "nearest"});
       setTimeout(showBlocked, 300);
     }
+    for (const pane of ringing.filter((p) => !p.notified)) notifyOffer(pane);
   };
+  // The desktop notification of an offer (tab hidden only) says what the customer wrote: it waits for the
+  // texts (one GET after the offer), at most a second and a half.
+  function notifyOffer(pane, waited = false) {
+    if (pane.notified || pane.state !== "Invited") return;
+    const said = pane.transcript.list().filter((m) => m.type === "Text" && m.from && m.from.type === "Customer");
+    const offer = pane.data.offer || {};
+    if (!said.length && !offer.text && !waited) {
+      if (!pane.notifyTimer) pane.notifyTimer = setTimeout(() => notifyOffer(pane, true), 1500);
+      return;
+    }
+    pane.notified = true;
+    clearTimeout(pane.notifyTimer);
+    const body = offer.text ? `Note: ${offer.text}` : said.length ? said[said.length - 1].text || "" : "";
+    alerts.offer(pane, {title: offerWords(pane), body});
+  }
   // Every second: the offers' countdowns.
   setInterval(() => {
     for (const pane of board.panes.values()) if (pane.state === "Invited") pane.offer.tick();
   }, 1000);
-  // Alt+A accepts the oldest ringing conversation, from anywhere on the page.
-  document.addEventListener("keydown", (ev) => {
-    if (!ev.altKey || ev.ctrlKey || ev.metaKey || ev.key.toLowerCase() !== "a") return;
-    const ringing = [...board.panes.values()].find((p) => p.state === "Invited" && !p.acceptButton.disabled);
-    if (!ringing) return;
-    ev.preventDefault();
-    ringing.acceptButton.click();
-  });
+  // Alt+A accepts the oldest offer, Alt+C completes the current conversation (asking first), Alt+N / Alt+P
+  // go to the next / previous one; "?" or the button lists them.
+  const briefly = (text) => {
+    flash(status, text);
+    setTimeout(() => { if (status.textContent === text) flash(status, ""); }, 4000);
+  };
+  const current = () => {
+    if (board.current && board.panes.has(board.current.id)) return board.current;
+    const open = board.ordered({open: true}).filter((p) => !p.terminal);
+    return open.length === 1 ? open[0] : null;
+  };
+  new Shortcuts({button: $("#show-shortcuts"), actions: {
+    accept: () => {
+      const offer = ringingPanes().find((p) => !p.acceptButton.disabled);
+      if (offer) offer.acceptButton.click();
+      else briefly("Nothing to accept.");
+      return Boolean(offer);
+    },
+    complete: () => {
+      const pane = current();
+      const done = Boolean(pane && pane.keyActions.complete && pane.keyActions.complete());
+      if (!done) briefly("No conversation to complete here: go to one first (Alt+N).");
+      return done;
+    },
+    next: () => board.step(1),
+    previous: () => board.step(-1),
+  }});
   const notifications = new Notifications({
     topics: {
       "/v2/me/smssessions": (data) => board.handle(data),
@@ -164,6 +206,13 @@ async function main() {
   });
   notifications.start();
   $("#agent-state").focus(); // the first thing to do after signing in: get Ready
+}
+
+function offerWords(pane) {
+  const offer = pane.data.offer || {};
+  return offer.kind && offer.kind !== "Offer"
+    ? `${offerKindWord(offer.kind)}${offer.from ? " from " + offer.from : ""}: ${pane.customerName()}`
+    : `Incoming SMS from ${pane.customerName()}`;
 }
 
 function emptyText(state, workMode) {

@@ -20,17 +20,29 @@ function opForm(primary, ...children) {
   return form;
 }
 
+// Complete asks first ("Keep open" has the focus). Alt+C does the same on the current conversation; Alt+C
+// again while it asks completes.
 function completeControls(pane, onDone) {
-  const ask = h("button", {type: "button", dataset: {op: "Complete"}}, "Complete…");
+  const ask = h("button", {type: "button", dataset: {op: "Complete"}, "aria-keyshortcuts": "Alt+C",
+    title: "Complete (Alt+C)"}, "Complete…");
   const yes = pane.button("Yes, complete", "Complete", {class: "danger", after: () => onDone(pane)});
+  yes.setAttribute("aria-keyshortcuts", "Alt+C");
+  yes.title = "Yes, complete (Alt+C)";
   const no = h("button", {type: "button"}, "Keep open");
   const confirm = h("span", {class: "confirm", role: "group", "aria-label": "Confirm complete", hidden: true},
     h("span", {}, "End this conversation?"), yes, no);
   ask.addEventListener("click", () => { ask.hidden = true; confirm.hidden = false; no.focus(); });
   const close = () => { confirm.hidden = true; ask.hidden = false; };
   no.addEventListener("click", () => { close(); ask.focus(); });
+  confirm.addEventListener("keydown", (ev) => { if (ev.key === "Escape") no.click(); });
   yes.addEventListener("click", close);
   pane.onRender.push(() => { ask.disabled = yes.disabled; if (yes.disabled) close(); });
+  pane.keyActions.complete = () => {
+    if (yes.disabled) return false;
+    if (confirm.hidden) ask.click();
+    else yes.click();
+    return true;
+  };
   return h("span", {class: "complete"}, ask, confirm);
 }
 

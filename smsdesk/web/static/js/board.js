@@ -1,4 +1,8 @@
 // All SMS sessions of the signed-in user, side by side, plus the session list with unread counts.
+// The "current" conversation is the one the user last worked in (focus or click, Alt+N / Alt+P): messages
+// from others count as unread in every other one, and in that one too while the tab is hidden; a pane is read
+// again when it becomes current (or the tab visible). The page title counts what waits: "(3) smsdesk – …" for
+// the offers ringing plus the unread messages.
 // Fed by `/v2/me/smssessions` notifications (spec §5) and re-read over REST after every (re)connect:
 // GET /api/v2/me/smssessions?fields=* then GET .../{id}/messages for each session that is not Invited.
 import {h, flash} from "./dom.js";
@@ -28,8 +32,33 @@ export class Board {
     this.actions = actions;
     this.emptyText = emptyText;
     this.panes = new Map();
+    this.current = null;
     this.onPaneChange = () => {};
+    this.baseTitle = document.title.replace(/^\(\d+\) /, "");
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && this.current && this.panes.has(this.current.id)) this.current.markRead();
+    });
     this.renderList();
+  }
+
+  // Is this pane the one the user looks at now?
+  viewing(pane) { return pane === this.current && !document.hidden; }
+
+  // The panes in list order; `open` only: without the finished ones (unless all are).
+  ordered({open = false} = {}) {
+    const all = [...this.panes.values()];
+    const live = all.filter((p) => !p.terminal);
+    return open && live.length ? live : all;
+  }
+
+  // Alt+N / Alt+P: the next (step 1) or previous (-1) conversation becomes current and gets the focus.
+  step(by) {
+    const panes = this.ordered({open: true});
+    if (!panes.length) return false;
+    const at = panes.indexOf(this.current);
+    const next = at < 0 ? (by > 0 ? 0 : panes.length - 1) : (at + by + panes.length) % panes.length;
+    panes[next].focus();
+    return true;
   }
 
   pane(id, session) {
@@ -37,6 +66,8 @@ export class Board {
     if (!pane) {
       pane = new SessionPane({
         session: session || {id}, viewer: this.viewer, gws: this.gws, actions: this.actions, drafts: this.drafts,
+        viewing: (p) => this.viewing(p),
+        onCurrent: (p) => { if (this.current !== p) { this.current = p; this.renderList(); } },
         onChange: (p) => { this.renderList(); this.onPaneChange(p); },
         onClose: (p) => this.close(p),
       });
@@ -57,6 +88,7 @@ export class Board {
   }
 
   close(pane) {
+    if (this.current === pane) this.current = null;
     pane.close();
     pane.el.remove();
     this.panes.delete(pane.id);
@@ -119,20 +151,22 @@ export class Board {
         pane.update({state: "Completed", capabilities: []});
       }
     }
+    if (this.drafts) this.drafts.prune(seen); // drafts of conversations that ended while the page was away
   }
 
   renderList() {
     const panes = [...this.panes.values()];
     const items = panes.map((p) => {
       const unread = p.unread ? h("span", {class: "badge unread", "aria-label": `${p.unread} unread`}, String(p.unread)) : null;
-      return h("li", {class: `session-item state-${p.state.toLowerCase()}`, dataset: {session: p.id}},
+      return h("li", {class: `session-item state-${p.state.toLowerCase()}`, dataset: {session: p.id},
+        "aria-current": p === this.current ? "true" : null},
         h("button", {type: "button", onclick: () => p.focus()},
           h("span", {class: "item-name"}, p.customerName()),
           h("span", {class: "badge state", dataset: {state: p.state}}, p.state === "Invited" ? "Ringing" : stateWord(p.state)),
           unread));
     });
     this.listEl.replaceChildren(...(items.length ? items : [h("li", {class: "empty"}, this.emptyText)]));
-    const ringing = panes.filter((p) => p.state === "Invited").length;
-    document.title = (ringing ? `(${ringing}) ` : "") + document.title.replace(/^\(\d+\) /, "");
+    const waiting = panes.filter((p) => p.state === "Invited").length + panes.reduce((n, p) => n + p.unread, 0);
+    document.title = (waiting ? `(${waiting}) ` : "") + this.baseTitle;
   }
 }

@@ -14,7 +14,7 @@ const CAPABILITY_NAMES = {SwitchToBargeIn: ["SwitchToBargeIn", "SwitchBargeIn"],
 const TYPING_IDLE_MS = 4000;
 
 export class SessionPane {
-  constructor({session, viewer, gws, actions, drafts, onChange, onClose}) {
+  constructor({session, viewer, gws, actions, drafts, onChange, onClose, viewing, onCurrent}) {
     this.id = session.id;
     this.data = {};
     this.viewer = viewer;
@@ -23,6 +23,10 @@ export class SessionPane {
     this.drafts = drafts || null;
     this.onChange = onChange;
     this.onClose = onClose;
+    // Is the user looking at this pane now (the current one, tab visible)? Else new messages are unread.
+    this.viewing = viewing || ((p) => p.el.contains(document.activeElement) && !document.hidden);
+    this.onCurrent = onCurrent || (() => {});
+    this.keyActions = {}; // keyboard shortcuts that act on this pane (agent_controls.js: complete)
     this.transcript = new Transcript();
     this.unread = 0;
     this.version = 0; // bumped by every state-change notification (see Board.restore)
@@ -78,18 +82,27 @@ export class SessionPane {
   addMessages(messages, {history = false} = {}) {
     const fresh = this.transcript.merge(messages);
     if (history) this.historyLoaded = true;
-    if (!history && !this.el.contains(document.activeElement)) {
+    if (!history && !this.viewing(this)) {
       this.unread += fresh.filter((m) => Transcript.countsAsUnread(m, this.viewer)).length;
     }
+    this.#renderUnread();
     this.renderTranscript();
     if (this.state === "Invited") this.offer.render();
     this.onChange(this);
   }
 
+  // The pane becomes the current one (focus, click) and its messages are read.
   markRead() {
+    this.onCurrent(this);
     if (this.unread === 0) return;
     this.unread = 0;
+    this.#renderUnread();
     this.onChange(this);
+  }
+
+  #renderUnread() {
+    this.unreadBadge.hidden = this.unread === 0;
+    this.unreadBadge.textContent = `${this.unread} new`;
   }
 
   focus() {
@@ -110,6 +123,7 @@ export class SessionPane {
     const titleId = uid("pane-title");
     this.title = h("h2", {id: titleId, class: "pane-title"});
     this.stateBadge = h("span", {class: "badge state"});
+    this.unreadBadge = h("span", {class: "badge unread", hidden: true});
     this.people = h("ul", {class: "participants", "aria-label": "Participants"});
     this.userData = h("dl", {class: "userdata"});
     this.details = h("details", {class: "pane-details"}, h("summary", {}, "Details"), this.userData);
@@ -120,7 +134,7 @@ export class SessionPane {
     this.closeButton = h("button", {type: "button", class: "close", hidden: true,
       onclick: () => this.onClose(this)}, "Close");
     const el = h("section", {class: "pane", "aria-labelledby": titleId, tabindex: "-1", dataset: {session: this.id}},
-      h("header", {class: "pane-head"}, this.title, this.stateBadge, this.closeButton),
+      h("header", {class: "pane-head"}, this.title, this.unreadBadge, this.stateBadge, this.closeButton),
       this.people, this.details);
     el.addEventListener("focusin", () => this.markRead());
     el.addEventListener("pointerdown", () => this.markRead());
@@ -261,6 +275,7 @@ export class SessionPane {
     this.ring.hidden = this.state !== "Invited";
     if (this.state === "Invited") this.offer.render();
     this.closeButton.hidden = !this.terminal;
+    if (this.terminal && this.drafts) this.drafts.untrack(this.id); // an ended conversation keeps no draft
     this.renderControls();
     for (const fn of this.onRender) fn(this);
     this.onChange(this);
