@@ -378,15 +378,22 @@ def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, A
     assert bob.locator("#agent-state option", has_text="Wrap-up").count() == 0
     assert bob.input_value("#agent-state") == "Ready"
 
-    # the phone keeps each number's conversation
-    customer.fill("#me", "+15551230002")
+    # the phone keeps each number's conversation, however the number is typed
+    customer.fill("#me", "+1 555 123 0002")
     customer.fill("#text", "Other phone here")
     customer.press("#text", "Enter")
     customer.wait_for_selector("#thread li.out:has-text('Other phone here')", timeout=WAIT)
     assert FIRST not in customer.inner_text("#thread")
+    customer.wait_for_timeout(2000)  # a poll of the phone's replies comes and goes: the text stays
+    assert "Other phone here" in customer.inner_text("#thread")
     customer.fill("#me", "+15551230001")
+    customer.press("#me", "Tab")
     customer.wait_for_selector(f"#thread li.out:has-text('{FIRST}')", timeout=WAIT)
+    assert "Other phone here" not in customer.inner_text("#thread")
     screens.shot(customer, "phone-back-on-first-number-390")
+    customer.fill("#me", "+1 (555) 123-0002")
+    customer.press("#me", "Tab")
+    customer.wait_for_selector("#thread li.out:has-text('Other phone here')", timeout=WAIT)
 
     # the console's team at 390 px: cards, no sideways scrolling
     sup.set_viewport_size(NARROW)

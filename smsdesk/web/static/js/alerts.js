@@ -11,7 +11,8 @@ export class DesktopAlerts {
     this.doc = doc;
     this.win = win;
     this.shown = new Map(); // session id -> Notification, closed when the offer is answered or withdrawn
-    this.button = h("button", {type: "button", id: "enable-notifications"}, "Enable desktop notifications");
+    this.button = h("button", {type: "button", id: "enable-notifications"},
+      "Enable ", h("span", {class: "wide-only"}, "desktop "), "notifications");
     this.note = h("span", {class: "muted notifications-note", role: "status"});
     this.button.addEventListener("click", () => this.ask());
     root.append(this.button, this.note);
