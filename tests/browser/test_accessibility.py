@@ -2,11 +2,12 @@
 chromium on a real server: axe-core finds no serious or critical violation, at 1280 and 390 px wide, and Tab
 reaches every visible control with no focus trap (``tests/browser/a11y.py``).
 
-The pages are checked in each state a user sees: the agent desktop signed out, idle, with the "New
-conversation" form open, ringing, chatting (actions unfolded, the standard-response picker open, the
-customer's previous conversations listed), in wrap-up; the supervisor console's team, wallboard and
-transcript search, and a monitored conversation; the customer phone; the page that says the web UI's npm
-packages are missing. Every problem of every state is listed in one failure.
+The pages are checked in each state a user sees: the agent desktop signed out, idle (ringing not yet
+enabled), with the "New conversation" form open, ringing, chatting (actions unfolded, the standard-response
+picker open, the customer's previous conversations listed), in wrap-up; the supervisor console's team,
+wallboard and transcript search, a monitored and a coached conversation, search results; the customer phone;
+the page that says the web UI's npm packages are missing. Every problem of every state is listed in one
+failure.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.browser.harness import (
     output_dir,
     running_server,
 )
+from tests.browser.test_shift import SUSPENDED_AUDIO
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -59,9 +61,13 @@ def a11y_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
         yield srv
 
 
-def new_page(browser: Any, log: ConsoleLog, name: str) -> Any:
+def new_page(browser: Any, log: ConsoleLog, name: str, *, held_audio: bool = False) -> Any:
+    """A page in a context of its own; ``held_audio``: audio waits for a click, so the desktop shows its
+    "Click to enable ringing" button."""
     context = browser.new_context(viewport=WIDE)
     context.add_init_script(CLICK_WATCH)
+    if held_audio:
+        context.add_init_script(SUSPENDED_AUDIO)
     page = context.new_page()
     log.watch(page, name)
     return page
@@ -234,10 +240,11 @@ def run_conversation(
     )
 
     # the desktop: idle, then the "New conversation" form open
-    agent = pages["agent"] = new_page(browser, log, "desktop")
+    agent = pages["agent"] = new_page(browser, log, "desktop", held_audio=True)
     sign_in(agent, server.url + "/", "agent1")
     agent.wait_for_selector("body[data-agent-state]", timeout=WAIT)
     settle(agent)
+    agent.wait_for_selector("#enable-sound:not([hidden])", timeout=WAIT)
     problems += page_problems(agent, "desktop idle")
     agent.get_by_role("button", name="New conversation").click()
     agent.get_by_role("textbox", name="Customer number").wait_for(timeout=WAIT)
@@ -284,6 +291,13 @@ def run_conversation(
     watched.locator(".msg").first.wait_for(timeout=WAIT)
     settle(sup)
     problems += page_problems(sup, "console monitoring")
+    watched.get_by_role("button", name="Coach").click()
+    sup.wait_for_function(
+        "document.querySelector('#monitoring-summary').textContent.includes('Coaching')", timeout=WAIT
+    )
+    watched.get_by_role("textbox", name="Reply").wait_for(timeout=WAIT)
+    sup.wait_for_function("!document.querySelector('.pane textarea').disabled", timeout=WAIT)
+    problems += page_problems(sup, "console coaching")
 
     # wrap-up
     pane.get_by_role("button", name="Complete…").click()
