@@ -73,11 +73,11 @@ export class Wallboard {
     root.replaceChildren(
       h("h2", {id: "wallboard-title"}, "Wallboard"),
       h("div", {class: "op-form"}, h("label", {for: "wallboard-sort"}, "Sort"), sort, filter, this.asOfEl),
-      h("div", {class: "table-wrap"}, h("table", {id: "queue-table"},
+      h("div", {class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Queues"}, h("table", {id: "queue-table"},
         h("thead", {}, h("tr", {}, ...["Queue", "Waiting", "Longest wait", "Service level", "Ready", "Busy",
           "Not ready", "Offered", "Accepted", "Abandoned", "Avg wait"].map((t) => h("th", {scope: "col"}, t)))),
         this.queueBody)),
-      h("div", {class: "table-wrap"}, h("table", {id: "agent-table"},
+      h("div", {class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Agents"}, h("table", {id: "agent-table"},
         h("thead", {}, h("tr", {}, ...["Agent", "State", "Time in state", "Sessions", "Handled today",
           "Avg handle"].map((t) => h("th", {scope: "col"}, t)))),
         this.agentBody)));
