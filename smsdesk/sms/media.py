@@ -18,7 +18,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ALLOWED_TYPES", "INLINE_TYPES", "InboundMedia", "accept", "extension", "normalize_type"]
+__all__ = ["ALLOWED_TYPES", "BASE64", "INLINE_TYPES", "InboundMedia", "accept", "extension", "normalize_type"]
+
+#: base64 as the simulator's phone must send a picture: groups of four, the last one padded
+BASE64: Final = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 
 #: content type -> file extension of the download
 ALLOWED_TYPES: Final[dict[str, str]] = {

@@ -38,7 +38,7 @@ from smsdesk.domain.errors import GwsError, MissingParameter, Unavailable, Valid
 from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, is_json_media_type, too_deep
 from smsdesk.sms.base import InboundSink, StatusSink
 from smsdesk.sms.config import TwilioSettings
-from smsdesk.sms.media import InboundMedia
+from smsdesk.sms.media import BASE64, InboundMedia
 from smsdesk.sms.simulator import SimulatorProvider
 from smsdesk.sms.twilio_media import TwilioMediaFetcher
 from smsdesk.sms.twilio_webhooks import (
@@ -104,6 +104,7 @@ def _field(body: dict[str, Any], name: str, *, limit: int, required: bool = True
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_BASE64 = re.compile(BASE64)
 
 
 def _number(body: dict[str, Any], name: str) -> str:
@@ -129,8 +130,10 @@ def _simulator_media(body: dict[str, Any]) -> tuple[InboundMedia, ...]:
             raise Validation('each media item must be an object {"contentType": ..., "data": <base64>}')
         kind = _field(item, "contentType", limit=128)
         data = item.get("data")
-        if not isinstance(data, str) or not data:
+        if data is None or data == "":
             raise MissingParameter("a media item needs 'data', its bytes in base64")
+        if not isinstance(data, str) or not _BASE64.fullmatch(data):
+            raise Validation("a media item's 'data' is not valid base64")
         try:
             decoded = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):

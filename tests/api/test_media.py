@@ -143,6 +143,10 @@ async def test_a_picture_without_text_is_a_message(api: Api) -> None:
     [
         ("not a list", 10),
         ([{"contentType": "image/png", "data": "***"}], 10),
+        ([{"contentType": "image/png", "data": "AAAA=="}], 10),  # padding where none belongs
+        ([{"contentType": "image/png", "data": 12}], 10),
+        ([{"contentType": "image/png", "data": ""}], 1),
+        ([{"contentType": "", "data": "AAAA"}], 1),
         ([{"contentType": "image/png"}], 1),
         ([{"data": "AAAA"}], 1),
         (["AAAA"], 10),
