@@ -400,3 +400,21 @@ def test_media_show_inline_pictures_links_and_unavailable_notes(page: Any) -> No
     assert first.query_selector(".msg-text") is None  # pictures alone: no empty text line
     assert page.text_content(".transcript li:nth-child(2) .msg-text") == "plain"
     assert page.query_selector(".transcript li:nth-child(2) .msg-media-list") is None
+
+
+def test_previous_conversations_name_pictures_without_fetching_them(page: Any) -> None:
+    session = {
+        "id": "OLD",
+        "messages": [
+            msg(1, "Text", CUSTOMER, "the label", media=[{"contentType": "image/png", "available": True}]),
+            msg(2, "Text", CUSTOMER, "", media=[{"contentType": "image/png"}, {"contentType": "audio/amr"}]),
+        ],
+    }
+    lines = page.evaluate(
+        "async (s) => { const {sessionEntry} = await import('/static/js/history.js');"
+        " const el = sessionEntry(s); document.body.append(el);"
+        " return [...el.querySelectorAll('.history-line')].map(li => li.lastChild.textContent); }",
+        session,
+    )
+    assert lines == ["the label (1 picture)", "(2 attachments)"]
+    assert page.query_selector(".history-entry img") is None

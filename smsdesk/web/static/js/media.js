@@ -52,3 +52,13 @@ export function renderMedia(m, who) {
   if (!list.length) return null;
   return h("span", {class: "msg-media-list"}, list.map((x) => item(x, who)));
 }
+
+// A short note of a message's media for lists that show no media (the customer's previous conversations,
+// where a picture of a session the agent had no part in is not theirs to fetch): "(1 picture)".
+export function mediaSummary(m) {
+  const list = Array.isArray(m.media) ? m.media : [];
+  if (!list.length) return "";
+  const pictures = list.every((x) => x && kindName(x.contentType) === "Picture");
+  const noun = pictures ? "picture" : "attachment";
+  return `(${list.length} ${noun}${list.length === 1 ? "" : "s"})`;
+}
