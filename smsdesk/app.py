@@ -38,6 +38,7 @@ from smsdesk.api.rest import (
     features,
     history,
     me,
+    media,
     queues,
     reports,
     skills,
@@ -73,6 +74,7 @@ from smsdesk.sms.routes import build_sms_routes
 from smsdesk.sms.simulator import SimulatorProvider
 from smsdesk.sms.smpp import SmppProvider
 from smsdesk.sms.twilio import TwilioProvider
+from smsdesk.sms.twilio_media import TwilioMediaFetcher
 from smsdesk.store.migrate import migrate
 from smsdesk.store.sql import SqlStore, create_store
 from smsdesk.web.routes import build_web_routes
@@ -224,6 +226,8 @@ def build_app(
     rt.provider_available = registry.has
     rt.owns_number = registry.owns
     outbox = OutboxWorker(SqlOutbox(rt), registry.providers, rt.clock, lambda u: receive_status(rt, u))
+    twilio = sms_settings.twilio
+    twilio_media = None if twilio is None else TwilioMediaFetcher(twilio, settings.media_max_bytes)
     rt.wake_outbox = outbox.wake
     router = RouterLoop(Router(rt), bus=bus)
     rt.wake_router = router.wanted
@@ -282,6 +286,8 @@ def build_app(
             await router.close()
             await outbox.close()
             await registry.close_all()
+            if twilio_media is not None:
+                await twilio_media.close()
             if presence is not None:
                 await presence.close()
             await hub.close()
@@ -308,6 +314,8 @@ def build_app(
         simulator=simulator,
         twilio=sms_settings.twilio,
         simulator_guard=None if sms_settings.simulator.public else admin_only(authenticator),
+        twilio_media=twilio_media,
+        media_max_bytes=settings.media_max_bytes,
     )
     # plain Starlette routes first: CometD is the hottest path, then the hottest REST calls (their FastAPI
     # routes stay registered for the OpenAPI schema, behind these)
@@ -329,6 +337,7 @@ def build_app(
         history,
         reports,
         tools,
+        media,
     ):
         app.include_router(module.router)
 

@@ -150,6 +150,8 @@ class Settings(BaseModel):
     inbound_backlog: int = Field(
         500, ge=1
     )  # inbound SMS being stored at once per process; beyond it webhooks get 503 + Retry-After
+    # ---- mms (issue 22): media of inbound messages, kept in the database (docs/api.md, "Media") ----
+    media_max_bytes: int = Field(5_000_000, ge=1024, le=100_000_000)  # one media item; larger: unavailable
     # ---- PostgreSQL connections per process (docs/deployment.md, "PostgreSQL") ----
     pg_read_connections: int = Field(8, ge=1, le=100)  # one-statement reads at once
     pg_write_connections: int = Field(

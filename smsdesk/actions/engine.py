@@ -298,7 +298,10 @@ async def _outbound(rt: Runtime, out: Outcome) -> list[NewOutbound]:
     first = out.outbound_sms[0]
     await require_not_opted_out(rt, first.to)
     provider = outbound_provider(rt, out.session.provider, first.sender)
-    return [NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index) for o in out.outbound_sms]
+    return [
+        NewOutbound(provider, o.sender, o.to, o.text, o.session_id, o.index, o.media_url)
+        for o in out.outbound_sms
+    ]
 
 
 def outbound_provider(rt: Runtime, came_in_on: str, business_number: str) -> str:

@@ -9,6 +9,9 @@ Inbound rules:
   open session is closed for agents, and later sends to that number are refused. START/UNSTOP/YES opt back in,
   confirmed only if the number was opted out. HELP gets a help reply.
   Keyword texts are still stored in the open session's transcript when there is one.
+- An MMS's media are stored with the message, in its transaction (``actions/media.py``): the bytes in the
+  ``media`` table, the message's ``media`` list naming them. An item the adapter could not fetch, or one refused
+  (type, size), is listed unavailable; the text is stored all the same.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from dataclasses import replace
 from typing import Any
 
 from smsdesk.actions.engine import apply_command, context, persist_outcome, run_on_session, stored_message
+from smsdesk.actions.media import PreparedMedia, prepare_media
 from smsdesk.domain.errors import AlreadyExists, InvalidState, Unavailable
 from smsdesk.domain.events import Notification
 from smsdesk.domain.outcome import CHANNEL, Outcome
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import CloseSession, DeliveryStatus, InboundText, open_session
 from smsdesk.domain.views import session_path, session_uri
-from smsdesk.metrics import SMS_INBOUND
+from smsdesk.metrics import SMS_INBOUND, SMS_RECEIPTS
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import InboundAck, InboundSms, StatusUpdate
 from smsdesk.sms.keywords import Keyword, classify
@@ -73,10 +77,11 @@ async def receive_sms(rt: Runtime, sms: InboundSms) -> InboundAck:
 
 async def _receive(rt: Runtime, sms: InboundSms) -> InboundAck:
     keyword = classify(sms.text)
+    media = prepare_media(rt, sms.media)
     try:
         for _ in range(8):
             try:
-                await _store_inbound(rt, sms, keyword)
+                await _store_inbound(rt, sms, keyword, media)
                 SMS_INBOUND.labels(sms.provider, "received").inc()
                 return InboundAck(_ack_id(sms))
             except ConcurrentUpdate:
@@ -106,7 +111,7 @@ def _keyword_change(
     return change
 
 
-async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) -> None:
+async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None, media: PreparedMedia) -> None:
     opted_out = await rt.store.is_opted_out(sms.from_number)
     # one open session at most per pair of numbers: when the latest is open it is that one; only when the
     # latest is closed may an older one be open (reopened by a Transfer)
@@ -124,22 +129,21 @@ async def _store_inbound(rt: Runtime, sms: InboundSms, keyword: Keyword | None) 
             if change.outbound:
                 rt.wake_outbox()
             return
-        await _open(rt, sms, last)
+        await _open(rt, sms, last, media)
         return
 
     async def decide(session: Session) -> Outcome:
-        out = apply_command(rt, session, InboundText(sms.text))
+        out = apply_command(rt, session, InboundText(sms.text, media.entries))
         if keyword is Keyword.OPT_OUT:
             out = out.then(apply_command(rt, out.session, CloseSession("opted_out")))
         return out
 
-    await run_on_session(
-        rt,
-        rec.id,
-        decide,
-        extra=lambda: _keyword_change(rt, sms, keyword, rec.id, opted_out=opted_out),
-        seen=rec,
-    )
+    def extra() -> Change:
+        change = _keyword_change(rt, sms, keyword, rec.id, opted_out=opted_out)
+        change.media.extend(media.rows(rec.id, rt.clock.now_ms()))
+        return change
+
+    await run_on_session(rt, rec.id, decide, extra=extra, seen=rec)
 
 
 def _lar_agent(last: SessionRecord | None) -> str | None:
@@ -150,7 +154,7 @@ def _lar_agent(last: SessionRecord | None) -> str | None:
     return lar if isinstance(lar, str) else None
 
 
-async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None) -> None:
+async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None, media: PreparedMedia) -> None:
     lar = _lar_agent(last)
     out = open_session(
         customer_number=sms.from_number,
@@ -159,6 +163,7 @@ async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None) -> Non
         text=sms.text,
         now_ms=rt.clock.now_ms(),
         ctx=context(rt),
+        media=media.entries,
     )
     session = replace(
         out.session,
@@ -167,7 +172,9 @@ async def _open(rt: Runtime, sms: InboundSms, last: SessionRecord | None) -> Non
         provider=sms.provider,  # the replies leave through it (docs/providers.md)
     )
     out = replace(out, session=session)
-    await persist_outcome(rt, None, out, _keyword_change(rt, sms, None, session.id, opted_out=False))
+    change = _keyword_change(rt, sms, None, session.id, opted_out=False)
+    change.media.extend(media.rows(session.id, rt.clock.now_ms()))
+    await persist_outcome(rt, None, out, change)
 
 
 def _user_data(sms: InboundSms, session: Session) -> dict[str, str]:
@@ -185,8 +192,7 @@ _RANK = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "f
 
 
 async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
-    """
-    SMS_RECEIPTS.labels(update.provider, update.status).inc()A delivery receipt (or our outbox's final failure), shown on the transcript message.
+    """A delivery receipt (or our outbox's final failure), shown on the transcript message.
 
     The stored message gets a ``status`` field; agents and supervisors in the session get a
     ``MessageLogUpdated`` notification with ``notificationType: "MessagesUpdated"`` carrying the updated
@@ -195,6 +201,7 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
     compared inside the session's write (lock and version check), so two receipts racing each other (a
     callback overtaking the provider's own answer) cannot overwrite a later status with an earlier one.
     """
+    SMS_RECEIPTS.labels(update.provider, update.status).inc()
     row = None
     if update.outbox_id is not None and update.outbox_id.isdigit():
         row = await rt.store.get_outbound(int(update.outbox_id))

@@ -35,7 +35,9 @@ class SqlOutbox:
             OutboxRow(
                 outbox_id=str(r.id),
                 provider=r.provider,
-                sms=OutboundSms(str(r.id), r.from_number, r.to_number, r.text, r.session_id, r.message_index),
+                sms=OutboundSms(
+                    str(r.id), r.from_number, r.to_number, r.text, r.session_id, r.message_index, r.media_url
+                ),
                 attempts=r.attempts - 1,  # the store counts the claim as an attempt already
                 next_attempt_ms=r.next_attempt_ms,
             )

@@ -34,6 +34,7 @@ from smsdesk.api.schemas.paths import PATH_PARAMETERS, SPECS, F, Spec
 from smsdesk.config import Settings
 from smsdesk.domain.operations import ALIASES, Operation
 from smsdesk.domain.participants import SupervisionMode
+from smsdesk.sms.media import ALLOWED_TYPES
 
 __all__ = [
     "AUTH_REFUSALS",
@@ -211,6 +212,17 @@ class _Builder:
             names = f"Failure.{status}" if status in self.codes else "Failure"
         if names == "PromText":
             out["content"] = {"text/plain": {"schema": {"type": "string"}}}
+            return out
+        if names == "MediaBytes":
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            out["content"] = {kind: dict(binary) for kind in sorted(ALLOWED_TYPES)}
+            out["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in (
+                    ("Content-Disposition", "`inline` (pictures) or `attachment`, with a `filename`"),
+                    ("X-Content-Type-Options", "`nosniff`"),
+                )
+            }
             return out
         if names == "TwiML":
             out["content"] = {"text/xml": {"schema": {"type": "string"}, "example": "<Response/>"}}

@@ -114,8 +114,11 @@ class Change:
 
     # -- transcript -----------------------------------------------------------------------------------
 
-    def text(self, value: object, key: str = "text") -> str:
-        """A non-empty string within the configured length: any text that enters the transcript."""
+    def text(self, value: object, key: str = "text", *, may_be_empty: bool = False) -> str:
+        """A non-empty string within the configured length: any text that enters the transcript (``""`` too
+        with ``may_be_empty``: a customer's MMS of pictures alone)."""
+        if may_be_empty and value == "":
+            return value
         if not isinstance(value, str) or not value.strip():
             raise Validation(f"'{key}' must be a non-empty string")
         if len(value) > self.ctx.max_text_length:
@@ -131,6 +134,7 @@ class Change:
         text: str | None = None,
         url: str | None = None,
         notice_text: str | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
         index = self.session.next_index
         msg = message(
@@ -143,6 +147,7 @@ class Change:
             text=text,
             url=url,
             notice_text=notice_text,
+            media=media,
         )
         self.session = self.session.evolve(next_index=index + 1)
         self.messages.append(msg)
@@ -152,7 +157,10 @@ class Change:
             body = text if text is not None else url
             assert body is not None
             s = self.session
-            self.outbound.append(OutboundSms(s.id, index, s.customer_number, s.business_number, body))
+            media_url = url if type_ == "PushUrl" else None  # MMS where the provider can (docs/providers.md)
+            self.outbound.append(
+                OutboundSms(s.id, index, s.customer_number, s.business_number, body, media_url)
+            )
         return msg
 
     # -- session-wide moves ---------------------------------------------------------------------------

@@ -89,6 +89,7 @@ class OutboundSms:
     to: str  # the customer's number
     sender: str  # our business number
     text: str
+    media_url: str | None = None  # a PushUrl's URL: MMS media where the provider sends it
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,11 @@ _OPEN = frozenset({Phase.QUEUED, Phase.OFFERED, Phase.ACTIVE})
 
 @dataclass(frozen=True)
 class InboundText:
+    """``media``: the message's pictures (or other media) as the transcript lists them (docs/api.md,
+    "Media"); with media the text may be empty."""
+
     text: str
+    media: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,10 @@ def open_session(
     customer_nickname: str = "",
     now_ms: int,
     ctx: Context,
+    media: tuple[Mapping[str, Any], ...] = (),
 ) -> Outcome:
-    """A first inbound text creates a Queued session and asks for routing."""
+    """A first inbound text (``media``: with pictures, then the text may be empty) creates a Queued session
+    and asks for routing."""
     for name, value in (
         ("customer number", customer_number),
         ("business number", business_number),
@@ -180,9 +186,9 @@ def open_session(
         customer_number, business_number, queue, customer_nickname.strip() or customer_number, now_ms, ctx
     )
     ch = Change(session, now_ms=now_ms, ctx=ctx)
-    text = ch.text(text)
+    text = ch.text(text, may_be_empty=bool(media))
     ch.post("ParticipantJoined", customer, Visibility.ALL)
-    ch.post("Text", customer, Visibility.ALL, text=text)
+    ch.post("Text", customer, Visibility.ALL, text=text, media=media)
     ch.request_route()
     return ch.finish()
 
@@ -219,7 +225,8 @@ def handle(session: Session, cmd: SystemCommand, *, now_ms: int, ctx: Context) -
     ch = Change(session, now_ms=now_ms, ctx=ctx)
     if isinstance(cmd, InboundText):
         _require(session, _OPEN, "receive a text")
-        ch.post("Text", session.customer, Visibility.ALL, text=ch.text(cmd.text))
+        text = ch.text(cmd.text, may_be_empty=bool(cmd.media))
+        ch.post("Text", session.customer, Visibility.ALL, text=text, media=cmd.media)
     elif isinstance(cmd, SystemText):
         _require(session, _OPEN, "send a system text")
         ch.post("Text", _system_sender(ctx, Visibility.ALL), Visibility.ALL, text=ch.text(cmd.text))

@@ -91,8 +91,10 @@ def message(
     text: str | None = None,
     url: str | None = None,
     notice_text: str | None = None,
+    media: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A transcript entry, JSON-pure, exactly the §4.5 shape."""
+    """A transcript entry, JSON-pure, exactly the §4.5 shape; an inbound MMS adds ``media`` (smsdesk's
+    addition, docs/api.md "Media")."""
     frm = participant_wire(sender, base_uri) if isinstance(sender, Participant) else dict(sender)
     out: dict[str, Any] = {"index": index, "type": type_, "from": frm}
     if text is not None:
@@ -101,6 +103,8 @@ def message(
         out["url"] = url
     if notice_text is not None:
         out["noticeText"] = notice_text
+    if media:
+        out["media"] = [dict(m) for m in media]
     out["visibility"] = visibility._value_
     out["timestamp"] = format_timestamp(now_ms)
     out["timestampSeconds"] = now_ms

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from smsdesk.sms.media import InboundMedia
+
 __all__ = [
     "FINAL_STATUSES",
     "STATUSES",
@@ -44,6 +46,7 @@ class InboundSms:
     """One mobile-originated message, already reassembled if it came in segments.
 
     ``from_number`` / ``to_number`` are E.164 (``+15551230001``); ``received_ms`` is epoch milliseconds.
+    ``media``: an MMS's pictures (``sms/media.py``); the text may then be empty.
     """
 
     provider: str
@@ -51,13 +54,16 @@ class InboundSms:
     from_number: str
     to_number: str
     text: str
-    media_urls: tuple[str, ...] = ()
+    media: tuple[InboundMedia, ...] = ()
     received_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class OutboundSms:
-    """One message to send. ``outbox_id`` is the durable queue row's id (also our idempotency key)."""
+    """One message to send. ``outbox_id`` is the durable queue row's id (also our idempotency key).
+
+    ``media_url`` (an agent's PushUrl): a provider that sends MMS sends it as the message's media (Twilio's
+    ``MediaUrl``); the others send ``text``, which holds the same URL as a link (docs/providers.md)."""
 
     outbox_id: str
     from_number: str
@@ -65,6 +71,7 @@ class OutboundSms:
     text: str
     session_id: str | None = None
     message_index: int | None = None
+    media_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ with HTTP 400 for bad input (N from ``smsdesk.domain.errors``) and 403 for a bad
 
 Routes:
 
-* ``POST /sms/simulator/inbound``  JSON ``{"from", "to", "text", "messageId"?}`` (numbers in E.164)
-  -> ``{"statusCode":0,"messageId"}``
+* ``POST /sms/simulator/inbound``  JSON ``{"from", "to", "text", "messageId"?, "media"?}`` (numbers in
+  E.164; ``media``: up to ``MAX_SIMULATOR_MEDIA`` items ``{"contentType", "data"}``, ``data`` in base64; the
+  text may then be empty) -> ``{"statusCode":0,"messageId"}``
 * ``GET  /sms/simulator/outbound?to=+1555...`` -> ``{"statusCode":0,"messages":[...]}``, oldest first
 * ``GET  /simulator`` the customer-phone page (``simulator_page.html``)
 * ``POST /sms/twilio/inbound`` and ``POST /sms/twilio/status``: Twilio webhooks, reply empty TwiML
@@ -16,6 +17,8 @@ Routes:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable
@@ -35,7 +38,9 @@ from smsdesk.domain.errors import GwsError, MissingParameter, Unavailable, Valid
 from smsdesk.limits import DEFAULT_MAX_JSON_DEPTH, is_json_media_type, too_deep
 from smsdesk.sms.base import InboundSink, StatusSink
 from smsdesk.sms.config import TwilioSettings
+from smsdesk.sms.media import BASE64, InboundMedia
 from smsdesk.sms.simulator import SimulatorProvider
+from smsdesk.sms.twilio_media import TwilioMediaFetcher
 from smsdesk.sms.twilio_webhooks import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -50,6 +55,7 @@ __all__ = ["EMPTY_TWIML", "build_sms_routes"]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_TEXT = 1600
 MAX_BODY = 64 * 1024
+MAX_SIMULATOR_MEDIA = 3
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Guard = Callable[[Request], Awaitable[None]]  # raises a GwsError to refuse the request
@@ -98,6 +104,7 @@ def _field(body: dict[str, Any], name: str, *, limit: int, required: bool = True
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_BASE64 = re.compile(BASE64)
 
 
 def _number(body: dict[str, Any], name: str) -> str:
@@ -109,15 +116,44 @@ def _number(body: dict[str, Any], name: str) -> str:
     return value
 
 
+def _simulator_media(body: dict[str, Any]) -> tuple[InboundMedia, ...]:
+    """The phone's pictures: ``[{"contentType": "image/png", "data": "<base64>"}]``. Type and size are checked
+    where every provider's are (``sms/media.py``): an item refused there stays on the message, unavailable."""
+    raw = body.get("media")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_SIMULATOR_MEDIA:
+        raise Validation(f"field 'media' must be a list of at most {MAX_SIMULATOR_MEDIA} items")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise Validation('each media item must be an object {"contentType": ..., "data": <base64>}')
+        kind = _field(item, "contentType", limit=128)
+        data = item.get("data")
+        if data is None or data == "":
+            raise MissingParameter("a media item needs 'data', its bytes in base64")
+        if not isinstance(data, str) or not _BASE64.fullmatch(data):
+            raise Validation("a media item's 'data' is not valid base64")
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise Validation("a media item's 'data' is not valid base64") from None
+        assert kind is not None
+        out.append(InboundMedia(content_type=kind, data=decoded))
+    return tuple(out)
+
+
 def _simulator_routes(
-    simulator: SimulatorProvider, sink: InboundSink, guard: Guard | None
+    simulator: SimulatorProvider, sink: InboundSink, guard: Guard | None, media_max_bytes: int
 ) -> list[BaseRoute]:
     page = resources.files("smsdesk.sms").joinpath("simulator_page.html").read_text(encoding="utf-8")
+    # room for the pictures: each up to media_max_bytes, in base64 (4 characters per 3 bytes)
+    body_limit = MAX_BODY + MAX_SIMULATOR_MEDIA * (4 * (media_max_bytes // 3 + 1) + 64)
 
     async def inbound(request: Request) -> Response:
         if not is_json_media_type(request.headers.get("content-type")):
             raise UnsupportedMediaType("the body must be JSON, sent with 'Content-Type: application/json'")
-        raw = await read_bounded_body(request.receive, MAX_BODY)
+        raw = await read_bounded_body(request.receive, body_limit)
         try:
             body = orjson.loads(raw or b"null")
         except orjson.JSONDecodeError:
@@ -128,11 +164,11 @@ def _simulator_routes(
             raise Validation('expected a JSON object {"from": ..., "to": ..., "text": ...}')
         from_number = _number(body, "from")
         to_number = _number(body, "to")
-        text = _field(body, "text", limit=MAX_TEXT)
+        media = _simulator_media(body)
+        text = _field(body, "text", limit=MAX_TEXT, required=not media) or ""
         message_id = _field(body, "messageId", limit=64, required=False)
-        assert text is not None
         provider_id, _ack = await simulator.receive(
-            sink, from_number=from_number, to_number=to_number, text=text, message_id=message_id
+            sink, from_number=from_number, to_number=to_number, text=text, message_id=message_id, media=media
         )
         return JSONResponse({"statusCode": 0, "messageId": provider_id})
 
@@ -156,7 +192,11 @@ def _simulator_routes(
 
 
 def _twilio_routes(
-    settings: TwilioSettings, clock: Clock, inbound_sink: InboundSink, status_sink: StatusSink
+    settings: TwilioSettings,
+    clock: Clock,
+    inbound_sink: InboundSink,
+    status_sink: StatusSink,
+    media: TwilioMediaFetcher | None,
 ) -> list[BaseRoute]:
     async def verified_form(request: Request) -> list[tuple[str, str]] | None:
         # Twilio posts application/x-www-form-urlencoded, never multipart: anything else is refused before a
@@ -188,7 +228,11 @@ def _twilio_routes(
         pairs = await verified_form(request)
         if pairs is None:
             return forbidden()
-        await inbound_sink(parse_inbound(pairs, received_ms=clock.now_ms()))
+        sms = parse_inbound(pairs, received_ms=clock.now_ms())
+        if sms.media:  # an MMS: its media fetched now, stored with the message (unavailable if it fails)
+            fetched = await media.fetch_all(sms.media) if media is not None else sms.media
+            sms = dataclasses.replace(sms, media=fetched)
+        await inbound_sink(sms)
         return _twiml()
 
     async def status(request: Request) -> Response:
@@ -217,12 +261,15 @@ def build_sms_routes(
     simulator: SimulatorProvider | None = None,
     twilio: TwilioSettings | None = None,
     simulator_guard: Guard | None = None,
+    twilio_media: TwilioMediaFetcher | None = None,
+    media_max_bytes: int = 5_000_000,
 ) -> list[BaseRoute]:
     """The routes for the configured providers (SMPP has none: it is a TCP client). ``simulator_guard`` checks
-    each request to the simulator's API (``smsdesk serve``: an admin's credentials); ``None``: open (demo)."""
+    each request to the simulator's API (``smsdesk serve``: an admin's credentials); ``None``: open (demo).
+    ``twilio_media`` fetches the media of Twilio's MMS (without it they are stored unavailable)."""
     routes: list[BaseRoute] = []
     if simulator is not None:
-        routes += _simulator_routes(simulator, inbound_sink, simulator_guard)
+        routes += _simulator_routes(simulator, inbound_sink, simulator_guard, media_max_bytes)
     if twilio is not None:
-        routes += _twilio_routes(twilio, clock, inbound_sink, status_sink)
+        routes += _twilio_routes(twilio, clock, inbound_sink, status_sink, twilio_media)
     return routes

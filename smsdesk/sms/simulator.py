@@ -37,6 +37,7 @@ from smsdesk.sms.base import (
     PermanentFailure,
     SendResult,
 )
+from smsdesk.sms.media import InboundMedia
 from smsdesk.sms.numbers import normalize_e164
 from smsdesk.sms.segments import SegmentError, split_text
 
@@ -220,8 +221,10 @@ class SimulatorProvider:
         to_number: str,
         text: str,
         message_id: str | None = None,
+        media: tuple[InboundMedia, ...] = (),
     ) -> tuple[str, InboundAck]:
-        """Deliver a customer's message to ``sink``; returns ``(provider_message_id, ack)``.
+        """Deliver a customer's message (``media``: with pictures, the phone's MMS) to ``sink``; returns
+        ``(provider_message_id, ack)``.
 
         Pass ``message_id`` to make a client retry idempotent (the sink sees the same id twice).
         """
@@ -231,7 +234,7 @@ class SimulatorProvider:
             from_number=normalize_e164(from_number),
             to_number=normalize_e164(to_number),
             text=text,
-            media_urls=(),
+            media=media,
             received_ms=self._clock.now_ms(),
         )
         ack = await sink(sms)

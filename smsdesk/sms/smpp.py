@@ -345,7 +345,6 @@ class SmppProvider:
             from_number=from_number,
             to_number=to_number,
             text=text,
-            media_urls=(),
             received_ms=now,
         )
         await self._inbound_sink(sms)

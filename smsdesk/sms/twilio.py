@@ -1,7 +1,7 @@
 """Twilio-compatible outbound: ``TwilioProvider`` sends through the Messages REST API with httpx.
 
 ``POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic auth (account SID, auth
-token) and form fields ``To``, ``From``, ``Body`` and, when a public URL is configured,
+token) and form fields ``To``, ``From``, ``Body`` (or ``MediaUrl`` for an agent's PushUrl: an MMS) and, when a public URL is configured,
 ``StatusCallback={public_url}/sms/twilio/status?outbox={outbox id}``: the callback names our outbox row, so
 a callback that overtakes Twilio's answer (before the message's sid is recorded) still finds its message.
 ``api_base`` is configurable so tests (and Twilio-compatible aggregators) can point it elsewhere; the
@@ -71,7 +71,11 @@ class TwilioProvider:
             await client.aclose()
 
     def _form(self, sms: OutboundSms) -> dict[str, str]:
-        form = {"To": sms.to_number, "From": sms.from_number, "Body": sms.text}
+        form = {"To": sms.to_number, "From": sms.from_number}
+        if sms.media_url:
+            form["MediaUrl"] = sms.media_url  # an agent's PushUrl goes out as MMS, without a Body
+        else:
+            form["Body"] = sms.text
         if self._settings.public_url:
             query = urlencode({"outbox": sms.outbox_id})
             form["StatusCallback"] = f"{self._settings.public_url}/sms/twilio/status?{query}"

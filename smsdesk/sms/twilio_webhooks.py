@@ -8,6 +8,9 @@ The HTTP handlers in ``routes.py`` only read the form, call these functions and 
   ``X-Twilio-Webhooks-Signature-Settings`` header says ``algorithm=HMAC_SHA256``.
 * **Public URL.** Behind a proxy the URL we see is not the one Twilio signed; ``public_request_url``
   rebuilds it from the configured public base (``SMSDESK_TWILIO_PUBLIC_URL``) and the request path.
+* **Media.** ``NumMedia``, ``MediaUrlN`` and ``MediaContentTypeN`` become ``InboundMedia`` items without their
+  bytes; the route fetches them (``twilio_media.py``) before the sink stores the message. The signature covers
+  them like every other posted parameter.
 * **Status vocabulary.** Twilio's ``MessageStatus`` is folded onto ``base.STATUSES`` by ``STATUS_MAP``;
   inbound-side statuses (``receiving``/``received``) and unknown future values are ignored (None).
 """
@@ -26,6 +29,7 @@ from twilio.request_validator import (
 
 from smsdesk.domain.errors import MissingParameter, Validation
 from smsdesk.sms.base import InboundSms, StatusUpdate
+from smsdesk.sms.media import InboundMedia
 from smsdesk.sms.numbers import normalize_e164
 
 __all__ = [
@@ -127,7 +131,12 @@ def parse_inbound(form: FormParams, *, received_ms: int) -> InboundSms:
     raw_media = _text(form, "NumMedia", required=False) or "0"
     if not raw_media.isdigit() or int(raw_media) > MAX_MEDIA:
         raise Validation(f"NumMedia must be an integer 0..{MAX_MEDIA}, got {raw_media!r}")
-    media = tuple(_text(form, f"MediaUrl{i}") for i in range(int(raw_media)))
+    media = tuple(
+        InboundMedia(
+            url=_text(form, f"MediaUrl{i}"), content_type=_text(form, f"MediaContentType{i}", required=False)
+        )
+        for i in range(int(raw_media))
+    )
     body = _text(form, "Body", required=not media)
     return InboundSms(
         provider=PROVIDER,
@@ -135,7 +144,7 @@ def parse_inbound(form: FormParams, *, received_ms: int) -> InboundSms:
         from_number=normalize_e164(_text(form, "From")),
         to_number=normalize_e164(_text(form, "To")),
         text=body,
-        media_urls=media,
+        media=media,
         received_ms=received_ms,
     )
 

@@ -24,6 +24,7 @@ __all__ = [
     "Change",
     "ConcurrentUpdate",
     "HttpSession",
+    "MediaRow",
     "Milestones",
     "NewOutbound",
     "OutboxRow",
@@ -114,6 +115,23 @@ class NewOutbound:
     text: str
     session_id: str | None = None
     message_index: int | None = None
+    media_url: str | None = None  # a PushUrl: MMS media where the provider sends it (docs/providers.md)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRow:
+    """The bytes of one media item of an inbound message (docs/api.md, "Media"); ``id`` is in the message's
+    ``media`` list."""
+
+    id: str
+    session_id: str
+    content_type: str
+    data: bytes
+    created_ms: int
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +149,7 @@ class OutboxRow:
     provider_message_id: str | None
     error: str | None
     created_ms: int
+    media_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +201,7 @@ class Change:
     # (the store counts them per user, raises ``ReferenceTaken`` when it is not the next)
     references: list[tuple[str, int]] = field(default_factory=list)
     wrap_ups: list[WrapUpTime] = field(default_factory=list)  # added to the handle-time counters
+    media: list[MediaRow] = field(default_factory=list)  # inbound media (docs/api.md, "Media")
 
     def __bool__(self) -> bool:
         return any(
@@ -201,6 +221,7 @@ class Change:
                 self.audit,
                 self.references,
                 self.wrap_ups,
+                self.media,
             )
         )
 
@@ -335,6 +356,9 @@ class Store(Protocol):
     async def add_note(self, note: ContactNote) -> None: ...
 
     async def customer_session_docs(self, customer_number: str, limit: int) -> list[dict[str, Any]]: ...
+
+    # media of inbound messages (docs/api.md, "Media")
+    async def get_media(self, media_id: str) -> MediaRow | None: ...
 
     # leases: one node at a time does a job (routing)
     async def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:

@@ -87,9 +87,22 @@ def commit_txn(
                     "provider_message_id": None,
                     "error": None,
                     "created_ms": now,
+                    "media_url": o.media_url,
                 }
                 for o in change.outbound
             ],
+        )
+    for m in change.media:
+        db.run(
+            q.MEDIA_INSERT,
+            {
+                "id": m.id,
+                "session_id": m.session_id,
+                "content_type": m.content_type,
+                "size": len(m.data),
+                "data": m.data,
+                "created_ms": m.created_ms,
+            },
         )
     for outbox_id, provider_message_id in change.outbound_sent:
         db.run(q.OUTBOX_SENT, {"b_id": outbox_id, "pmid": provider_message_id})

@@ -226,3 +226,11 @@ LEASE_TAKE = Query(
     .where(_L.c.name == _p("b_name"), _L.c.holder == _p("b_holder"), _L.c.until_ms == _p("b_until"))
     .values(holder=_p("holder"), until_ms=_p("until_ms"))
 )
+
+# mms (docs/api.md, "Media"): the bytes of inbound media, written with their message
+MEDIA_INSERT = Query(insert(t.media).values({c.name: _p(c.name) for c in t.media.c}))
+MEDIA_GET = Query(
+    select(
+        t.media.c.id, t.media.c.session_id, t.media.c.content_type, t.media.c.data, t.media.c.created_ms
+    ).where(t.media.c.id == _p("id"))
+)

@@ -106,7 +106,7 @@ def agent(r: Sequence[Any]) -> AgentState:
 
 def outbox(r: Sequence[Any]) -> OutboxRow:
     # table order: id, provider, from, to, text, session_id, message_index, status, attempts, next_attempt_ms,
-    # lease_until_ms, provider_message_id, error, created_ms
+    # lease_until_ms, provider_message_id, error, created_ms, media_url
     return OutboxRow(
         id=r[0],
         provider=r[1],
@@ -121,6 +121,7 @@ def outbox(r: Sequence[Any]) -> OutboxRow:
         provider_message_id=r[11],
         error=r[12],
         created_ms=r[13],
+        media_url=r[14],
     )
 
 

@@ -1,6 +1,6 @@
 """Retention and erasure: deleting closed sessions with everything that hangs off them, in small batches
 (docs/operations.md, "Retention and erasure"). Each batch is one short write transaction: traffic goes on
-between batches. The full-text index of the transcripts follows by itself (its triggers, or the generated
+between batches. A session's media (inbound pictures) go with it. The full-text index of the transcripts follows by itself (its triggers, or the generated
 column). The opt-out list is never touched.
 """
 
@@ -23,6 +23,7 @@ def _family(sql: str) -> QueryFamily:
 
 _DELETE_FOR_SESSIONS = (
     _family("DELETE FROM messages WHERE session_id IN ({ids})"),
+    _family("DELETE FROM media WHERE session_id IN ({ids})"),
     _family("DELETE FROM session_members WHERE session_id IN ({ids})"),
     _family("DELETE FROM outbox WHERE session_id IN ({ids}) AND status <> 'pending'"),
     _family("DELETE FROM inbound WHERE session_id IN ({ids})"),

@@ -34,6 +34,7 @@ from smsdesk.store.base import (
 from smsdesk.store.cluster import ClusterStore
 from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
 from smsdesk.store.engines import postgres, sqlite
+from smsdesk.store.media import MediaRows
 from smsdesk.store.pg_runner import PgRunner
 from smsdesk.store.presence import PresenceRows
 from smsdesk.store.runners import Runner, SqliteRunner
@@ -62,7 +63,7 @@ def create_store(
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
-class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
+class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
     def __init__(self, runner: Runner, add_events: AddEvents) -> None:
         self.runner = runner
         self._add_events = add_events

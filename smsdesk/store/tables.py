@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -157,6 +158,9 @@ outbox = Table(
     Column("provider_message_id", String(128), nullable=True),
     Column("error", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
+    # mms (issue 22): a PushUrl's URL, sent as MMS media by the providers that can (Twilio's MediaUrl); the
+    # others send ``text``, the link (migration 0004_mms)
+    Column("media_url", Text, nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_ms"),
     Index("ix_outbox_provider_id", "provider", "provider_message_id"),
 )
@@ -309,4 +313,19 @@ contact_notes = Table(
     Column("text", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_contact_notes_number", "customer_number", "created_ms"),
+)
+
+# --- mms (issue 22): the media of inbound messages, the bytes kept in the database (docs/api.md, "Media") -----
+# A transcript message names its media by id (``media[].id``); ``GET /api/v2/media/{id}`` serves the bytes to
+# the users who may read that message. Deleted with the session (retention, erasure).
+media = Table(
+    "media",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", String(32), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_media_session", "session_id"),
 )

@@ -1,7 +1,7 @@
 """The whole story of issue 8 in headless chromium, on a real server with the demo users:
 
 a customer texts from the simulator page, agent1 accepts in the desktop and replies, the customer sees the
-reply, supervisor1 monitors agent1 in the console and sees the conversation live while the agent and
+reply and sends a picture (an MMS) which the desktop shows inline, supervisor1 monitors agent1 in the console and sees the conversation live while the agent and
 customer see no trace of it, the supervisor switches to coach and whispers, the agent completes, and the
 supervisor's view shows the session revoked. Screenshots of each screen go to
 ``test-output/browser/test_whole_story/``; no page may log a console error.
@@ -27,6 +27,12 @@ WAIT = 15_000
 FIRST_TEXT = "Hi, my parcel 4711 never arrived"
 REPLY = "Sorry to hear that! Let me check parcel 4711."
 WHISPER = "Coach: offer a 10% voucher"
+PHOTO_TEXT = "Here is a photo of the label"
+# the simulator's sample picture (240 x 160) has loaded in every picture of the page
+PICTURE_SHOWN = (
+    "() => { const i = [...document.querySelectorAll('.msg-media-img')];"
+    " return i.length > 0 && i.every(x => x.complete && x.naturalWidth === 240); }"
+)
 
 
 class Screens:
@@ -115,10 +121,25 @@ def test_whole_story(browser: Any, server: RunningServer, request: pytest.Fixtur
     mine.locator(".msg-status:has-text('delivered')").wait_for(timeout=WAIT)
     assert mine.count() == 1
 
+    # the customer sends a picture (an MMS: the simulator's sample); the agent sees it inline
+    customer.click("#sample")
+    customer.fill("#text", PHOTO_TEXT)
+    customer.press("#text", "Enter")
+    customer.wait_for_selector("#thread li.out img", timeout=WAIT)
+    screens.shot(customer, "customer-sent-picture")
+    photo = pane.locator(f".msg-customer:has-text('{PHOTO_TEXT}') img.msg-media-img")
+    photo.wait_for(timeout=WAIT)
+    agent.wait_for_function(PICTURE_SHOWN, timeout=WAIT)
+    assert (photo.get_attribute("alt") or "").startswith("Picture from ")
+    assert (photo.get_attribute("src") or "").startswith("/api/v2/media/")
+    screens.shot(agent, "agent-sees-picture")
+
     # the supervisor sees the conversation live, invisibly
     watched = pane_with(sup, FIRST_TEXT)
     watched.wait_for(timeout=WAIT)
     watched.locator(f".msg:has-text('{REPLY}')").wait_for(timeout=WAIT)
+    watched.locator(f".msg:has-text('{PHOTO_TEXT}') img.msg-media-img").wait_for(timeout=WAIT)
+    sup.wait_for_function(PICTURE_SHOWN, timeout=WAIT)
     me = watched.locator(".person-me")
     me.wait_for(timeout=WAIT)
     assert me.get_attribute("data-visibility") == "Supervisors"

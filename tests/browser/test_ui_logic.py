@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.harness import ConsoleLog, RunningServer, output_dir
+from tests.sms.images import png
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
@@ -423,3 +424,58 @@ def test_shortcuts_match_the_letter_typed_or_the_physical_key(page: Any) -> None
         }"""
     )
     assert got == ["accept", "accept", "accept", "next", "previous", "complete", None, None, None]
+
+
+def test_media_show_inline_pictures_links_and_unavailable_notes(page: Any) -> None:
+    picture = png(40, 30)
+    page.route(
+        "**/api/v2/media/**",
+        lambda route: route.fulfill(body=picture, content_type="image/png", headers={"X-Seen": "1"}),
+    )
+    feed(page, state_change("Chatting", CHATTING_CAPS, [ME, CUSTOMER]))
+    media = [
+        {"id": "a1", "contentType": "image/png", "size": 2048, "available": True, "path": "/media/a1"},
+        {"id": "b2", "contentType": "application/pdf", "size": 900, "available": True, "path": "/media/b2"},
+        {"contentType": "image/jpeg", "available": False, "reason": "the provider answered HTTP 404"},
+        {
+            "id": "c3",
+            "contentType": "image/png",
+            "available": True,
+            "path": "/../../logout",
+        },  # not a media path
+    ]
+    feed(page, log_updated(msg(4, "Text", CUSTOMER, "", media=media), msg(5, "Text", CUSTOMER, "plain")))
+    page.wait_for_function("document.querySelector('.msg-media-img')?.naturalWidth === 40")
+    img = page.query_selector(".msg-customer .msg-media-img")
+    assert img.get_attribute("src") == "/api/v2/media/a1"
+    assert img.get_attribute("alt") == "Picture from PersonP (image/png, 2 KB)"
+    link = page.query_selector(".msg-media-link")
+    assert (link.get_attribute("href"), link.get_attribute("target")) == ("/api/v2/media/a1", "_blank")
+    width = page.evaluate("document.querySelector('.msg-media-img').getBoundingClientRect().width")
+    pane = page.evaluate("document.querySelector('.transcript').getBoundingClientRect().width")
+    assert 0 < width <= pane
+    assert page.text_content(".msg-media-file") == "File (application/pdf, 900 B)"
+    gone = page.eval_on_selector_all(".msg-media-gone", "els => els.map(e => e.textContent)")
+    assert gone == ["Picture not available: the provider answered HTTP 404", "Picture not available"]
+    first = page.query_selector(".transcript li:nth-child(1)")
+    assert first.query_selector(".msg-text") is None  # pictures alone: no empty text line
+    assert page.text_content(".transcript li:nth-child(2) .msg-text") == "plain"
+    assert page.query_selector(".transcript li:nth-child(2) .msg-media-list") is None
+
+
+def test_previous_conversations_name_pictures_without_fetching_them(page: Any) -> None:
+    session = {
+        "id": "OLD",
+        "messages": [
+            msg(1, "Text", CUSTOMER, "the label", media=[{"contentType": "image/png", "available": True}]),
+            msg(2, "Text", CUSTOMER, "", media=[{"contentType": "image/png"}, {"contentType": "audio/amr"}]),
+        ],
+    }
+    lines = page.evaluate(
+        "async (s) => { const {sessionEntry} = await import('/static/js/history.js');"
+        " const el = sessionEntry(s); document.body.append(el);"
+        " return [...el.querySelectorAll('.history-line')].map(li => li.lastChild.textContent); }",
+        session,
+    )
+    assert lines == ["the label (1 picture)", "(2 attachments)"]
+    assert page.query_selector(".history-entry img") is None

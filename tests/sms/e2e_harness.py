@@ -229,9 +229,40 @@ class FakeTwilio:
         # overtaking the REST API's answer): the desk has no sid for the message yet
         self.report_before_answer: str | None = None
         self._sids = itertools.count(1)
+        # the media of the customers' MMS: path -> (content type, bytes), served with the account's credentials
+        # only, through a redirect to a "CDN" path as Twilio does; ``media_fetches`` counts the requests
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.media_fetches = 0
         self.app = Starlette(
-            routes=[Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
+            routes=[
+                Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{sid}/Messages/{mid}/Media/{me}", self._media, methods=["GET"]),
+                Route("/cdn/{me}", self._cdn, methods=["GET"]),
+            ]
         )
+
+    async def _media(self, request: Request) -> Response:
+        self.media_fetches += 1
+        if request.headers.get("authorization") != basic_auth(self.account_sid, self.auth_token):
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
+        if request.url.path not in self.media:
+            return JSONResponse({"code": 20404, "message": "not found", "status": 404}, status_code=404)
+        return Response(status_code=307, headers={"Location": f"/cdn/{request.path_params['me']}"})
+
+    async def _cdn(self, request: Request) -> Response:
+        me = request.path_params["me"]
+        found = [v for k, v in self.media.items() if k.endswith(f"/Media/{me}")]
+        if not found:
+            return Response(status_code=404)
+        kind, data = found[0]
+        return Response(data, media_type=kind)
+
+    def add_media(self, base_url: str, kind: str, data: bytes) -> str:
+        """Keep a picture as Twilio would for an MMS; its ``MediaUrl`` (on ``base_url``, the fake's)."""
+        n = next(self._sids)
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.media[path] = (kind, data)
+        return base_url + path
 
     async def _create(self, request: Request) -> Response:
         if (
@@ -256,8 +287,8 @@ class FakeTwilio:
         )
 
     def to(self, phone: str) -> list[str]:
-        """Bodies of the messages accepted for ``phone``, oldest first."""
-        return [m["Body"] for m in self.sent if m["To"] == phone]
+        """Bodies (an MMS: its ``MediaUrl``) of the messages accepted for ``phone``, oldest first."""
+        return [m.get("Body", m.get("MediaUrl", "")) for m in self.sent if m["To"] == phone]
 
     async def wait_sent(self, count: int, within_s: float = 10) -> list[dict[str, str]]:
         async def enough() -> bool:
@@ -272,14 +303,22 @@ class FakeTwilio:
             return await client.post(url, data=dict(params), headers=headers)
 
     async def text(
-        self, desk_url: str, *, customer: str, business: str, body: str, sid: str | None = None
+        self,
+        desk_url: str,
+        *,
+        customer: str,
+        business: str,
+        body: str,
+        sid: str | None = None,
+        media: tuple[tuple[str, str], ...] = (),
     ) -> httpx.Response:
-        """The customer texts the business: Twilio's signed inbound-message webhook (captured field set)."""
+        """The customer texts the business: Twilio's signed inbound-message webhook (captured field set);
+        ``media``: an MMS's ``(MediaUrl, MediaContentType)`` pairs."""
         sid = sid or f"SM{next(self._sids):032x}"
         params = [
             ("ToCountry", "US"),
             ("SmsMessageSid", sid),
-            ("NumMedia", "0"),
+            ("NumMedia", str(len(media))),
             ("SmsSid", sid),
             ("SmsStatus", "received"),
             ("Body", body),
@@ -291,6 +330,8 @@ class FakeTwilio:
             ("From", customer),
             ("ApiVersion", "2010-04-01"),
         ]
+        for i, (url, kind) in enumerate(media):
+            params += [(f"MediaUrl{i}", url), (f"MediaContentType{i}", kind)]
         return await self._post_signed(f"{desk_url}/sms/twilio/inbound", params)
 
     async def report(self, sent: dict[str, str], status: str, error_code: str = "") -> httpx.Response:

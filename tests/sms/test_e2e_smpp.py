@@ -129,3 +129,15 @@ async def test_an_smsc_refusal_is_shown_to_the_agent(desk: Desk, smsc: SmscPeer)
     await wait_until(failed, what="the refused reply marked failed")
     assert "ESME_RINVDSTADR" in (await agent.message(sid, "Hello?"))["statusDetail"]
     assert len(smsc.of("submit_sm")) == 1  # not retried
+
+
+async def test_a_push_url_goes_out_as_a_link_in_the_text(desk: Desk, smsc: SmscPeer) -> None:
+    agent = desk.agent("agent1")
+    await agent.ready()
+    await smsc.command(cmd="mo", tag="manual", text="Do you have the manual?", **ENDS)
+    sid = (await agent.offered())["id"]
+    assert (await agent.operation(sid, "Accept"))["statusCode"] == 0
+    link = "https://example.com/manuals/part-42.pdf"
+    assert (await agent.operation(sid, "SendUrl", url=link))["statusCode"] == 0
+    (submit,) = await smsc.wait_for(lambda e: e["event"] == "submit_sm")
+    assert (submit["text"], submit["data_coding"]) == (link, 0)  # SMPP has no MMS: the URL is the text

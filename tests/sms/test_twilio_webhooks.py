@@ -86,8 +86,21 @@ async def test_inbound_mms_carries_media_urls(env: Env) -> None:
     r = await env.post("/sms/twilio/inbound", params, {"X-Twilio-Signature": sign(TOKEN, f["url"], params)})
     assert r.status_code == 200
     (msg,) = env.inbound.stored
-    assert msg.media_urls == (dict(params)["MediaUrl0"],)
+    (media,) = msg.media
+    assert (media.url, media.content_type) == (dict(params)["MediaUrl0"], "image/jpeg")
+    assert media.data is None  # no fetcher here: the inbound sink stores it unavailable ("no content")
     assert msg.text == "Here is the photo of the broken part"
+
+
+async def test_the_signature_covers_the_media_parameters(env: Env) -> None:
+    f = fixture("twilio_inbound_mms.json")
+    params = pairs(f["params"])
+    headers = {"X-Twilio-Signature": sign(TOKEN, f["url"], params)}
+    swapped = [(k, "https://evil.example/x.jpg" if k == "MediaUrl0" else v) for k, v in params]
+    assert (await env.post("/sms/twilio/inbound", swapped, headers)).status_code == 403
+    retyped = [(k, "text/html" if k == "MediaContentType0" else v) for k, v in params]
+    assert (await env.post("/sms/twilio/inbound", retyped, headers)).status_code == 403
+    assert env.inbound.stored == []
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,14 @@ from smsdesk.store.base import (
     Change,
     ConcurrentUpdate,
     HttpSession,
+    MediaRow,
     NewOutbound,
     ReferenceTaken,
     SessionRecord,
     SessionWrite,
     SubscriptionRow,
 )
+from smsdesk.store.retention import Purged, erase_customer_batch
 from smsdesk.store.sql import SqlStore
 
 
@@ -337,6 +339,37 @@ async def test_a_failed_commit_writes_nothing(store: SqlStore) -> None:
     assert await store.claim_outbound(10**13, 1000, 10) == []
     assert await store.get_inbound("sim", "m1") == ("S1",)
     assert await store.get_inbound("sim", "m2") is None
+
+
+async def test_media_bytes_round_trip_with_their_message_and_go_with_the_session(store: SqlStore) -> None:
+    picture = bytes(range(256)) * 40  # every byte value: stored as bytes, not text
+    await store.commit(
+        Change(
+            sessions=[SessionWrite(record("S1", is_open=False), None)],
+            messages=[("S1", {"index": 1, "type": "Text", "text": "", "media": [{"id": "m1"}]})],
+            media=[MediaRow("m1", "S1", "image/png", picture, 7)],
+        )
+    )
+    assert await store.get_media("m1") == MediaRow("m1", "S1", "image/png", picture, 7)
+    assert await store.get_media("m2") is None
+    with pytest.raises(AlreadyExists):  # a failed commit writes no media either
+        await store.commit(
+            Change(
+                inbound_keys=[("sim", "x", "S1"), ("sim", "x", "S1")],
+                media=[MediaRow("m2", "S1", "image/png", b"x", 8)],
+            )
+        )
+    assert await store.get_media("m2") is None
+    assert await erase_customer_batch(store, "+15551230001", 10) == Purged(sessions=1)
+    assert await store.get_media("m1") is None
+
+
+async def test_outbox_rows_carry_a_push_urls_media_url(store: SqlStore) -> None:
+    url = "https://example.com/p.png"
+    await store.commit(Change(outbound=[NewOutbound("twilio", "+1", "+2", url, "S1", 3, media_url=url)]))
+    (row,) = await store.claim_outbound(10**13, 1000, 10)
+    assert (row.text, row.media_url) == (url, url)
+    assert (await store.get_outbound(row.id)) == row
 
 
 async def test_opt_outs(store: SqlStore) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsdesk.domain.operations import Operation as Op
 from smsdesk.domain.outcome import Context
+from smsdesk.sms.media import BASE64
 
 __all__ = [
     "CHANNEL_NAME",
@@ -318,10 +319,33 @@ _PHONE = Annotated[
 ]
 
 
+class SimulatorMedia(JsonBody):
+    """A picture (or other media) of the phone's MMS; type and size are checked as for every provider's: one
+    refused is kept unavailable on the message (docs/api.md, "Media")."""
+
+    contentType: Annotated[str, Field(min_length=1, max_length=128)] = Field(description="e.g. `image/png`")
+    data: Annotated[str, Field(min_length=4, pattern=rf"^{BASE64}$")] = Field(
+        description="The bytes, in base64"
+    )
+
+
 class SimulatorInbound(JsonBody):
+    """`text`, or `media`, or both: a text may be empty when pictures come with it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+                {"required": ["media"], "properties": {"media": {"type": "array", "minItems": 1}}},
+            ]
+        }
+    )
     from_: _PHONE = Field(alias="from", description="The customer's number")
     to: _PHONE = Field(description="The business number the customer texted")
-    text: Annotated[str, Field(min_length=1, max_length=1600)]
+    text: Annotated[str, Field(max_length=1600)] | None = None
+    media: Annotated[list[SimulatorMedia], Field(max_length=3)] | None = Field(
+        None, description="Pictures sent with the text (an MMS)"
+    )
     messageId: Annotated[str, Field(max_length=64)] | None = Field(
         None, description="The provider's id (a repeat with the same id is stored once)"
     )

@@ -82,6 +82,10 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "channel": ({"type": "string"}, "A channel name"),
     "name": ({"type": "string"}, "A skill's name (its id)"),
     "response_id": ({"type": "string"}, "A standard response's id"),
+    "media_id": (
+        {"type": "string", "maxLength": 64},
+        "A media item's id (`media[].id` of a transcript message)",
+    ),
     "number": (
         {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"},
         "A customer's number in E.164 (URL-encode the `+` as `%2B`)",
@@ -315,6 +319,15 @@ SPECS: Mapping[tuple[str, str], Spec] = {
         "Agent tools",
         {200: "NoteAnswer", 400: F, 401: F, 404: F},
         body="ContactNoteBody",
+    ),
+    ("/api/v2/media/{media_id}", "GET"): Spec(
+        "The bytes of an inbound MMS's picture (or other media), to the users who may read its message",
+        "Media",
+        {200: "MediaBytes", 401: F, 404: F},
+        description="The `uri` of an item of a transcript message's `media` list (smsdesk's addition, docs/api.md"
+        ' "Media"). Served with its stored content type (pictures, audio, video, PDF: never HTML),'
+        " `X-Content-Type-Options: nosniff` and `Content-Disposition` (`inline` for pictures, else"
+        " `attachment`). Not found (statusCode 6) for an unknown id and for a user who may not read the message.",
     ),
     ("/api/v2/queues", "GET"): Spec(
         "The configured queues (smsdesk's addition): transfer targets",

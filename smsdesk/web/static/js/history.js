@@ -3,6 +3,7 @@
 //   agent, disposition, transcript expandable), beside the conversation;
 // - `TranscriptSearch`: the supervisor console's search (customer number, words, days) opening any transcript.
 import {h, timeOf} from "./dom.js";
+import {mediaSummary} from "./media.js";
 
 function query(params) {
   const q = new URLSearchParams();
@@ -22,7 +23,7 @@ export function sessionEntry(session) {
     h("li", {class: "history-line", dataset: {from: (m.from && m.from.type) || ""}},
       h("span", {class: "muted"}, timeOf(m) + " "),
       h("strong", {}, ((m.from && m.from.nickname) || "") + ": "),
-      m.text || m.url || ""));
+      [m.text || m.url || "", mediaSummary(m)].filter(Boolean).join(" ")));
   const agent = session.agent ? session.agent.userName : "no agent";
   return h("details", {class: "history-entry", dataset: {session: session.id}},
     h("summary", {},

@@ -1,6 +1,7 @@
 // The transcript of one SMS session as this viewer sees it (spec §4.5): messages de-duplicated by index
 // (a repeated index updates the message, e.g. its delivery `status`), sorted, and classified for styling.
 import {h, timeOf} from "./dom.js";
+import {renderMedia} from "./media.js";
 
 const COUNTED = new Set(["Text", "PushUrl", "CustomNotice"]);
 const SYSTEM = new Set(["ParticipantJoined", "ParticipantLeft", "ParticipantRejoined", "Notice",
@@ -135,5 +136,7 @@ export function renderMessage(m, me) {
     h("time", {}, timeOf(m)),
     m.status ? h("span", {class: `msg-status status-${String(m.status).toLowerCase()}`,
       title: "Delivery status"}, String(m.status).toLowerCase()) : null);
-  return h("li", {class: classes.join(" "), dataset: {index: m.index, type: m.type}}, body, meta);
+  const media = kind === "system" ? null : renderMedia(m, who);
+  if (media && !m.text) body = null; // a picture alone: no empty bubble line
+  return h("li", {class: classes.join(" "), dataset: {index: m.index, type: m.type}}, body, media, meta);
 }
