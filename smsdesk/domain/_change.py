@@ -115,9 +115,9 @@ class Change:
     # -- transcript -----------------------------------------------------------------------------------
 
     def text(self, value: object, key: str = "text", *, may_be_empty: bool = False) -> str:
-        """A non-empty string within the configured length: any text that enters the transcript (``""`` too
-        with ``may_be_empty``: a customer's MMS of pictures alone)."""
-        if may_be_empty and value == "":
+        """A non-empty string within the configured length: any text that enters the transcript (with
+        ``may_be_empty`` also an empty or blank one: a customer's MMS of pictures alone)."""
+        if may_be_empty and isinstance(value, str) and not value.strip():
             return value
         if not isinstance(value, str) or not value.strip():
             raise Validation(f"'{key}' must be a non-empty string")

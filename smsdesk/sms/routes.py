@@ -147,8 +147,8 @@ def _simulator_routes(
     simulator: SimulatorProvider, sink: InboundSink, guard: Guard | None, media_max_bytes: int
 ) -> list[BaseRoute]:
     page = resources.files("smsdesk.sms").joinpath("simulator_page.html").read_text(encoding="utf-8")
-    # room for the pictures: each up to media_max_bytes, in base64 (4 characters per 3 bytes)
-    body_limit = MAX_BODY + MAX_SIMULATOR_MEDIA * (4 * (media_max_bytes // 3 + 1) + 64)
+    # room for the pictures: media_max_bytes of them in all, in base64 (4 characters per 3 bytes)
+    body_limit = MAX_BODY + 4 * (media_max_bytes // 3 + 1)
 
     async def inbound(request: Request) -> Response:
         if not is_json_media_type(request.headers.get("content-type")):

@@ -4,13 +4,14 @@
 token) when the URL is on the configured ``api_base`` (``https://api.twilio.com``), and without them anywhere
 else, so the auth token never leaves for another host; Twilio answers its media URL with a redirect to its
 CDN, which httpx follows (dropping the credentials when the host changes). The body is read as a stream and
-abandoned past ``max_bytes``. Whatever goes wrong (timeout, refused connection, HTTP error, too large) gives an
+abandoned past ``max_bytes``; the whole fetch takes at most ``timeout_s``. Whatever goes wrong (timeout, refused connection, HTTP error, too large) gives an
 ``InboundMedia`` with ``error`` set and no bytes: the message is stored all the same, its media marked
 unavailable. Nothing is retried: Twilio keeps the media until it is deleted, an operator can fetch it by hand.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from urllib.parse import urlsplit
 
@@ -53,7 +54,9 @@ class TwilioMediaFetcher:
             await client.aclose()
 
     async def fetch_all(self, items: tuple[InboundMedia, ...]) -> tuple[InboundMedia, ...]:
-        return tuple([await self.fetch(item) for item in items])
+        """Every item at once (an MMS has up to 10): the webhook is answered within one ``timeout_s`` or so,
+        well before Twilio gives up on it (15 s)."""
+        return tuple(await asyncio.gather(*(self.fetch(item) for item in items)))
 
     async def fetch(self, item: InboundMedia) -> InboundMedia:
         """``item`` with its bytes, or with ``error`` saying why there are none; never raises."""
@@ -64,7 +67,10 @@ class TwilioMediaFetcher:
         if _origin(item.url) == _origin(self._settings.api_base):
             auth = httpx.BasicAuth(self._settings.account_sid, self._settings.auth_token)
         try:
-            async with self._http().stream("GET", item.url, auth=auth) as response:
+            async with (
+                asyncio.timeout(self._settings.timeout_s),
+                self._http().stream("GET", item.url, auth=auth) as response,
+            ):
                 if response.status_code != 200:
                     return dataclasses.replace(
                         item, error=f"the provider answered HTTP {response.status_code}"
@@ -81,7 +87,7 @@ class TwilioMediaFetcher:
                     if size > self._max_bytes:
                         return dataclasses.replace(item, error=too_large)
                     chunks.append(chunk)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             return dataclasses.replace(item, error="the provider did not answer in time")
         except httpx.HTTPError as exc:
             return dataclasses.replace(item, error=f"cannot fetch the media: {type(exc).__name__}")

@@ -173,3 +173,10 @@ async def test_a_push_url_reaches_the_simulated_phone_as_a_link(api: Api) -> Non
     assert accepted(r.json()) == {"statusCode": 0}
     await api.send_outbox()
     assert await api.phone() == [link]
+
+
+async def test_the_phones_body_is_read_up_to_its_limit(small: Api) -> None:
+    # 64 KB for the rest plus media_max_bytes (2048) of pictures in base64
+    r = await _mms(small, "huge", ("image/png", bytes(60_000)))
+    assert (r["_http"], r["statusCode"]) == (413, 10)
+    assert await small.rt.store.find_open_session(CUSTOMER, BUSINESS) is None

@@ -33,6 +33,8 @@ def test_later_pictures_join_the_transcript_and_reach_the_agent() -> None:
     d = Driver()
     d.open()
     d.offer_accept("alice")
+    out = d.do(InboundText(" ", (GONE,)))  # a blank text with a picture not kept: still a message
+    assert out.messages[0]["text"] == " " and out.messages[0]["media"] == [GONE]
     out = d.do(InboundText("", (PICTURE, GONE)))
     (message,) = out.messages
     assert message["media"] == [PICTURE, GONE] and message["text"] == ""

@@ -43,6 +43,14 @@ class MediaServer:
 
             return StreamingResponse(body(), media_type="image/png")  # no Content-Length
 
+        async def drip(request: Request) -> Response:
+            async def body() -> AsyncIterator[bytes]:
+                for _ in range(20):
+                    await asyncio.sleep(0.1)
+                    yield b"x"
+
+            return StreamingResponse(body(), media_type="image/png")
+
         async def slow(request: Request) -> Response:
             await asyncio.sleep(1.5)
             return Response(PICTURE, media_type="image/png")
@@ -54,6 +62,7 @@ class MediaServer:
                 Route("/big", lambda r: Response(bytes(5000), media_type="image/png")),
                 Route("/chunked", chunked),
                 Route("/slow", slow),
+                Route("/drip", drip),
             ]
         )
 
@@ -101,6 +110,7 @@ async def test_the_credentials_never_go_to_another_origin(server: tuple[MediaSer
         ("/big", "larger than 4000 bytes (media_max_bytes)"),  # said so by Content-Length
         ("/chunked", "larger than 4000 bytes (media_max_bytes)"),  # found while reading
         ("/slow", "the provider did not answer in time"),
+        ("/drip", "the provider did not answer in time"),  # each byte in time, the whole too late
         ("/nowhere", "the provider answered HTTP 404"),
     ],
 )
@@ -108,7 +118,7 @@ async def test_failures_give_an_unavailable_item(
     server: tuple[MediaServer, str], path: str, error: str
 ) -> None:
     _, url = server
-    f = fetcher(url, timeout_s=0.3 if path == "/slow" else 10.0)
+    f = fetcher(url, timeout_s=0.5 if path in ("/slow", "/drip") else 10.0)
     try:
         got = await f.fetch(InboundMedia(url=url + path, content_type="image/png"))
     finally:
