@@ -23,7 +23,7 @@ from smsdesk.domain.outcome import CHANNEL, Outcome
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.system import CloseSession, DeliveryStatus, InboundText, open_session
 from smsdesk.domain.views import session_path, session_uri
-from smsdesk.metrics import SMS_INBOUND
+from smsdesk.metrics import SMS_INBOUND, SMS_RECEIPTS
 from smsdesk.runtime import Runtime
 from smsdesk.sms.base import InboundAck, InboundSms, StatusUpdate
 from smsdesk.sms.keywords import Keyword, classify
@@ -77,13 +77,13 @@ async def _receive(rt: Runtime, sms: InboundSms) -> InboundAck:
         for _ in range(8):
             try:
                 await _store_inbound(rt, sms, keyword)
-                SMS_INBOUND.labels(sms.provider, "received").inc()
+                SMS_INBOUND.inc(sms.provider, "received")
                 return InboundAck(_ack_id(sms))
             except ConcurrentUpdate:
                 continue  # a session was opened or changed meanwhile: read again
         raise ConcurrentUpdate("inbound SMS could not be stored after retries")
     except AlreadyExists:
-        SMS_INBOUND.labels(sms.provider, "duplicate").inc()
+        SMS_INBOUND.inc(sms.provider, "duplicate")
         return InboundAck(_ack_id(sms), duplicate=True)
 
 
@@ -185,8 +185,7 @@ _RANK = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "f
 
 
 async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
-    """
-    SMS_RECEIPTS.labels(update.provider, update.status).inc()A delivery receipt (or our outbox's final failure), shown on the transcript message.
+    """A delivery receipt (or our outbox's final failure), shown on the transcript message.
 
     The stored message gets a ``status`` field; agents and supervisors in the session get a
     ``MessageLogUpdated`` notification with ``notificationType: "MessagesUpdated"`` carrying the updated
@@ -195,6 +194,7 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
     compared inside the session's write (lock and version check), so two receipts racing each other (a
     callback overtaking the provider's own answer) cannot overwrite a later status with an earlier one.
     """
+    SMS_RECEIPTS.inc(update.provider, update.status)
     row = None
     if update.outbox_id is not None and update.outbox_id.isdigit():
         row = await rt.store.get_outbound(int(update.outbox_id))
