@@ -82,13 +82,13 @@ async def _receive(rt: Runtime, sms: InboundSms) -> InboundAck:
         for _ in range(8):
             try:
                 await _store_inbound(rt, sms, keyword, media)
-                SMS_INBOUND.labels(sms.provider, "received").inc()
+                SMS_INBOUND.inc(sms.provider, "received")
                 return InboundAck(_ack_id(sms))
             except ConcurrentUpdate:
                 continue  # a session was opened or changed meanwhile: read again
         raise ConcurrentUpdate("inbound SMS could not be stored after retries")
     except AlreadyExists:
-        SMS_INBOUND.labels(sms.provider, "duplicate").inc()
+        SMS_INBOUND.inc(sms.provider, "duplicate")
         return InboundAck(_ack_id(sms), duplicate=True)
 
 
@@ -201,7 +201,7 @@ async def receive_status(rt: Runtime, update: StatusUpdate) -> None:
     compared inside the session's write (lock and version check), so two receipts racing each other (a
     callback overtaking the provider's own answer) cannot overwrite a later status with an earlier one.
     """
-    SMS_RECEIPTS.labels(update.provider, update.status).inc()
+    SMS_RECEIPTS.inc(update.provider, update.status)
     row = None
     if update.outbox_id is not None and update.outbox_id.isdigit():
         row = await rt.store.get_outbound(int(update.outbox_id))

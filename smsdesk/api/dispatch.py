@@ -178,9 +178,7 @@ class TimedSend:
         if template is None:
             found = scope.get("route")
             template = getattr(found, "path", None) or "other"  # unknown paths: one label, not one each
-        HTTP_SECONDS.labels(scope["method"], template, str(self.status)).observe(
-            time.perf_counter() - self.start
-        )
+        HTTP_SECONDS.observe(time.perf_counter() - self.start, scope["method"], template, str(self.status))
 
 
 class App(FastAPI):

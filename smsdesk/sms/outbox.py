@@ -191,7 +191,7 @@ class OutboxWorker:
             )
             await self._retry(row, attempt, f"internal error: {type(exc).__name__}")
             return
-        SMS_OUTBOUND.labels(row.provider, "sent").inc()
+        SMS_OUTBOUND.inc(row.provider, "sent")
         await self._store.mark_sent(
             row.outbox_id,
             provider_message_id=result.provider_message_id,
@@ -203,7 +203,7 @@ class OutboxWorker:
         if attempt >= self._settings.max_attempts:
             await self._fail(row, attempt, f"gave up after {attempt} attempts: {error}")
             return
-        SMS_OUTBOUND.labels(row.provider, "retry").inc()
+        SMS_OUTBOUND.inc(row.provider, "retry")
         delay_ms = int(backoff_delay_s(attempt, self._settings) * 1000)
         await self._store.reschedule(
             row.outbox_id,
@@ -213,7 +213,7 @@ class OutboxWorker:
         )
 
     async def _fail(self, row: OutboxRow, attempt: int, error: str) -> None:
-        SMS_OUTBOUND.labels(row.provider, "failed").inc()
+        SMS_OUTBOUND.inc(row.provider, "failed")
         await self._store.mark_failed(
             row.outbox_id, attempts=attempt, error=error, now_ms=self._clock.now_ms()
         )

@@ -215,11 +215,12 @@ def write_session(db: Db, w: SessionWrite, doc: str) -> None:
 def take_reference(db: Db, user_id: str, expected: int) -> None:
     """The user's next referenceId, which the change was decided with (``expected``), or ``ReferenceTaken``
     with the one it must be (the transaction is then rolled back, and the operation decided again)."""
-    row = db.first(q.USER_REFERENCE, {"b_id": user_id})
+    if db.run(q.USER_REFERENCE, {"b_id": user_id, "b_before": expected - 1}) == 1:
+        return  # the usual case: one conditional UPDATE (cheaper than UPDATE ... RETURNING and a compare)
+    row = db.first(q.USER_REFERENCE_NOW, {"b_id": user_id})
     if row is None:
         raise NotFound(f"User {user_id} not found")
-    if int(row[0]) != expected:
-        raise ReferenceTaken(user_id, int(row[0]))
+    raise ReferenceTaken(user_id, int(row[0]) + 1)
 
 
 def upsert_agent(db: Db, agent: AgentState) -> None:

@@ -34,12 +34,13 @@ USER_UPDATE = Query(
     .where(_U.c.id == _p("b_id"))
     .values({c.name: _p(c.name) for c in _U.c if c.name not in ("id", "reference_id")})
 )
+# the next referenceId taken only when it is the one expected (``b_before`` + 1): a row count, no RETURNING
 USER_REFERENCE = Query(
     update(_U)
-    .where(_U.c.id == _p("b_id"))
+    .where(_U.c.id == _p("b_id"), _U.c.reference_id == _p("b_before"))
     .values(reference_id=_U.c.reference_id + 1)
-    .returning(_U.c.reference_id)
 )
+USER_REFERENCE_NOW = Query(select(_U.c.reference_id).where(_U.c.id == _p("b_id")))
 USER_BY_ID = Query(select(_U).where(_U.c.id == _p("id")))
 USER_BY_NAME = Query(select(_U).where(_U.c.user_name == _p("user_name")))
 USERS = Query(select(_U).order_by(_U.c.user_name))

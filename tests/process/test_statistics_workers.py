@@ -20,6 +20,7 @@ from aiocometd_ng.constants import ConnectionType
 
 from tests.notify.helpers import BasicAuth
 from tests.process.test_durability import _free_port
+from tests.routing.live import eventually
 
 pytestmark = [
     pytest.mark.timeout(400),
@@ -154,7 +155,8 @@ def _sample(text: str, prefix: str) -> float:
 
 
 async def test_metrics_add_up_every_worker_process(base: str) -> None:
-    """Under ``--workers 2`` the counters of both workers appear in one scrape, on whichever worker."""
+    """Under ``--workers 2`` the counters of both workers appear in one scrape, on whichever worker (within
+    the second each takes to add its counts)."""
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         n = 12
         for i in range(n):
@@ -164,6 +166,12 @@ async def test_metrics_add_up_every_worker_process(base: str) -> None:
             )
             assert r.status_code == 200
         prefix = 'smsdesk_sms_inbound_total{provider="simulator",status="received"}'
+
+        # each worker adds what it counted to the shared values every second (smsdesk/metrics.py)
+        async def counted() -> bool:
+            return _sample((await http.get("/metrics")).text, prefix) >= n
+
+        await eventually(counted, 30, "both workers' counts in a scrape")
         for _ in range(4):  # the scrape lands on either worker: both answer for both
             text = (await http.get("/metrics")).text
             assert _sample(text, prefix) == n

@@ -103,6 +103,10 @@ async def test_references_count_per_user_and_a_wrong_guess_names_the_next(store:
     with pytest.raises(ReferenceTaken) as taken:
         await store.commit(Change(references=[(a.id, 1)]))
     assert taken.value.actual == 4
+    with pytest.raises(ReferenceTaken) as taken:  # a guess ahead of the count names the next one too
+        await store.commit(Change(references=[(a.id, 9)]))
+    assert taken.value.actual == 4
+    await store.commit(Change(references=[(a.id, 4)]))
     with pytest.raises(NotFound):
         await store.commit(Change(references=[("ghost", 1)]))
 
