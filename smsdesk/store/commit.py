@@ -16,7 +16,7 @@ from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import NotFound
 from smsdesk.store import queries as q
 from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionRecord, SessionWrite
-from smsdesk.store.counters import count_milestones
+from smsdesk.store.counters import AddCounters, count_milestones
 from smsdesk.store.statements import Db, dump_json
 
 __all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
@@ -33,7 +33,12 @@ def doc(value: Mapping[str, Any]) -> str:
 
 
 def commit_txn(
-    db: Db, change: Change, docs: Docs, add_events: AddEvents, service_level_ms: int = 60_000
+    db: Db,
+    change: Change,
+    docs: Docs,
+    add_events: AddEvents,
+    service_level_ms: int = 60_000,
+    add_counters: AddCounters | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
@@ -52,7 +57,9 @@ def commit_txn(
     for w, doc in zip(change.sessions, docs.sessions, strict=True):
         write_session(db, w, doc)
     if change.sessions:
-        count_milestones(db, change.sessions, service_level_ms)  # statistics (store/counters.py)
+        count_milestones(
+            db, change.sessions, service_level_ms, add_counters
+        )  # statistics (store/counters.py)
     if change.messages:
         db.run_many(
             q.MESSAGE_INSERT,

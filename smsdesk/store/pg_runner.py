@@ -35,6 +35,7 @@ from smsdesk.store.engines.postgres import (
     EventsTicket,
     PostgresDb,
     dsn,
+    flush_counters,
     flush_events,
     setup_connection,
     unavailable,
@@ -49,6 +50,11 @@ T = TypeVar("T")
 _Outcome = tuple[bool, Any]  # (ok, result or exception)
 
 CONNECT_TIMEOUT_S = 5.0
+
+# A deadlock or a serialization failure (SQLSTATE class 40) is no body's fault: the transaction runs again,
+# up to this many times in all, before its callers hear the error.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.exceptions.TransactionRollbackError,)
+TRANSIENT_TRIES = 3
 
 
 @dataclass(slots=True)
@@ -250,21 +256,28 @@ class PgRunner:
         finally:
             self._writes.release(conn, broken=broken)
 
-    def _group_sync(self, db: PostgresDb, group: list[_Job]) -> list[_Outcome]:
+    def _group_sync(self, db: PostgresDb, group: list[_Job], tries: int = TRANSIENT_TRIES) -> list[_Outcome]:
         """Inside the greenlet: the group in one transaction. When a body fails, the transaction is rolled
         back, that write runs alone (its own outcome) and the others run again as a group, and so on: k failing
-        writes cost k + 1 transactions for the rest, not one transaction per write."""
+        writes cost k + 1 transactions for the rest, not one transaction per write. A deadlock or a
+        serialization failure is no body's fault: the group runs again as it was."""
         if len(group) == 1:
-            return [self._alone_sync(db, group[0])]
+            return [self._alone_sync(db, group[0], tries)]
         values: list[Any] = []
         await_only(db.raw.execute("BEGIN"))
         try:
             for job in group:
                 values.append(job.fn(db, *job.args))
+            flush_counters(db)
             ids = flush_events(db)
             await_only(db.raw.execute("COMMIT"))
         except CONNECTION_ERRORS:
             raise
+        except TRANSIENT_ERRORS:
+            self._rollback_sync(db)
+            if tries > 1:
+                return self._group_sync(db, group, tries - 1)
+            return [self._alone_sync(db, job) for job in group]
         except Exception:
             self._rollback_sync(db)
             failed = len(values)  # the body that raised; len(group) when the events or the COMMIT failed
@@ -274,22 +287,30 @@ class PgRunner:
             return [*rest[:failed], self._alone_sync(db, group[failed]), *rest[failed:]]
         return [(True, _with_event_id(v, ids)) for v in values]
 
-    def _alone_sync(self, db: PostgresDb, job: _Job) -> _Outcome:
-        await_only(db.raw.execute("BEGIN"))
-        try:
-            value = job.fn(db, *job.args)
-            ids = flush_events(db)
-            await_only(db.raw.execute("COMMIT"))
-        except CONNECTION_ERRORS:
-            raise
-        except Exception as exc:
-            self._rollback_sync(db)
-            return (False, exc)
-        return (True, _with_event_id(value, ids))
+    def _alone_sync(self, db: PostgresDb, job: _Job, tries: int = TRANSIENT_TRIES) -> _Outcome:
+        for attempt in range(tries):
+            await_only(db.raw.execute("BEGIN"))
+            try:
+                value = job.fn(db, *job.args)
+                flush_counters(db)
+                ids = flush_events(db)
+                await_only(db.raw.execute("COMMIT"))
+            except CONNECTION_ERRORS:
+                raise
+            except TRANSIENT_ERRORS as exc:
+                self._rollback_sync(db)
+                if attempt + 1 >= tries:
+                    return (False, exc)
+                continue
+            except Exception as exc:
+                self._rollback_sync(db)
+                return (False, exc)
+            return (True, _with_event_id(value, ids))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _rollback_sync(db: PostgresDb) -> None:
-        db.events = []
+        db.discard()
         if db.raw.is_in_transaction():
             await_only(db.raw.execute("ROLLBACK"))
 

@@ -33,6 +33,7 @@ from smsdesk.store.base import (
 )
 from smsdesk.store.cluster import ClusterStore
 from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
+from smsdesk.store.counters import AddCounters
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.pg_runner import PgRunner
 from smsdesk.store.presence import PresenceRows
@@ -58,14 +59,17 @@ def create_store(
             read_connections=pg_read_connections,
             write_connections=pg_write_connections,
         )
-        return SqlStore(runner, postgres.add_events)
+        return SqlStore(runner, postgres.add_events, postgres.add_counters)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
 class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
-    def __init__(self, runner: Runner, add_events: AddEvents) -> None:
+    def __init__(
+        self, runner: Runner, add_events: AddEvents, add_counters: AddCounters | None = None
+    ) -> None:
         self.runner = runner
         self._add_events = add_events
+        self._add_counters = add_counters  # None: written where they are counted (counters.write_counters)
         self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
@@ -400,7 +404,7 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
     async def commit(self, change: Change) -> int:
         try:
             return await self._write(
-                commit_txn, change, Docs(change), self._add_events, self.service_level_ms
+                commit_txn, change, Docs(change), self._add_events, self.service_level_ms, self._add_counters
             )
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():
