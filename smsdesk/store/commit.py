@@ -19,7 +19,7 @@ from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, Session
 from smsdesk.store.counters import AddCounters, count_milestones
 from smsdesk.store.statements import Db, dump_json
 
-__all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
+__all__ = ["AddEvents", "Claims", "Docs", "commit_txn", "insert_events"]
 
 # (db, rows of user_id / channel / data / created_ms) -> the id of the last row
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
@@ -135,6 +135,24 @@ def insert_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
     db.run_many(q.EVENT_INSERT, rows)
     row = db.first(q.EVENT_LAST)
     return int(row[0]) if row else 0
+
+
+class Claims:
+    """What a change's transaction checks before writing, for a writer that checks a group's changes at once
+    (``store/pg_runner.py``): the referenceIds it takes and the session versions it writes over.
+
+    ``references``: (user id, the referenceId expected), as ``take_reference`` checks it; ``sessions``: (id,
+    version expected or None for an insert, the version written), as ``write_session`` checks it.
+    """
+
+    __slots__ = ("references", "sessions")
+
+    def __init__(self, change: Change) -> None:
+        self.references = change.references
+        self.sessions = [(w.record.id, w.expected_version, w.record.version) for w in change.sessions]
+
+    def __bool__(self) -> bool:
+        return bool(self.references or self.sessions)
 
 
 class Docs:

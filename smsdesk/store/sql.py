@@ -32,7 +32,7 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.cluster import ClusterStore
-from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
+from smsdesk.store.commit import AddEvents, Claims, Docs, commit_txn, insert_events
 from smsdesk.store.counters import AddCounters
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.pg_runner import PgRunner
@@ -86,8 +86,8 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
         """For a body that runs exactly one statement (every read below does)."""
         return await self.runner.read_one(fn, *args)
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.runner.write(fn, *args)
+    async def _write(self, fn: Callable[..., T], *args: Any, claims: Claims | None = None) -> T:
+        return await self.runner.write(fn, *args, claims=claims)
 
     async def run_write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` on a SQLAlchemy connection in a write transaction (migrations, test fixtures)."""
@@ -404,7 +404,13 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
     async def commit(self, change: Change) -> int:
         try:
             return await self._write(
-                commit_txn, change, Docs(change), self._add_events, self.service_level_ms, self._add_counters
+                commit_txn,
+                change,
+                Docs(change),
+                self._add_events,
+                self.service_level_ms,
+                self._add_counters,
+                claims=Claims(change),
             )
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():
