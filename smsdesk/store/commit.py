@@ -19,10 +19,12 @@ from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, Session
 from smsdesk.store.counters import AddCounters, count_milestones
 from smsdesk.store.statements import Db, dump_json
 
-__all__ = ["AddEvents", "Claims", "Docs", "commit_txn", "insert_events"]
+__all__ = ["AddEvents", "Claims", "Docs", "TakeReference", "commit_txn", "insert_events", "take_reference"]
 
 # (db, rows of user_id / channel / data / created_ms) -> the id of the last row
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
+# (db, user id, the referenceId expected) -> None, or ``ReferenceTaken``: ``take_reference`` below
+TakeReference = Callable[[Db, str, int], None]
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
 
@@ -39,6 +41,7 @@ def commit_txn(
     add_events: AddEvents,
     service_level_ms: int = 60_000,
     add_counters: AddCounters | None = None,
+    take: TakeReference | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
@@ -53,7 +56,7 @@ def commit_txn(
             },
         )
     for user_id, expected in change.references:
-        take_reference(db, user_id, expected)
+        (take or take_reference)(db, user_id, expected)
     for w, doc in zip(change.sessions, docs.sessions, strict=True):
         write_session(db, w, doc)
     if change.sessions:

@@ -66,6 +66,11 @@ _CLAIMS_SQL = (
     " u AS (SELECT id, reference_id FROM users WHERE id = ANY($2::varchar[]) ORDER BY id FOR UPDATE)"
     " SELECT 0, id, version::bigint FROM s UNION ALL SELECT 1, id, reference_id::bigint FROM u"
 )
+# The referenceIds the accepted changes of a group take, per user (rows the claims locked already).
+_TAKE_SQL = (
+    "UPDATE users SET reference_id = users.reference_id + t.n"
+    " FROM unnest($1::varchar[], $2::bigint[]) AS t(id, n) WHERE users.id = t.id"
+)
 
 
 @dataclass(slots=True)
@@ -333,6 +338,7 @@ class PgRunner:
         if session_ids or user_ids:
             for kind, key, value in await_only(db.raw.fetch(_CLAIMS_SQL, session_ids, user_ids)):
                 (versions if kind == 0 else references)[key] = value
+        stored = dict(references)
         refused: list[tuple[int, Exception]] = []
         for i, job in enumerate(group):
             claims = job.claims
@@ -347,6 +353,11 @@ class PgRunner:
                     references[uid] += 1
             for sid, _, version in claims.sessions:
                 versions[sid] = version
+        taken = {uid: n - stored[uid] for uid, n in references.items() if n != stored[uid]}
+        if taken:  # the accepted bodies' referenceIds, taken here for all (``postgres.take_reference``)
+            users = sorted(taken)
+            await_only(db.raw.execute(_TAKE_SQL, users, [taken[u] for u in users]))
+            db.taken = frozenset(users)
         return refused
 
     def _alone_sync(self, db: PostgresDb, job: _Job, tries: int = TRANSIENT_TRIES) -> _Outcome:

@@ -32,7 +32,7 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.cluster import ClusterStore
-from smsdesk.store.commit import AddEvents, Claims, Docs, commit_txn, insert_events
+from smsdesk.store.commit import AddEvents, Claims, Docs, TakeReference, commit_txn, insert_events
 from smsdesk.store.counters import AddCounters
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.pg_runner import PgRunner
@@ -59,17 +59,22 @@ def create_store(
             read_connections=pg_read_connections,
             write_connections=pg_write_connections,
         )
-        return SqlStore(runner, postgres.add_events, postgres.add_counters)
+        return SqlStore(runner, postgres.add_events, postgres.add_counters, postgres.take_reference)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
 class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
     def __init__(
-        self, runner: Runner, add_events: AddEvents, add_counters: AddCounters | None = None
+        self,
+        runner: Runner,
+        add_events: AddEvents,
+        add_counters: AddCounters | None = None,
+        take_reference: TakeReference | None = None,
     ) -> None:
         self.runner = runner
         self._add_events = add_events
         self._add_counters = add_counters  # None: written where they are counted (counters.write_counters)
+        self._take_reference = take_reference  # None: commit.take_reference
         self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
@@ -410,6 +415,7 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, ClusterStore):
                 self._add_events,
                 self.service_level_ms,
                 self._add_counters,
+                self._take_reference,
                 claims=Claims(change),
             )
         except IntegrityError as exc:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
 from smsdesk.domain.errors import StoreUnavailable
+from smsdesk.store import commit
 from smsdesk.store.counters import Counts, merge_counts, write_counters
 from smsdesk.store.statements import Db, Query, load_json
 
@@ -42,6 +43,7 @@ __all__ = [
     "flush_counters",
     "flush_events",
     "normalise_url",
+    "take_reference",
     "unavailable",
 ]
 
@@ -105,18 +107,22 @@ class PostgresDb:
     statistics' increments (``add_counters``).
     """
 
-    __slots__ = ("counts", "dialect", "events", "raw")
+    __slots__ = ("counts", "dialect", "events", "raw", "taken")
 
     def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect = dialect
         self.events: list[Mapping[str, Any]] = []
         self.counts = Counts()
+        # users whose referenceIds the writer checked and took for the transaction's bodies at its start
+        # (``store/pg_runner.py``, claims): their bodies' ``take_reference`` has nothing left to do
+        self.taken: frozenset[str] = frozenset()
 
     def discard(self) -> None:
         """Forget what waits for the end of a transaction that was rolled back."""
         self.events = []
         self.counts = Counts()
+        self.taken = frozenset()
 
     def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
         sql, args = q.bind(self.dialect, params)
@@ -182,6 +188,13 @@ def add_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
     ticket = EventsTicket(0)
     ticket.end = len(db.events)
     return ticket
+
+
+def take_reference(db: Db, user_id: str, expected: int) -> None:
+    """``commit.take_reference``, unless the writer took the user's referenceIds for the whole group."""
+    assert isinstance(db, PostgresDb)
+    if user_id not in db.taken:
+        commit.take_reference(db, user_id, expected)
 
 
 def add_counters(db: Db, counts: Counts) -> None:
