@@ -16,13 +16,15 @@ from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import NotFound
 from smsdesk.store import queries as q
 from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, SessionRecord, SessionWrite
-from smsdesk.store.counters import count_milestones, count_wrap_ups
+from smsdesk.store.counters import AddCounters, count_milestones, count_wrap_ups
 from smsdesk.store.statements import Db, dump_json
 
-__all__ = ["AddEvents", "Docs", "commit_txn", "insert_events"]
+__all__ = ["AddEvents", "Claims", "Docs", "TakeReference", "commit_txn", "insert_events", "take_reference"]
 
 # (db, rows of user_id / channel / data / created_ms) -> the id of the last row
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
+# (db, user id, the referenceId expected) -> None, or ``ReferenceTaken``: ``take_reference`` below
+TakeReference = Callable[[Db, str, int], None]
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
 
@@ -33,7 +35,13 @@ def doc(value: Mapping[str, Any]) -> str:
 
 
 def commit_txn(
-    db: Db, change: Change, docs: Docs, add_events: AddEvents, service_level_ms: int = 60_000
+    db: Db,
+    change: Change,
+    docs: Docs,
+    add_events: AddEvents,
+    service_level_ms: int = 60_000,
+    add_counters: AddCounters | None = None,
+    take: TakeReference | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
@@ -48,13 +56,15 @@ def commit_txn(
             },
         )
     for user_id, expected in change.references:
-        take_reference(db, user_id, expected)
+        (take or take_reference)(db, user_id, expected)
     for w, doc in zip(change.sessions, docs.sessions, strict=True):
         write_session(db, w, doc)
     if change.sessions:
-        count_milestones(db, change.sessions, service_level_ms)  # statistics (store/counters.py)
+        count_milestones(
+            db, change.sessions, service_level_ms, add_counters
+        )  # statistics (store/counters.py)
     if change.wrap_ups:
-        count_wrap_ups(db, change.wrap_ups)
+        count_wrap_ups(db, change.wrap_ups, add_counters)
     if change.messages:
         db.run_many(
             q.MESSAGE_INSERT,
@@ -143,6 +153,24 @@ def insert_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
     db.run_many(q.EVENT_INSERT, rows)
     row = db.first(q.EVENT_LAST)
     return int(row[0]) if row else 0
+
+
+class Claims:
+    """What a change's transaction checks before writing, for a writer that checks a group's changes at once
+    (``store/pg_runner.py``): the referenceIds it takes and the session versions it writes over.
+
+    ``references``: (user id, the referenceId expected), as ``take_reference`` checks it; ``sessions``: (id,
+    version expected or None for an insert, the version written), as ``write_session`` checks it.
+    """
+
+    __slots__ = ("references", "sessions")
+
+    def __init__(self, change: Change) -> None:
+        self.references = change.references
+        self.sessions = [(w.record.id, w.expected_version, w.record.version) for w in change.sessions]
+
+    def __bool__(self) -> bool:
+        return bool(self.references or self.sessions)
 
 
 class Docs:

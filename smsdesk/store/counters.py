@@ -4,23 +4,37 @@
 this write reached (set now, unset in the stored version) are added to the per-minute queue counters
 (``stat_queue_minutes``) and the per-quarter-hour agent counters (``stat_agent_quarters``, quarter hours
 because every time zone's midnight is on one). Most writes reach none: then nothing is written. A write that
-reaches some adds one upsert per table (``executemany`` of its rows).
+reaches some adds one upsert per table (``executemany`` of its rows, in key order: ``write_counters``).
 
 ``count_wrap_ups`` adds the length of each wrap-up that ended (``Change.wrap_ups``) to the handle time of
 the wrapped-up session's queue and of its agent, in the minute (quarter) the wrap-up ended: after-call work
 is handle time (docs/operations.md). It adds to no count: the session was counted when it ended.
+
+The counter rows are few and hot (every session of a queue in a minute adds to one row), so on PostgreSQL,
+where several transactions write at once, the engine adds them up over a whole group of writes and upserts
+them once, at the end of the transaction, in key order (``engines/postgres.py``, ``add_counters``): a row
+lock is held only from there to the COMMIT, and two transactions take them in the same order (before, they
+deadlocked, and each waited up to ``deadlock_timeout`` for the other).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
 
 from smsdesk.store.base import NO_MILESTONES, Milestones, SessionWrite, WrapUpTime
 from smsdesk.store.statements import Db, Query
 
-__all__ = ["QUARTER_MS", "count_milestones", "count_wrap_ups"]
+__all__ = [
+    "QUARTER_MS",
+    "AddCounters",
+    "Counts",
+    "count_milestones",
+    "count_wrap_ups",
+    "merge_counts",
+    "write_counters",
+]
 
 MINUTE_MS = 60_000
 QUARTER_MS = 900_000
@@ -64,9 +78,28 @@ def _queue_row(rows: dict[tuple[int, str], dict[str, int]], at: int, queue: str)
     return row
 
 
-def count_milestones(db: Db, writes: Sequence[SessionWrite], service_level_ms: int) -> None:
-    queues: dict[tuple[int, str], dict[str, int]] = {}
-    agents: dict[tuple[int, str], list[int]] = {}
+class Counts:
+    """Counter increments: per (minute, queue) the queue fields, per (quarter hour, agent) handled and handle_ms."""
+
+    __slots__ = ("agents", "queues")
+
+    def __init__(self) -> None:
+        self.queues: dict[tuple[int, str], dict[str, int]] = {}
+        self.agents: dict[tuple[int, str], list[int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.queues or self.agents)
+
+
+# (db, increments) -> None: ``write_counters`` (at once) or the PostgreSQL engine's ``add_counters`` (deferred)
+AddCounters = Callable[[Db, Counts], None]
+
+
+def count_milestones(
+    db: Db, writes: Sequence[SessionWrite], service_level_ms: int, add: AddCounters | None = None
+) -> None:
+    reached = Counts()
+    queues, agents = reached.queues, reached.agents
     for w in writes:
         m = w.record.milestones
         if m is NO_MILESTONES:
@@ -102,32 +135,51 @@ def count_milestones(db: Db, writes: Sequence[SessionWrite], service_level_ms: i
                     counts = agents.setdefault(key, [0, 0])
                     counts[0] += 1
                     counts[1] += handle
-    _upsert(db, queues, agents)
+    if reached:
+        (add or write_counters)(db, reached)
 
 
-def count_wrap_ups(db: Db, wrap_ups: Sequence[WrapUpTime]) -> None:
-    queues: dict[tuple[int, str], dict[str, int]] = {}
-    agents: dict[tuple[int, str], list[int]] = {}
+def count_wrap_ups(db: Db, wrap_ups: Sequence[WrapUpTime], add: AddCounters | None = None) -> None:
+    reached = Counts()
     for w in wrap_ups:
         if w.wrap_ms <= 0:
             continue
         if w.queue is not None:
-            _queue_row(queues, w.ended_ms, w.queue)["handle_ms"] += w.wrap_ms
-        agents.setdefault((w.ended_ms - w.ended_ms % QUARTER_MS, w.agent_id), [0, 0])[1] += w.wrap_ms
-    _upsert(db, queues, agents)
+            _queue_row(reached.queues, w.ended_ms, w.queue)["handle_ms"] += w.wrap_ms
+        reached.agents.setdefault((w.ended_ms - w.ended_ms % QUARTER_MS, w.agent_id), [0, 0])[1] += w.wrap_ms
+    if reached:
+        (add or write_counters)(db, reached)
 
 
-def _upsert(
-    db: Db, queues: dict[tuple[int, str], dict[str, int]], agents: dict[tuple[int, str], list[int]]
-) -> None:
-    if queues:
-        db.run_many(_UPSERT_QUEUE, [{"minute_ms": k[0], "queue": k[1], **v} for k, v in queues.items()])
-    if agents:
+def merge_counts(into: Counts, counts: Counts) -> None:
+    """Add ``counts`` to ``into``."""
+    for key, fields in counts.queues.items():
+        row = into.queues.get(key)
+        if row is None:
+            into.queues[key] = dict(fields)
+        else:
+            for name, n in fields.items():
+                row[name] += n
+    for key, (handled, handle_ms) in counts.agents.items():
+        pair = into.agents.setdefault(key, [0, 0])
+        pair[0] += handled
+        pair[1] += handle_ms
+
+
+def write_counters(db: Db, counts: Counts) -> None:
+    """The upserts of ``counts``, one ``executemany`` per table, rows in key order (the order row locks are
+    taken in, the same in every transaction)."""
+    if counts.queues:
+        db.run_many(
+            _UPSERT_QUEUE,
+            [{"minute_ms": k[0], "queue": k[1], **counts.queues[k]} for k in sorted(counts.queues)],
+        )
+    if counts.agents:
         db.run_many(
             _UPSERT_AGENT,
             [
                 {"quarter_ms": k[0], "agent_id": k[1], "handled": v[0], "handle_ms": v[1]}
-                for k, v in agents.items()
+                for k, v in sorted(counts.agents.items())
             ],
         )
 

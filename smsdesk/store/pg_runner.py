@@ -30,11 +30,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only, greenlet_spawn
 
+from smsdesk.store.base import ConcurrentUpdate, ReferenceTaken
+from smsdesk.store.commit import Claims
 from smsdesk.store.engines.postgres import (
     CONNECTION_ERRORS,
     EventsTicket,
     PostgresDb,
     dsn,
+    flush_counters,
     flush_events,
     setup_connection,
     unavailable,
@@ -50,12 +53,32 @@ _Outcome = tuple[bool, Any]  # (ok, result or exception)
 
 CONNECT_TIMEOUT_S = 5.0
 
+# A deadlock or a serialization failure (SQLSTATE class 40) is no body's fault: the transaction runs again,
+# up to this many times in all, before its callers hear the error.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.exceptions.TransactionRollbackError,)
+TRANSIENT_TRIES = 3
+
+# The rows a group's claims name, locked in id order (sessions, then users) and read in one round trip: the
+# CTEs are evaluated in that order (the UNION ALL reads the first to its end before the second), and each
+# locks its rows as its sort hands them over.
+_CLAIMS_SQL = (
+    "WITH s AS (SELECT id, version FROM sms_sessions WHERE id = ANY($1::varchar[]) ORDER BY id FOR UPDATE),"
+    " u AS (SELECT id, reference_id FROM users WHERE id = ANY($2::varchar[]) ORDER BY id FOR UPDATE)"
+    " SELECT 0, id, version::bigint FROM s UNION ALL SELECT 1, id, reference_id::bigint FROM u"
+)
+# The referenceIds the accepted changes of a group take, per user (rows the claims locked already).
+_TAKE_SQL = (
+    "UPDATE users SET reference_id = users.reference_id + t.n"
+    " FROM unnest($1::varchar[], $2::bigint[]) AS t(id, n) WHERE users.id = t.id"
+)
+
 
 @dataclass(slots=True)
 class _Job:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
+    claims: Claims | None = None
 
 
 class _Connections:
@@ -195,11 +218,11 @@ class PgRunner:
 
     # ---- writes ----
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any, claims: Claims | None = None) -> T:
         if self._stopped:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.append(_Job(fn, args, future))
+        self._jobs.append(_Job(fn, args, future, claims or None))
         writers = self._writers
         if not writers or (
             len(self._jobs) >= self.BACKLOG_FOR_ANOTHER_WRITER and len(writers) < self._max_writers
@@ -250,46 +273,117 @@ class PgRunner:
         finally:
             self._writes.release(conn, broken=broken)
 
-    def _group_sync(self, db: PostgresDb, group: list[_Job]) -> list[_Outcome]:
-        """Inside the greenlet: the group in one transaction. When a body fails, the transaction is rolled
-        back, that write runs alone (its own outcome) and the others run again as a group, and so on: k failing
-        writes cost k + 1 transactions for the rest, not one transaction per write."""
+    def _group_sync(self, db: PostgresDb, group: list[_Job], tries: int = TRANSIENT_TRIES) -> list[_Outcome]:
+        """Inside the greenlet: the group in one transaction.
+
+        First the claims of its changes are checked at once (``_refused_sync``): a change decided on a session
+        version or a referenceId that is no longer the store's fails at once, without running its body. When
+        a body fails all the same, the transaction is rolled back, that write runs alone (its own outcome) and
+        the others run again as a group, and so on: k failing writes cost k + 1 transactions for the rest, not
+        one transaction per write. A deadlock or a serialization failure is no body's fault: the group runs
+        again as it was.
+        """
         if len(group) == 1:
-            return [self._alone_sync(db, group[0])]
-        values: list[Any] = []
+            return [self._alone_sync(db, group[0], tries)]
+        outcomes: list[_Outcome | None] = [None] * len(group)
+        values: list[tuple[int, Any]] = []
+        current = -1  # the body running; -1 outside the bodies
         await_only(db.raw.execute("BEGIN"))
         try:
-            for job in group:
-                values.append(job.fn(db, *job.args))
+            for i, refusal in self._refused_sync(db, group):
+                outcomes[i] = (False, refusal)
+            for i, job in enumerate(group):
+                if outcomes[i] is None:
+                    current = i
+                    values.append((i, job.fn(db, *job.args)))
+            current = -1
+            flush_counters(db)
             ids = flush_events(db)
             await_only(db.raw.execute("COMMIT"))
         except CONNECTION_ERRORS:
             raise
+        except TRANSIENT_ERRORS:
+            self._rollback_sync(db)
+            if tries > 1:
+                return self._group_sync(db, group, tries - 1)
+            return [self._alone_sync(db, job) for job in group]
         except Exception:
             self._rollback_sync(db)
-            failed = len(values)  # the body that raised; len(group) when the events or the COMMIT failed
-            if failed >= len(group):
+            if current < 0:  # the counters, the events or the COMMIT
                 return [self._alone_sync(db, job) for job in group]
-            rest = self._group_sync(db, group[:failed] + group[failed + 1 :])
-            return [*rest[:failed], self._alone_sync(db, group[failed]), *rest[failed:]]
-        return [(True, _with_event_id(v, ids)) for v in values]
+            rest = self._group_sync(db, group[:current] + group[current + 1 :])
+            return [*rest[:current], self._alone_sync(db, group[current]), *rest[current:]]
+        for i, value in values:
+            outcomes[i] = (True, _with_event_id(value, ids))
+        return outcomes  # type: ignore[return-value]  # every one set
 
-    def _alone_sync(self, db: PostgresDb, job: _Job) -> _Outcome:
-        await_only(db.raw.execute("BEGIN"))
-        try:
-            value = job.fn(db, *job.args)
-            ids = flush_events(db)
-            await_only(db.raw.execute("COMMIT"))
-        except CONNECTION_ERRORS:
-            raise
-        except Exception as exc:
-            self._rollback_sync(db)
-            return (False, exc)
-        return (True, _with_event_id(value, ids))
+    @staticmethod
+    def _refused_sync(db: PostgresDb, group: list[_Job]) -> list[tuple[int, Exception]]:
+        """Lock the rows the group's claims name (sessions, then users, each in id order: every writer takes
+        them in the same order, so two groups never deadlock on them) and read their versions and referenceIds
+        in one statement; the jobs whose claims do not hold, with the error their body would raise.
+
+        The jobs are checked in the group's order, each one's claims applied before the next is checked (two
+        changes of one session in one group: the second was decided on the first's version, or fails).
+        """
+        claimed = [job.claims for job in group if job.claims is not None]
+        if not claimed:
+            return []
+        session_ids = sorted(
+            {sid for c in claimed for sid, expected, _ in c.sessions if expected is not None}
+        )
+        user_ids = sorted({uid for c in claimed for uid, _ in c.references})
+        versions: dict[str, int] = {}
+        references: dict[str, int] = {}
+        if session_ids or user_ids:
+            for kind, key, value in await_only(db.raw.fetch(_CLAIMS_SQL, session_ids, user_ids)):
+                (versions if kind == 0 else references)[key] = value
+        stored = dict(references)
+        refused: list[tuple[int, Exception]] = []
+        for i, job in enumerate(group):
+            claims = job.claims
+            if claims is None:
+                continue
+            refusal = _refusal(claims, versions, references)
+            if refusal is not None:
+                refused.append((i, refusal))
+                continue
+            for uid, _ in claims.references:
+                if uid in references:
+                    references[uid] += 1
+            for sid, _, version in claims.sessions:
+                versions[sid] = version
+        taken = {uid: n - stored[uid] for uid, n in references.items() if n != stored[uid]}
+        if taken:  # the accepted bodies' referenceIds, taken here for all (``postgres.take_reference``)
+            users = sorted(taken)
+            await_only(db.raw.execute(_TAKE_SQL, users, [taken[u] for u in users]))
+            db.taken = frozenset(users)
+        return refused
+
+    def _alone_sync(self, db: PostgresDb, job: _Job, tries: int = TRANSIENT_TRIES) -> _Outcome:
+        for attempt in range(tries):
+            await_only(db.raw.execute("BEGIN"))
+            try:
+                value = job.fn(db, *job.args)
+                flush_counters(db)
+                ids = flush_events(db)
+                await_only(db.raw.execute("COMMIT"))
+            except CONNECTION_ERRORS:
+                raise
+            except TRANSIENT_ERRORS as exc:
+                self._rollback_sync(db)
+                if attempt + 1 >= tries:
+                    return (False, exc)
+                continue
+            except Exception as exc:
+                self._rollback_sync(db)
+                return (False, exc)
+            return (True, _with_event_id(value, ids))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _rollback_sync(db: PostgresDb) -> None:
-        db.events = []
+        db.discard()
         if db.raw.is_in_transaction():
             await_only(db.raw.execute("ROLLBACK"))
 
@@ -365,6 +459,18 @@ class _Replay(_Probe):
         if q is not self.q or params != self.params or many != self.many:
             raise TypeError("read_one: the body ran more than one statement (use read)")
         self.q = None  # one statement only
+
+
+def _refusal(claims: Claims, versions: dict[str, int], references: dict[str, int]) -> Exception | None:
+    """The error the body of ``claims`` would raise at its checks (``store/commit.py``), or None."""
+    for uid, expected in claims.references:  # ``take_reference`` (a user not found: the body says so)
+        stored = references.get(uid)
+        if stored is not None and stored + 1 != expected:
+            return ReferenceTaken(uid, stored + 1)
+    for sid, expected_version, _ in claims.sessions:  # ``write_session``
+        if expected_version is not None and versions.get(sid) != expected_version:
+            return ConcurrentUpdate(f"session {sid} changed since version {expected_version}")
+    return None
 
 
 def _with_event_id(value: Any, ids: list[int]) -> Any:

@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from smsdesk.store.commit import Claims
 from smsdesk.store.engines.sqlite import SqliteDb
 from smsdesk.store.engines.sqlite import write_lock as sqlite_write_lock
 from smsdesk.store.writer import LoopWriter
@@ -50,8 +51,9 @@ class Runner(Protocol):
         """Like ``read`` for a body that runs ONE statement (its own consistent snapshot, no framing needed)."""
         ...
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(db, *args)`` in a write transaction; committed when this returns."""
+    async def write(self, fn: Callable[..., T], *args: Any, claims: Claims | None = None) -> T:
+        """Run ``fn(db, *args)`` in a write transaction; committed when this returns. ``claims``: the checks
+        the body makes (a ``Change``'s), which a runner may make for a group of bodies at once."""
         ...
 
     async def run_sa(self, fn: Callable[[Connection], T]) -> T:
@@ -105,7 +107,7 @@ class SqliteRunner:
     async def read_one(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(self._db(), *args)  # autocommit mode: the statement is its own read transaction
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any, claims: Claims | None = None) -> T:
         return await self._writer.write(fn, args)  # type: ignore[no-any-return]
 
     async def run_sa(self, fn: Callable[[Connection], T]) -> T:

@@ -32,7 +32,8 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.cluster import ClusterStore
-from smsdesk.store.commit import AddEvents, Docs, commit_txn, insert_events
+from smsdesk.store.commit import AddEvents, Claims, Docs, TakeReference, commit_txn, insert_events
+from smsdesk.store.counters import AddCounters
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.media import MediaRows
 from smsdesk.store.pg_runner import PgRunner
@@ -59,14 +60,22 @@ def create_store(
             read_connections=pg_read_connections,
             write_connections=pg_write_connections,
         )
-        return SqlStore(runner, postgres.add_events)
+        return SqlStore(runner, postgres.add_events, postgres.add_counters, postgres.take_reference)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
 class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
-    def __init__(self, runner: Runner, add_events: AddEvents) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        add_events: AddEvents,
+        add_counters: AddCounters | None = None,
+        take_reference: TakeReference | None = None,
+    ) -> None:
         self.runner = runner
         self._add_events = add_events
+        self._add_counters = add_counters  # None: written where they are counted (counters.write_counters)
+        self._take_reference = take_reference  # None: commit.take_reference
         self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
@@ -83,8 +92,8 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
         """For a body that runs exactly one statement (every read below does)."""
         return await self.runner.read_one(fn, *args)
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.runner.write(fn, *args)
+    async def _write(self, fn: Callable[..., T], *args: Any, claims: Claims | None = None) -> T:
+        return await self.runner.write(fn, *args, claims=claims)
 
     async def run_write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` on a SQLAlchemy connection in a write transaction (migrations, test fixtures)."""
@@ -401,7 +410,14 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
     async def commit(self, change: Change) -> int:
         try:
             return await self._write(
-                commit_txn, change, Docs(change), self._add_events, self.service_level_ms
+                commit_txn,
+                change,
+                Docs(change),
+                self._add_events,
+                self.service_level_ms,
+                self._add_counters,
+                self._take_reference,
+                claims=Claims(change),
             )
         except IntegrityError as exc:
             if change.inbound_keys and "inbound" in str(exc.orig).lower():

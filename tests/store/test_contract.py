@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Connection
@@ -422,6 +423,42 @@ async def test_concurrent_claims_never_hand_out_a_row_twice(store: SqlStore) -> 
     batches = await asyncio.gather(*(store.claim_outbound(1000, 10_000, 5) for _ in range(6)))
     ids = [o.id for b in batches for o in b]
     assert len(ids) == len(set(ids)) == 20
+
+
+async def test_stale_changes_in_one_burst_fail_alone_and_the_rest_commits(store: SqlStore) -> None:
+    """Writes arriving together (one PostgreSQL group: their claims checked at once) with stale versions and
+    referenceIds among them: each stale one fails with its own error, every other one commits, in order."""
+
+    def rec(sid: str, **kw: Any) -> SessionRecord:
+        return record(sid, customer=f"+1555000{sid[1:]}", **kw)
+
+    a, b = user("agent1"), user("agent2")
+    await store.add_user(a)
+    await store.add_user(b)
+    await store.commit(Change(sessions=[SessionWrite(rec("S1"), None), SessionWrite(rec("S2"), None)]))
+    await store.commit(Change(references=[(a.id, 1)]))
+    changes = [
+        Change(sessions=[SessionWrite(rec("S1", version=2), 1)], references=[(a.id, 2)]),
+        Change(sessions=[SessionWrite(rec("S1", version=2, data={"late": 1}), 1)]),  # stale now
+        Change(references=[(a.id, 2)]),  # taken by the first
+        Change(sessions=[SessionWrite(rec("S1", version=3), 2)], references=[(a.id, 3)]),
+        Change(sessions=[SessionWrite(rec("S3"), None), SessionWrite(rec("S2", version=2), 1)]),
+        Change(sessions=[SessionWrite(rec("S3", version=2), 1)], references=[(b.id, 1)]),
+        Change(references=[(b.id, 5)]),
+    ]
+    results = await asyncio.gather(*(store.commit(c) for c in changes), return_exceptions=True)
+    assert [type(r).__name__ for r in results] == [
+        "int",
+        "ConcurrentUpdate",
+        "ReferenceTaken",
+        "int",
+        "int",
+        "int",
+        "ReferenceTaken",
+    ]
+    assert (results[2].actual, results[6].actual) == (3, 2)  # type: ignore[union-attr]
+    assert [(await store.get_session(s)).version for s in ("S1", "S2", "S3")] == [3, 2, 2]  # type: ignore[union-attr]
+    await store.commit(Change(references=[(a.id, 4), (b.id, 2)]))
 
 
 async def test_concurrent_updates_of_one_session_one_wins(store: SqlStore) -> None:

@@ -10,7 +10,9 @@ order and a reader that has passed id N would miss the slower one. A transaction
 takes one transaction-level advisory lock before its event rows and holds it to its COMMIT, which makes event
 ids become visible in id order. The rows wait to the end of the transaction (``add_events``): a group of writes
 (``store/pg_runner.py``) takes the lock and inserts all its events in one statement, then commits: the lock is
-held for two round trips (that statement, COMMIT) whatever the group's size.
+held for two round trips (that statement, COMMIT) whatever the group's size. The statistics' counters of a
+group are added up and upserted once, just before the events, in key order (``add_counters``,
+``store/counters.py``).
 """
 
 from __future__ import annotations
@@ -26,17 +28,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
 from smsdesk.domain.errors import StoreUnavailable
+from smsdesk.store import commit
+from smsdesk.store.counters import Counts, merge_counts, write_counters
 from smsdesk.store.statements import Db, Query, load_json
 
 __all__ = [
     "CONNECTION_ERRORS",
     "EventsTicket",
     "PostgresDb",
+    "add_counters",
     "add_events",
     "create_engine",
     "dsn",
+    "flush_counters",
     "flush_events",
     "normalise_url",
+    "take_reference",
     "unavailable",
 ]
 
@@ -96,15 +103,26 @@ def _identity(value: Any) -> Any:
 class PostgresDb:
     """A transaction body's statements on one asyncpg connection, awaited from inside ``greenlet_spawn``.
 
-    ``events`` holds the event rows of the transaction's bodies until its end (``add_events``).
+    ``events`` holds the event rows of the transaction's bodies until its end (``add_events``), ``counts`` the
+    statistics' increments (``add_counters``).
     """
 
-    __slots__ = ("dialect", "events", "raw")
+    __slots__ = ("counts", "dialect", "events", "raw", "taken")
 
     def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect = dialect
         self.events: list[Mapping[str, Any]] = []
+        self.counts = Counts()
+        # users whose referenceIds the writer checked and took for the transaction's bodies at its start
+        # (``store/pg_runner.py``, claims): their bodies' ``take_reference`` has nothing left to do
+        self.taken: frozenset[str] = frozenset()
+
+    def discard(self) -> None:
+        """Forget what waits for the end of a transaction that was rolled back."""
+        self.events = []
+        self.counts = Counts()
+        self.taken = frozenset()
 
     def all(self, q: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
         sql, args = q.bind(self.dialect, params)
@@ -170,6 +188,26 @@ def add_events(db: Db, rows: Sequence[Mapping[str, Any]]) -> int:
     ticket = EventsTicket(0)
     ticket.end = len(db.events)
     return ticket
+
+
+def take_reference(db: Db, user_id: str, expected: int) -> None:
+    """``commit.take_reference``, unless the writer took the user's referenceIds for the whole group."""
+    assert isinstance(db, PostgresDb)
+    if user_id not in db.taken:
+        commit.take_reference(db, user_id, expected)
+
+
+def add_counters(db: Db, counts: Counts) -> None:
+    """Add a body's statistics increments to the transaction's, upserted at its end (``flush_counters``)."""
+    assert isinstance(db, PostgresDb)
+    merge_counts(db.counts, counts)
+
+
+def flush_counters(db: PostgresDb) -> None:
+    """Before the events: the transaction's counter rows, one upsert per table, in key order."""
+    if db.counts:
+        counts, db.counts = db.counts, Counts()
+        write_counters(db, counts)
 
 
 def flush_events(db: PostgresDb) -> list[int]:
