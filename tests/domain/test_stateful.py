@@ -91,8 +91,11 @@ class SessionMachine(RuleBasedStateMachine):
                     assert m["visibility"] != "Supervisors" and m["from"]["visibility"] != "Supervisors"
             return
         obj = data["smssession"]
-        me = s.for_user(user)
-        assert me is not None and obj["state"] == me.state.value
+        # a user may hold several participants of one session: one Revoked by a new invitation that
+        # replaced it (a second Transfer to the same agent), the other Invited; the notification is one's
+        mine = [p for p in s.participants if p.user_id == user]
+        me = next((p for p in reversed(mine) if p.state.value == obj["state"]), None)
+        assert me is not None, (user, obj["state"], [p.state for p in mine])
         if me.terminal:
             assert "capabilities" not in obj and obj["participants"] == []
         else:
