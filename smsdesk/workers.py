@@ -34,7 +34,9 @@ class RouterLoop:
     PRESENCE_PRUNE_MS = 3_600_000  # presence rows not written for this long are deleted (nodes long gone)
     HINT_TOPIC = "smsdesk.route"  # {"agents": bool}: routing is wanted; a channel state changed if "agents"
 
-    def __init__(self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None) -> None:
+    def __init__(
+        self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None, node_id: str | None = None
+    ) -> None:
         self.router = router
         self.tick_s = tick_s
         self._bus = bus
@@ -42,7 +44,7 @@ class RouterLoop:
         self._sending: set[asyncio.Task[None]] = set()
         if bus is not None:
             bus.subscribe(self.HINT_TOPIC, self._on_hint)
-        self.node_id = router.rt.ids.token()
+        self.node_id = node_id or router.rt.ids.token()  # the lease's holder (docs/deployment.md)
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lease_until_ms = 0  # this node holds the lease until then (0: not known to hold it)

@@ -124,9 +124,37 @@ class Listener:
             self.messages.append((message.get("channel", ""), message.get("data") or {}))
 
 
+def client_id(client: Client) -> str:
+    """The clientId the server gave ``client``: ``w<pid>.…`` when a worker of ``serve --workers N`` holds it."""
+    transport = client._transport  # aiocometd-ng does not expose it
+    assert transport is not None and transport.client_id is not None
+    return str(transport.client_id)
+
+
+async def open_client(url: str, user: str, *, avoid: str | None = None, within_s: float = 90.0) -> Client:
+    """A handshaken long-polling client of ``user``. ``avoid``: a clientId prefix (``w<pid>.``, a worker) the
+    client must not live on: a client that lands there is disconnected and another one opened (each on a
+    new connection, which the kernel hands to either worker), until one lands elsewhere."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        c = Client(url, connection_types=[ConnectionType.LONG_POLLING], auth=BasicAuth(user))
+        try:
+            await c.open()
+        except BaseException:
+            await c.close()
+            raise
+        if avoid is None or not client_id(c).startswith(avoid):
+            return c
+        await c.close()  # a /meta/disconnect: the worker forgets the client at once
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"every client of {user} landed on {avoid}")
+        await asyncio.sleep(0.05)
+
+
 @contextlib.asynccontextmanager
-async def listener(url: str, user: str, *topics: str) -> AsyncIterator[Listener]:
-    async with Client(url, connection_types=[ConnectionType.LONG_POLLING], auth=BasicAuth(user)) as c:
+async def listener(url: str, user: str, *topics: str, avoid: str | None = None) -> AsyncIterator[Listener]:
+    c = await open_client(url, user, avoid=avoid)
+    try:
         for t in topics:
             await c.subscribe(t)
         lst = Listener(c)
@@ -137,6 +165,8 @@ async def listener(url: str, user: str, *topics: str) -> AsyncIterator[Listener]
             lst.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await lst.task
+    finally:
+        await c.close()
 
 
 def team_states(lst: Listener, user_name: str) -> list[tuple[str, str | None]]:
