@@ -30,6 +30,7 @@ from starlette.routing import Route
 from smsdesk.actions.statistics import queues_of
 from smsdesk.metrics import COMETD_CLIENTS, multiprocess_dir
 from smsdesk.notify.hub import NotificationHub
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.store.statistics import Operations, read_live, read_operations
 
@@ -86,7 +87,9 @@ class MetricsService:
     def __init__(self, rt: Runtime, hub: NotificationHub) -> None:
         self.rt = rt
         self.hub = hub
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._count, self.EVERY_S, name="smsdesk-metrics", log=log, what="counting the CometD clients"
+        )
 
     def count_clients(self) -> None:
         sessions = self.hub.bayeux.sessions()
@@ -109,20 +112,14 @@ class MetricsService:
         stored.register(_Families(_store_families(self.rt, live, ops)))
         return head + generate_latest(stored)
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                self.count_clients()
-            await asyncio.sleep(self.EVERY_S)
+    async def _count(self) -> None:
+        self.count_clients()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-metrics")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
 
 
 def _allowed(request: Request, token: str | None, open_: bool) -> bool:

@@ -108,7 +108,7 @@ def served(
         proc = subprocess.Popen(cmd, env=child_env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     server = Served(proc, port, log)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
