@@ -31,7 +31,7 @@ from tests.process.harness import Served, served
 from tests.routing.live import BIZ, CUST, Listener, auth, client_id, eventually, listener, team_states
 
 pytestmark = [
-    pytest.mark.timeout(300),
+    pytest.mark.timeout(600),  # the server may take minutes to start on a loaded machine (tests/serving.py)
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:coroutine 'TransportBase.wait_for_state' was never awaited"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
