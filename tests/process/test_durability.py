@@ -30,7 +30,14 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
+        # presence off (agent1 has no CometD client) and offers that never lapse: a slow restart must not
+        # make agent1 NotReady or take its sessions back
+        env = {
+            **os.environ,
+            "SMSDESK_LOG_LEVEL": "warning",
+            "SMSDESK_PRESENCE_GRACE_S": "0",
+            "SMSDESK_OFFER_TIMEOUT_S": "3600",
+        }
         log = self.db.with_suffix(".log")
         with log.open("ab") as out:
             self.proc = subprocess.Popen(

@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 
-from tests.routing.live import client_id, open_client
+from tests.routing.clients import client_id, open_client
 
 
 async def main(url: str, user: str, topic: str, avoid: str | None = None) -> None:

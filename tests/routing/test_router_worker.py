@@ -28,7 +28,8 @@ import pytest
 
 from smsdesk.domain.routing import ABSENT_REASON, NOT_RESPONDING_REASON
 from tests.process.harness import Served, served
-from tests.routing.live import BIZ, CUST, Listener, auth, client_id, eventually, listener, team_states
+from tests.routing.clients import client_id
+from tests.routing.live import BIZ, CUST, Listener, auth, eventually, listener, team_states
 
 pytestmark = [
     pytest.mark.timeout(600),  # the server may take minutes to start on a loaded machine (tests/serving.py)
