@@ -198,11 +198,13 @@ def build_app(
     bus = _bus(settings, worker)
     shared = settings.shares_cometd_clients  # clients in the store: any node, any worker serves them
     relay = Relay(worker.directory, worker.name) if worker is not None and not shared else None
+    # a worker's lease and presence rows name it (w<pid>.<token>): the operator sees which process routes
+    node = f"{worker.name}." if worker is not None else ""
     # subscribes to the bus: before bus.start()
     presence = None
     if settings.presence_grace_s > 0:  # docs/routing.md, "Presence"
         beat_s = presence_beat_s(settings.presence_grace_s)
-        presence = PresenceBeat(rt.store, rt.clock, rt.ids.token(), beat_s)
+        presence = PresenceBeat(rt.store, rt.clock, node + rt.ids.token(), beat_s)
     notify = NotifySettings(cookie_secure=settings.cookie_secure, max_json_depth=settings.max_json_depth)
     hub = NotificationHub(
         rt.store,
@@ -229,7 +231,7 @@ def build_app(
     twilio = sms_settings.twilio
     twilio_media = None if twilio is None else TwilioMediaFetcher(twilio, settings.media_max_bytes)
     rt.wake_outbox = outbox.wake
-    router = RouterLoop(Router(rt), bus=bus)
+    router = RouterLoop(Router(rt), bus=bus, node_id=node + rt.ids.token())
     rt.wake_router = router.wanted
     rt.agents_committed = router.agents_committed
     rt.skills_changed = router.router.forget_users

@@ -8,14 +8,13 @@ holding the ``router`` lease; the others send it their hints over the bus (``Rou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from smsdesk.actions.routing import Router
 from smsdesk.actions.wrapup import end_due_wrap_ups
 from smsdesk.bus.base import Bus
-from smsdesk.domain.errors import StoreUnavailable
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
 
@@ -34,7 +33,9 @@ class RouterLoop:
     PRESENCE_PRUNE_MS = 3_600_000  # presence rows not written for this long are deleted (nodes long gone)
     HINT_TOPIC = "smsdesk.route"  # {"agents": bool}: routing is wanted; a channel state changed if "agents"
 
-    def __init__(self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None) -> None:
+    def __init__(
+        self, router: Router, *, tick_s: float = 0.5, bus: Bus | None = None, node_id: str | None = None
+    ) -> None:
         self.router = router
         self.tick_s = tick_s
         self._bus = bus
@@ -42,9 +43,16 @@ class RouterLoop:
         self._sending: set[asyncio.Task[None]] = set()
         if bus is not None:
             bus.subscribe(self.HINT_TOPIC, self._on_hint)
-        self.node_id = router.rt.ids.token()
-        self._event = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.node_id = node_id or router.rt.ids.token()  # the lease's holder (docs/deployment.md)
+        self._loop = Periodic(
+            self._pass,
+            tick_s,
+            name="smsdesk-router",
+            log=log,
+            what="routing pass",
+            first=False,
+            wakeable=True,
+        )
         self._lease_until_ms = 0  # this node holds the lease until then (0: not known to hold it)
         self._ask_again_ms = 0  # another node held it when asked: not asked again before then
         self._expiry_due_ms = 0  # the next check for offers that timed out
@@ -53,7 +61,7 @@ class RouterLoop:
         self._watching_since_ms = 0  # when this node took the lease (presence counts from then at least)
 
     def wake(self) -> None:
-        self._event.set()
+        self._loop.wake()
 
     def holds_lease(self) -> bool:
         return self.router.rt.clock.now_ms() < self._lease_until_ms
@@ -62,7 +70,7 @@ class RouterLoop:
         """A session needs routing or an agent became free on this node. Its router may not be the one
         routing: when it does not hold the lease, the holder hears it through the bus (one hint per loop
         turn, however many sessions asked), instead of at its next tick."""
-        self._event.set()
+        self._loop.wake()
         self._hint(agents=False)
 
     def agents_committed(self, change: Change) -> None:
@@ -92,7 +100,7 @@ class RouterLoop:
     async def _on_hint(self, message: dict[str, Any]) -> None:
         if message.get("agents") is True:
             self.router.roster.hinted()
-        self._event.set()
+        self._loop.wake()
 
     async def _hold_lease(self, now_ms: int) -> bool:
         """Renewed once half of it has run out, not on every pass: nobody can take it before it ends. A node
@@ -131,51 +139,32 @@ class RouterLoop:
                 await self.router.rt.store.prune_presence(now - self.PRESENCE_PRUNE_MS)
         return expired + await self.router.route_waiting()
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), self.tick_s)
-            self._event.clear()
-            try:
-                await self.run_once()
-                while self.router.more_waiting:  # the pass took a full batch: there may be more
-                    await self.run_once()
-            except StoreUnavailable as exc:  # the database is restarting: one line, not a traceback a tick
-                log.warning("routing pass skipped: %s", exc.message)
-            except Exception:  # a failing pass must not stop routing: log it and try again next tick
-                log.exception("routing pass failed")
+    async def _pass(self) -> None:
+        """At a tick or a wake: a pass, and more while each takes a full batch (there may be more waiting)."""
+        await self.run_once()
+        while self.router.more_waiting:
+            await self.run_once()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-router")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
 
 
 class SessionCleanupLoop:
     def __init__(self, rt: Runtime, *, every_s: float = 600.0) -> None:
         self.rt = rt
         self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._clean, every_s, name="smsdesk-session-cleanup", log=log, what="HTTP session cleanup"
+        )
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.rt.store.delete_expired_http_sessions(self.rt.clock.now_ms())
-            except StoreUnavailable as exc:
-                log.warning("HTTP session cleanup skipped: %s", exc.message)
-            except Exception:
-                log.exception("HTTP session cleanup failed")
-            await asyncio.sleep(self.every_s)
+    async def _clean(self) -> None:
+        await self.rt.store.delete_expired_http_sessions(self.rt.clock.now_ms())
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-session-cleanup")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()

@@ -7,8 +7,6 @@ with only the texts the customer saw of the ones they had no part in.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -19,6 +17,7 @@ from smsdesk.domain.errors import Validation
 from smsdesk.domain.sessions import Session
 from smsdesk.domain.users import Principal
 from smsdesk.domain.views import format_timestamp, session_path, session_uri, visible_messages
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.sms.numbers import InvalidNumber, normalize_e164
 from smsdesk.store.base import SessionRecord
@@ -37,27 +36,20 @@ class FullTextIndexer:
     def __init__(self, rt: Runtime, every_s: float = 1.0) -> None:
         self.rt = rt
         self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._index, every_s, name="smsdesk-fulltext", log=log, what="full-text indexing"
+        )
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                more = True
-                while more:  # a backlog: batch after batch
-                    more = await index_messages(self.rt.store) >= 5000
-            except Exception:
-                log.exception("full-text indexing failed; will retry")
-            await asyncio.sleep(self.every_s)
+    async def _index(self) -> None:
+        while await index_messages(self.rt.store) >= 5000:  # a backlog: batch after batch
+            pass
 
     async def start(self) -> None:
         if self.rt.store.dialect == "sqlite":
-            self._task = asyncio.create_task(self._run(), name="smsdesk-fulltext")
+            self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
 
 
 def parse_day_or_time(raw: str, name: str, zone: ZoneInfo, *, end: bool) -> int:

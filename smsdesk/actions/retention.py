@@ -12,11 +12,11 @@ keep what was erased). The opt-out record stays (the law requires it); an open s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 
 from smsdesk.domain.errors import InvalidState
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import AuditEntry, Change
 from smsdesk.store.retention import (
@@ -67,7 +67,9 @@ class RetentionLoop:
         self.batch = batch
         self.pause_s = pause_s
         self.node_id = rt.ids.token()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self.run_once, every_s, name="smsdesk-retention", log=log, what="retention pass"
+        )
 
     async def run_once(self) -> Purged:
         """One purge to the end (batches until nothing is left), if this node holds the lease."""
@@ -89,20 +91,9 @@ class RetentionLoop:
             log.info("retention: purged %d sessions and %d notifications", total.sessions, total.events)
         return total
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("retention pass failed")
-            await asyncio.sleep(self.every_s)
-
     async def start(self) -> None:
         if self.rt.settings.retention_days is not None:
-            self._task = asyncio.create_task(self._run(), name="smsdesk-retention")
+            self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()

@@ -15,7 +15,6 @@ so each subscriber gets at most one message a second, and the figures are the on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,6 +36,7 @@ from smsdesk.domain.statistics import (
     queue_view,
 )
 from smsdesk.domain.users import Role, User
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.store.base import Change
 from smsdesk.store.counters import QUARTER_MS
@@ -220,7 +220,15 @@ class StatisticsPublisher:
         self._last: Snapshot | None = None
         self._last_complete_ms = 0
         self._lease_until_ms = 0
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self.run_once,
+            interval_s,
+            name="smsdesk-statistics",
+            log=log,
+            what="statistics pass",
+            sleep=self.rt.clock.sleep,
+            on_error=self._forget,
+        )
         if bus is not None:
             bus.subscribe(EVENTS_TOPIC, self._on_hint)
 
@@ -283,20 +291,12 @@ class StatisticsPublisher:
         await self.rt.commit(Change(notifications=[Notification(SUPERVISORS, STATISTICS_CHANNEL, message)]))
         return True
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("statistics pass failed")
-                self._last = None
-            await self.rt.clock.sleep(self.interval_s)
+    def _forget(self) -> None:
+        """A pass failed: the next one publishes a complete message, not a delta from what may not be out."""
+        self._last = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-statistics")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()

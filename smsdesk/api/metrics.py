@@ -30,6 +30,7 @@ from starlette.routing import Route
 from smsdesk.actions.statistics import queues_of
 from smsdesk.metrics import COMETD_CLIENTS, flush_tallies, multiprocess_dir
 from smsdesk.notify.hub import NotificationHub
+from smsdesk.periodic import Periodic
 from smsdesk.runtime import Runtime
 from smsdesk.store.statistics import Operations, read_live, read_operations
 
@@ -88,7 +89,14 @@ class MetricsService:
     def __init__(self, rt: Runtime, hub: NotificationHub) -> None:
         self.rt = rt
         self.hub = hub
-        self._task: asyncio.Task[None] | None = None
+        self._counted_at = -self.EVERY_S
+        self._loop = Periodic(
+            self._count,
+            self.FLUSH_S,
+            name="smsdesk-metrics",
+            log=log,
+            what="adding the tallies and counting the CometD clients",
+        )
 
     def count_clients(self) -> None:
         sessions = self.hub.bayeux.sessions()
@@ -112,25 +120,18 @@ class MetricsService:
         stored.register(_Families(_store_families(self.rt, live, ops)))
         return head + generate_latest(stored)
 
-    async def _run(self) -> None:
-        counted_at = -self.EVERY_S
-        loop = asyncio.get_running_loop()
-        while True:
-            with contextlib.suppress(Exception):
-                flush_tallies()
-                if loop.time() - counted_at >= self.EVERY_S:
-                    counted_at = loop.time()
-                    self.count_clients()
-            await asyncio.sleep(self.FLUSH_S)
+    async def _count(self) -> None:
+        flush_tallies()
+        now = asyncio.get_running_loop().time()
+        if now - self._counted_at >= self.EVERY_S:
+            self._counted_at = now
+            self.count_clients()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-metrics")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
         flush_tallies()  # under --workers the files outlive the process: the last second counts too
 
 

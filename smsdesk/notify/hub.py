@@ -52,6 +52,7 @@ from smsdesk.notify.relay import Relay
 from smsdesk.notify.settings import NotifySettings
 from smsdesk.notify.shared import ClientStore, ResumeMemory, SharedClients, fill
 from smsdesk.notify.wire import encode_batch, join_frame
+from smsdesk.periodic import Periodic
 
 __all__ = ["HotMount", "NotificationHub", "Processed", "Sink"]
 
@@ -139,6 +140,7 @@ class NotificationHub:
         self._sockets: dict[Sink, str] = {}  # open websocket -> the user it was authenticated as
         self._deadlines: list[tuple[float, int, str]] = []  # heap of (deadline, hold token, client id)
         self._tasks: list[asyncio.Task[None]] = []
+        self._loops: list[Periodic] = []  # sweep, poll, shared clients' positions
         self._started = False
         self._outgoing = _Outgoing()  # the commits' hints of this loop turn, published as one at its end
         self._publishing: set[asyncio.Task[None]] = set()
@@ -159,11 +161,26 @@ class NotificationHub:
         self._started = True
         self._cursor = await self.source.last_event_id()
         self._spawn(self._pump(), "pump")
-        self._spawn(self._every(self.settings.sweep_interval_ms, self._sweep), "sweep")
-        if self.settings.poll_interval_ms:
-            self._spawn(self._every(self.settings.poll_interval_ms, self._hint.set), "poll")
+        self._every(self.settings.sweep_interval_ms, self._sweep, "sweep", "sweeping expired clients")
+        if (
+            self.settings.poll_interval_ms
+        ):  # the store read without a hint now and then: a lost hint costs latency
+            self._every(self.settings.poll_interval_ms, self._hint.set, "poll", "polling the store")
         if self.shared is not None:
-            self._spawn(self.shared.run(), "shared")
+            shared = self.shared
+            self._loops.append(
+                Periodic(
+                    shared.tick,
+                    shared.flush_interval_s,
+                    name="NotificationHub.shared",
+                    log=log,
+                    what="shared clients: writing positions",
+                    first=False,
+                    sleep=self.clock.sleep,
+                )
+            )
+        for loop in self._loops:
+            loop.start()
         if self.relay is not None:
             from smsdesk.notify.longpoll import relay_handler
 
@@ -189,6 +206,9 @@ class NotificationHub:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
         self._wake(self.bayeux.shutdown())
+        loops, self._loops = self._loops, []
+        for loop in loops:
+            await loop.close()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -286,10 +306,21 @@ class NotificationHub:
         while lag and lag[0][0] <= cursor:
             NOTIFY_LAG.observe(now - lag.popleft()[1])
 
-    async def _every(self, interval_ms: int, action: Callable[[], None]) -> None:
-        while True:
-            await self.clock.sleep(interval_ms / 1000)
+    def _every(self, interval_ms: int, action: Callable[[], None], name: str, what: str) -> None:
+        async def run() -> None:
             action()
+
+        self._loops.append(
+            Periodic(
+                run,
+                interval_ms / 1000,
+                name=f"NotificationHub.{name}",
+                log=log,
+                what=f"NotificationHub: {what}",
+                first=False,
+                sleep=self.clock.sleep,
+            )
+        )
 
     def _sweep(self) -> None:
         now = self.clock.monotonic()

@@ -12,13 +12,13 @@ clients count as gone once the grace has run from their last beat. The router re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection
 from typing import Protocol
 
 from smsdesk.clock import Clock
 from smsdesk.domain.events import SUPERVISORS
+from smsdesk.periodic import Periodic
 
 __all__ = ["PresenceBeat", "PresenceListener", "PresenceStore"]
 
@@ -44,7 +44,9 @@ class PresenceBeat:
         self._present: set[str] = set()
         self._new: set[str] = set()  # users whose first client here arrived since the last beat
         self._soon = False
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self.beat, every_s, name="smsdesk-presence", log=log, what="presence beat", sleep=clock.sleep
+        )
         self._writes: set[asyncio.Task[None]] = set()
 
     def client_added(self, user_id: str) -> None:
@@ -82,18 +84,10 @@ class PresenceBeat:
         except Exception:  # the next beat writes them again
             log.exception("presence: writing the present users failed")
 
-    async def _run(self) -> None:
-        while True:
-            await self.beat()
-            await self.clock.sleep(self.every_s)
-
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-presence")
+        self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)

@@ -360,19 +360,13 @@ class SharedClients:
                 live = {s.client_id for s in self.bayeux.sessions()}
                 self._written = {c: t for c, t in written.items() if c in live}
 
-    async def run(self) -> None:
-        """Flush about every ``flush_interval_s``; purge the rows past the resume window now and then."""
-        while True:
-            await self.clock.sleep(self.flush_interval_s)
-            try:
-                await self.flush()
-                if time.monotonic() - self._last_purge > 60:
-                    self._last_purge = time.monotonic()
-                    await self.store.purge_cometd_clients(
-                        self.clock.now_ms() - self.resume_ms - self.stale_ms
-                    )
-            except Exception:
-                log.exception("shared clients: writing positions failed; will retry")
+    async def tick(self) -> None:
+        """Run about every ``flush_interval_s`` (the hub's loop): flush; purge the rows past the resume window
+        now and then."""
+        await self.flush()
+        if time.monotonic() - self._last_purge > 60:
+            self._last_purge = time.monotonic()
+            await self.store.purge_cometd_clients(self.clock.now_ms() - self.resume_ms - self.stale_ms)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

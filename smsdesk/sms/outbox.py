@@ -26,15 +26,14 @@ the store package and must pass the same contract suite (``tests/sms/outbox_cont
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from smsdesk.clock import Clock
-from smsdesk.domain.errors import StoreUnavailable
 from smsdesk.metrics import SMS_OUTBOUND
+from smsdesk.periodic import Periodic
 from smsdesk.sms.base import (
     OutboundSms,
     PermanentFailure,
@@ -135,11 +134,18 @@ class OutboxWorker:
         self._clock = clock
         self._status_sink = status_sink
         self._settings = settings or OutboxSettings()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._drain,
+            self._settings.poll_interval_s,
+            name="sms-outbox-worker",
+            log=log,
+            what="outbox pass",
+            wakeable=True,
+            sleep=clock.sleep,
+        )
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def run_once(self) -> int:
         """Send every due row once; returns how many rows were processed."""
@@ -223,39 +229,13 @@ class OutboxWorker:
         except Exception:
             log.exception("status sink failed for outbox row %s", row.outbox_id)
 
-    async def run(self) -> None:
-        """Loop until cancelled: drain due rows, then wait for ``wake()`` or the poll interval."""
-        while True:
-            try:
-                processed = await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("outbox pass skipped: %s", exc.message)
-                processed = 0
-            except Exception:
-                log.exception("outbox pass failed; retrying after the poll interval")
-                processed = 0
-            if processed >= self._settings.batch_size:
-                continue
-            await self._idle()
-
-    async def _idle(self) -> None:
-        self._wake.clear()
-        sleeper = asyncio.ensure_future(self._clock.sleep(self._settings.poll_interval_s))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (sleeper, waker):
-                fut.cancel()
-            await asyncio.gather(sleeper, waker, return_exceptions=True)
+    async def _drain(self) -> None:
+        """Batch after batch while each is full; then the loop waits for ``wake()`` or the poll interval."""
+        while await self.run_once() >= self._settings.batch_size:
+            pass
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="sms-outbox-worker")
+        self._loop.start()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loop.close()

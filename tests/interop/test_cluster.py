@@ -37,10 +37,11 @@ import pytest
 
 from tests.interop.balancer import Balancer
 from tests.interop.harness import NodeProcess, node_process, require_node
-from tests.interop.test_full_server import PASSWORD, ROOT, free_port, smsdesk, tail
+from tests.interop.test_full_server import PASSWORD, ROOT, smsdesk, tail
 from tests.services import POSTGRES_URL, REDIS_URL, require
+from tests.serving import free_port, serving
 
-pytestmark = [pytest.mark.interop, pytest.mark.postgres, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.interop, pytest.mark.postgres, pytest.mark.timeout(600)]
 
 CUSTOMER, CUSTOMER2, BUSINESS = "+15551230001", "+15551230002", "+15550000000"
 TOPIC = "/v2/me/smssessions"
@@ -105,15 +106,8 @@ async def start_node(database: str, log: Path) -> Node:
         proc = await asyncio.create_subprocess_exec(
             *smsdesk(*args), cwd=ROOT, stdout=out, stderr=out, env=env
         )
-    async with httpx.AsyncClient() as http:
-        for _ in range(1200):  # a busy machine: up to two minutes
-            if proc.returncode is not None:
-                pytest.fail(f"smsdesk serve exited with {proc.returncode}: {tail(log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return Node(proc, port, log)
-            await asyncio.sleep(0.1)
-    pytest.fail(f"smsdesk serve did not answer on port {port}: {tail(log)}")
+    await serving(f"http://127.0.0.1:{port}", proc, log)
+    return Node(proc, port, log)
 
 
 async def stop(node: Node) -> None:

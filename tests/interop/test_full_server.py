@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -26,8 +25,9 @@ import redis.asyncio as aioredis
 from smsdesk.bus.messages import EVENTS_TOPIC
 from tests.interop.harness import node_process, require_node
 from tests.services import REDIS_URL, require
+from tests.serving import free_port, serving
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(600)]  # startup may take minutes (tests/serving.py)
 CHANNEL = "/v2/me/channels"
 PASSWORD = "password"
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,13 +52,6 @@ def require_wired_hub() -> None:
         pytest.skip(
             "smsdesk.app.build_app does not serve /api/v2/notifications yet (NotificationHub not wired)"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -92,18 +85,7 @@ async def serve(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(900):  # up to 90 s: a busy machine starts worker processes slowly
-                if proc.returncode is not None:
-                    break
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get(base + "/health")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail(f"smsdesk serve did not answer on {base}: {tail(log)}")
-        if proc.returncode is not None:
-            pytest.fail(f"smsdesk serve exited with {proc.returncode}: {tail(log)}")
+        await serving(base, proc, log)
         yield base
     finally:
         if proc.returncode is None:

@@ -22,7 +22,7 @@ from tests.interop.test_full_server import PASSWORD, database, listen_then_ready
 
 __all__ = ["database"]  # the fixture, shared with test_full_server.py
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(600)]  # startup may take minutes (tests/serving.py)
 NOTIFY = "/api/v2/notifications"
 BUSINESS = "+15550000000"
 ADMIN = ("admin", PASSWORD)  # the simulator is for admins in `smsdesk serve`

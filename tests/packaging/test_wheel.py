@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,18 +16,12 @@ import pytest
 
 import smsdesk
 from tests.services import IN_CI
+from tests.serving import free_port, wait_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(600)  # a build, a venv and an install: a minute or two on a busy machine
 
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _need(tool: str, found: object) -> None:
@@ -83,7 +75,7 @@ def test_installed_wheel_serves_the_api_the_pages_and_the_cometd_client(
     installed: tuple[Path, dict[str, str]],
 ) -> None:
     venv, env = installed
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (venv / "demo.log").open("w")
     proc = subprocess.Popen(
@@ -101,16 +93,7 @@ def test_installed_wheel_serves_the_api_the_pages_and_the_cometd_client(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (venv / "demo.log").read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "smsdesk demo did not answer /health within 60 s"
-            time.sleep(0.2)
+        wait_serving(base, proc, venv / "demo.log")
         with httpx.Client(base_url=base, timeout=10) as http:
             me = http.get("/api/v2/me", auth=("agent1", "password"))
             assert me.status_code == 200 and me.json()["statusCode"] == 0

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
 import pytest
 
 from tests.services import IN_CI
+from tests.serving import wait_serving
 
 T = TypeVar("T")
 
@@ -68,13 +68,7 @@ class Node:
         env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for(f"{self.command} on port {self.port} healthy", self._healthy, 90)
-
-    def _healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"smsdesk exited with {self.proc.returncode}:\n{self.log_tail()}")
-        return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        wait_serving(self.url, self.proc, self.log)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,14 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.serving import free_port, wait_serving
+
 PASSWORD = "password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def basic(user: str, password: str = PASSWORD) -> str:
@@ -108,18 +102,7 @@ def served(
         proc = subprocess.Popen(cmd, env=child_env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     server = Served(proc, port, log)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server not ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_serving(server.url, proc, log)
         yield server
     finally:
         if proc.poll() is None:

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.serving import free_port, wait_serving
+
+pytestmark = pytest.mark.timeout(
+    900
+)  # two starts, each may take minutes on a loaded machine (tests/serving.py)
 AUTH = ("admin", "password")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:
@@ -34,30 +30,32 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "smsdesk",
-                "demo",
-                "--port",
-                str(self.port),
-                "--database",
-                f"sqlite:///{self.db}",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        # presence off (agent1 has no CometD client) and offers that never lapse: a slow restart must not
+        # make agent1 NotReady or take its sessions back
+        env = {
+            **os.environ,
+            "SMSDESK_LOG_LEVEL": "warning",
+            "SMSDESK_PRESENCE_GRACE_S": "0",
+            "SMSDESK_OFFER_TIMEOUT_S": "3600",
+        }
+        log = self.db.with_suffix(".log")
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "smsdesk",
+                    "demo",
+                    "--port",
+                    str(self.port),
+                    "--database",
+                    f"sqlite:///{self.db}",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_serving(self.url, self.proc, log)
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -72,7 +70,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    s = Server(tmp_path / "durable.db", _free_port())
+    s = Server(tmp_path / "durable.db", free_port())
     s.start()
     yield s
     s.stop()

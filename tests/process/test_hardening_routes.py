@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from tests.process.harness import Served, basic, free_port, served
+from tests.process.harness import Served, basic, served
+from tests.serving import free_port
 from tests.sms.twilio_sign import sign
 
 # real processes on a shared machine: bounded by their own waits, not by the suite's 120 s

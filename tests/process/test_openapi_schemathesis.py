@@ -11,15 +11,14 @@ other spellings of the session URL run the same handlers as the canonical one (`
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.serving import free_port, wait_serving
 
 HERE = Path(__file__).parent
 CONFIG = HERE / "schemathesis.toml"
@@ -46,13 +45,6 @@ TWILIO = {
 pytestmark = pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """schemathesis keeps a cache in its working directory: not the repository's."""
@@ -62,7 +54,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(workdir: Path) -> Iterator[str]:
     tmp = workdir
-    port = _free_port()
+    port = free_port()
     log = (tmp / "server.log").open("wb")
     proc = subprocess.Popen(
         [
@@ -81,15 +73,7 @@ def server(workdir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_serving(url, proc, tmp / "server.log")
         yield url
     finally:
         proc.terminate()

@@ -5,9 +5,6 @@ system is quiet, whichever worker process holds the client, the publisher's leas
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +16,11 @@ from aiocometd_ng.client import Client
 from aiocometd_ng.constants import ConnectionType
 
 from tests.notify.helpers import BasicAuth
-from tests.process.test_durability import _free_port
+from tests.process.harness import served
 from tests.routing.live import eventually
 
 pytestmark = [
-    pytest.mark.timeout(400),
+    pytest.mark.timeout(600),  # startup may take minutes (tests/serving.py)
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # aiocometd-ng's aiohttp calls
 ]
 SUP = ("supervisor1", "password")
@@ -31,27 +28,8 @@ SUP = ("supervisor1", "password")
 
 @pytest.fixture
 def base(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "smsdesk", "demo", "--port", str(port), "--workers", "2"]
-    cmd += ["--database", f"sqlite:///{tmp_path / 'stats.db'}"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # a busy machine starts two workers slowly
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with served(tmp_path, "demo", args=["--workers", "2"]) as server:
+        yield server.url
 
 
 def figures(body: dict[str, Any]) -> dict[str, Any]:

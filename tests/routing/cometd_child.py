@@ -1,7 +1,8 @@
 """A CometD client in a process of its own, for tests that kill it without a disconnect (SIGKILL).
 
-``python -m tests.routing.cometd_child URL USER TOPIC``: handshakes as USER (password ``password``), subscribes
-to TOPIC, prints ``subscribed`` and then one line per message received, until killed."""
+``python -m tests.routing.cometd_child URL USER TOPIC [AVOID]``: handshakes as USER (password ``password``)
+(with AVOID, a clientId prefix such as ``w<pid>.``, again until the client lives on another worker),
+subscribes to TOPIC, prints ``subscribed <clientId>`` and then one line per message received, until killed."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ import asyncio
 import json
 import sys
 
-from aiocometd_ng.client import Client
-from aiocometd_ng.constants import ConnectionType
-
-from tests.notify.helpers import BasicAuth
+from tests.routing.clients import client_id, open_client
 
 
-async def main(url: str, user: str, topic: str) -> None:
-    async with Client(url, connection_types=[ConnectionType.LONG_POLLING], auth=BasicAuth(user)) as client:
+async def main(url: str, user: str, topic: str, avoid: str | None = None) -> None:
+    client = await open_client(url, user, avoid=avoid)
+    try:
         await client.subscribe(topic)
-        print("subscribed", flush=True)
+        print("subscribed", client_id(client), flush=True)
         async for message in client:
             print(json.dumps(message), flush=True)
+    finally:
+        await client.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 from aiocometd_ng.client import Client
-from aiocometd_ng.constants import ConnectionType
 from fastapi import FastAPI
 
 from smsdesk.app import build_app
 from smsdesk.clock import Clock, FakeClock
 from smsdesk.config import Settings
 from smsdesk.sms.config import SimulatorSettings, SmsSettings
-from tests.notify.helpers import BasicAuth, serve
+from tests.notify.helpers import serve
+from tests.routing.clients import open_client
 
 CUST = "+15551230001"
 BIZ = "+15550000000"
@@ -125,8 +125,9 @@ class Listener:
 
 
 @contextlib.asynccontextmanager
-async def listener(url: str, user: str, *topics: str) -> AsyncIterator[Listener]:
-    async with Client(url, connection_types=[ConnectionType.LONG_POLLING], auth=BasicAuth(user)) as c:
+async def listener(url: str, user: str, *topics: str, avoid: str | None = None) -> AsyncIterator[Listener]:
+    c = await open_client(url, user, avoid=avoid)
+    try:
         for t in topics:
             await c.subscribe(t)
         lst = Listener(c)
@@ -137,6 +138,8 @@ async def listener(url: str, user: str, *topics: str) -> AsyncIterator[Listener]
             lst.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await lst.task
+    finally:
+        await c.close()
 
 
 def team_states(lst: Listener, user_name: str) -> list[tuple[str, str | None]]:

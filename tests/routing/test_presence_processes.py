@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,9 +18,10 @@ import httpx
 import pytest
 
 from tests.routing.live import auth, eventually, listener
+from tests.serving import free_port, serving
 
 pytestmark = [
-    pytest.mark.timeout(180),
+    pytest.mark.timeout(600),  # two nodes, each may take minutes to start (tests/serving.py)
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     # aiocometd-ng closing a client whose server was killed leaves one of its own coroutines unawaited
     pytest.mark.filterwarnings("ignore:coroutine 'TransportBase.wait_for_state' was never awaited"),
@@ -31,34 +31,21 @@ pytestmark = [
 GRACE = "3"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def node(db: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SMSDESK_LOG_LEVEL": "warning", "SMSDESK_PRESENCE_GRACE_S": GRACE}
-    proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "smsdesk", "demo", "--port", str(port), "--database", f"sqlite:///{db}"),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    log = db.with_name(f"node-{port}.log")
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "smsdesk", "demo", "--port", str(port), "--database", f"sqlite:///{db}"),
+            env=env,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url) as http:
-
-            async def up() -> bool:
-                try:
-                    return (await http.get("/health", timeout=1)).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(up, 60, "the node to start")
+        await serving(url, proc, log)
         yield url, proc
     finally:
         if proc.returncode is None:
