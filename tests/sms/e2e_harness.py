@@ -34,7 +34,8 @@ from smsdesk.app import build_app
 from smsdesk.clock import Clock, SystemClock
 from smsdesk.config import Settings
 from smsdesk.runtime import Runtime
-from smsdesk.sms.config import SmsSettings
+from smsdesk.sms.config import SimulatorSettings, SmsSettings, TwilioSettings
+from smsdesk.sms.routes import EMPTY_TWIML
 from tests.sms.twilio_sign import sign
 
 SMS_CHANNEL = "/v2/me/smssessions"
@@ -349,3 +350,28 @@ class FakeTwilio:
         if error_code:
             params.insert(0, ("ErrorCode", error_code))
         return await self._post_signed(sent["StatusCallback"], params)
+
+
+TWILIO_BIZ = "+15550000001"  # the business number bound to Twilio in ``Twilio.settings``
+SIM_BIZ = "+15550000000"  # a second business number, bound to the simulator
+TWILIO_CUST = "+15551230001"
+
+
+class Twilio:
+    """The loopback fake of Twilio at ``api_base`` and the desk's settings for it (the ``twilio`` and
+    ``desk`` fixtures of tests/sms/conftest.py)."""
+
+    def __init__(self, fake: FakeTwilio, api_base: str) -> None:
+        self.fake, self.api_base = fake, api_base
+
+    def settings(self, base: str) -> SmsSettings:
+        """Twilio on ``TWILIO_BIZ`` with the desk's own URL as the public URL, the simulator on ``SIM_BIZ``."""
+        twilio = TwilioSettings(
+            ACCOUNT_SID, AUTH_TOKEN, api_base=self.api_base, public_url=base, numbers=(TWILIO_BIZ,)
+        )
+        return SmsSettings(simulator=SimulatorSettings(True, (SIM_BIZ,), public=True), twilio=twilio)
+
+    async def text(self, desk: Desk, body: str, sid: str | None = None) -> None:
+        r = await self.fake.text(desk.url, customer=TWILIO_CUST, business=TWILIO_BIZ, body=body, sid=sid)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/xml") and r.text == EMPTY_TWIML

@@ -8,53 +8,25 @@ as MMS (``MediaUrl``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from smsdesk.sms.config import SimulatorSettings, SmsSettings, TwilioSettings
 from tests.sms.e2e_harness import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
     Agent,
     Desk,
-    FakeTwilio,
+    Twilio,
     basic_auth,
-    running_desk,
-    serving,
+)
+from tests.sms.e2e_harness import (
+    TWILIO_BIZ as BIZ,
+)
+from tests.sms.e2e_harness import (
+    TWILIO_CUST as CUST,
 )
 from tests.sms.images import png
 
 pytestmark = pytest.mark.timeout(60)
-
-BIZ = "+15550000001"
-CUST = "+15551230001"
-
-
-class Twilio:
-    def __init__(self, fake: FakeTwilio, api_base: str) -> None:
-        self.fake, self.api_base = fake, api_base
-
-    def settings(self, base: str) -> SmsSettings:
-        twilio = TwilioSettings(
-            ACCOUNT_SID, AUTH_TOKEN, api_base=self.api_base, public_url=base, numbers=(BIZ,)
-        )
-        return SmsSettings(simulator=SimulatorSettings(False), twilio=twilio)
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[Twilio]:
-    fake = FakeTwilio()
-    async with serving(fake.app) as url:
-        yield Twilio(fake, url)
-
-
-@pytest.fixture
-async def desk(tmp_path: Path, twilio: Twilio) -> AsyncIterator[Desk]:
-    async with running_desk(tmp_path / "desk.db", twilio.settings) as d:
-        yield d
 
 
 async def _get(desk: Desk, path: str, user: str | None) -> httpx.Response:

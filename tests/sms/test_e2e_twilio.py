@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,24 @@ from aiocometd_ng.constants import ConnectionType
 from aiocometd_ng.extensions import AuthExtension
 
 from smsdesk.actions.inbound import OPT_IN_REPLY, OPT_OUT_REPLY
-from smsdesk.sms.config import SimulatorSettings, SmsSettings, TwilioSettings
 from smsdesk.sms.routes import EMPTY_TWIML
 from tests.sms.e2e_harness import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
+    SIM_BIZ,
     SMS_CHANNEL,
     Agent,
     Desk,
-    FakeTwilio,
+    Twilio,
     basic_auth,
     notices,
     running_desk,
-    serving,
     status_updates,
     wait_until,
+)
+from tests.sms.e2e_harness import (
+    TWILIO_BIZ as BIZ,
+)
+from tests.sms.e2e_harness import (
+    TWILIO_CUST as CUST,
 )
 
 pytestmark = [
@@ -42,40 +45,6 @@ pytestmark = [
     # aiocometd-ng 0.5.6 calls aiohttp with arguments aiohttp now deprecates: their warnings are not ours
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
-
-BIZ = "+15550000001"  # the business number bound to Twilio
-SIM_BIZ = "+15550000000"  # a second business number, bound to the simulator
-CUST = "+15551230001"
-
-
-class Twilio:
-    def __init__(self, fake: FakeTwilio, api_base: str) -> None:
-        self.fake, self.api_base = fake, api_base
-
-    def settings(self, base: str) -> SmsSettings:
-        """Twilio on ``BIZ`` with the desk's own URL as the public URL, the simulator on ``SIM_BIZ``."""
-        twilio = TwilioSettings(
-            ACCOUNT_SID, AUTH_TOKEN, api_base=self.api_base, public_url=base, numbers=(BIZ,)
-        )
-        return SmsSettings(simulator=SimulatorSettings(True, (SIM_BIZ,), public=True), twilio=twilio)
-
-    async def text(self, desk: Desk, body: str, sid: str | None = None) -> None:
-        r = await self.fake.text(desk.url, customer=CUST, business=BIZ, body=body, sid=sid)
-        assert r.status_code == 200, r.text
-        assert r.headers["content-type"].startswith("text/xml") and r.text == EMPTY_TWIML
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[Twilio]:
-    fake = FakeTwilio()
-    async with serving(fake.app) as url:
-        yield Twilio(fake, url)
-
-
-@pytest.fixture
-async def desk(tmp_path: Path, twilio: Twilio) -> AsyncIterator[Desk]:
-    async with running_desk(tmp_path / "desk.db", twilio.settings) as d:
-        yield d
 
 
 class _BasicAuth(AuthExtension):  # type: ignore[misc]
