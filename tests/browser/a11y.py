@@ -14,14 +14,10 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.browser.harness import IN_CI
+from tests.services import npm_ci
 
 HERE = Path(__file__).resolve().parent
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -118,26 +114,7 @@ _MISSING = """
 
 def require_axe() -> None:
     """``npm ci`` in tests/browser when ``axe-core`` is absent or older than the lock file."""
-    installed = HERE / "node_modules" / ".package-lock.json"
-    lock = HERE / "package-lock.json"
-    if AXE_JS.is_file() and installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        message = "npm is needed to install axe-core for the accessibility tests (apt-get install npm)"
-        if IN_CI:
-            pytest.fail(f"CI=true: {message}")
-        pytest.skip(message)
-    done = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0 or not AXE_JS.is_file():
-        pytest.fail(f"npm ci failed in tests/browser: {done.stderr[-2000:]}")
+    npm_ci(HERE, "to install axe-core for the accessibility tests", needs=AXE_JS)
 
 
 def axe_problems(page: Any, label: str) -> list[str]:

@@ -9,9 +9,7 @@ git), so they survive the run.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ import pytest
 import uvicorn
 
 from smsdesk.web.routes import DEFAULT_NODE_MODULES, build_web_routes
+from tests.services import missing, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "smsdesk" / "web"
@@ -43,38 +42,15 @@ CHROMIUM_ARGS = [
 PASSWORD = "password"  # the demo users' password (smsdesk/demo.py)
 
 
-def _missing(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true: {message}")
-    pytest.skip(message)
-
-
 def require_chromium() -> str:
     if not Path(CHROMIUM).is_file():
-        _missing(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium")
+        missing(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium")
     return CHROMIUM
 
 
 def require_web_deps() -> None:
     """``npm ci`` in smsdesk/web when the ``cometd`` package is absent or older than the lock file."""
-    installed = DEFAULT_NODE_MODULES / ".package-lock.json"
-    lock = WEB_DIR / "package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        _missing("npm is needed to install the cometd client for the web UI (apt-get install npm)")
-        return
-    done = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=WEB_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm ci failed in smsdesk/web: {done.stderr[-2000:]}")
+    npm_ci(WEB_DIR, "to install the cometd client for the web UI")
 
 
 def free_port() -> int:

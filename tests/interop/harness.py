@@ -11,12 +11,11 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.services import missing, npm_ci
 
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -24,24 +23,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 def require_node() -> str:
     """Path of ``node`` with ``node_modules`` installed by ``npm ci`` (done once, on first use)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "node and npm are needed for the CometD interop tests (apt-get install nodejs npm)"
-        if IN_CI:
-            pytest.fail(f"CI=true: {message}")
-        pytest.skip(message)
-    installed = HERE / "node_modules" / ".package-lock.json"
-    lock = HERE / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci failed in {HERE.name}: {done.stderr[-2000:]}")
+    node = shutil.which("node")
+    if node is None:
+        missing("node is needed for the CometD interop tests (apt-get install nodejs npm)")
+    npm_ci(HERE, "for the CometD interop tests")
     return node
 
 

@@ -8,37 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.services import missing, npm_ci
 
 SMSC_DIR = Path(__file__).parent / "smsc"
 Event = dict[str, Any]
 
 
 def ensure_node_modules() -> None:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "node and npm are needed to run the npm `smpp` SMSC peer (tests/sms/smsc)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + "; CI=true, so this is a failure")
-        pytest.skip(message)
-    if (SMSC_DIR / "node_modules" / "smpp" / "package.json").exists():
-        return
-    done = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--silent"],
-        cwd=SMSC_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm ci in {SMSC_DIR.name} failed: {done.stderr.strip()[-500:]}")
+    if shutil.which("node") is None:
+        missing("node is needed to run the npm `smpp` SMSC peer (tests/sms/smsc; apt-get install nodejs npm)")
+    npm_ci(SMSC_DIR, "to run the npm `smpp` SMSC peer (tests/sms/smsc)")
 
 
 class SmscPeer:
