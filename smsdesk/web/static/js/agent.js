@@ -120,7 +120,13 @@ async function main() {
   const alerts = new DesktopAlerts({root: $("#desktop-alerts")});
   const ringingPanes = () => [...board.panes.values()].filter((p) => p.state === "Invited");
   const ring = $("#ring");
-  ring.addEventListener("click", () => { const first = ringingPanes()[0]; if (first) first.focus(); });
+  // The banner takes to the oldest offer: by a click, or by Enter / Space while it has the focus (it is in
+  // the Tab order while something rings)
+  const toOffer = () => { const first = ringingPanes()[0]; if (first) first.focus(); };
+  ring.addEventListener("click", toOffer);
+  ring.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toOffer(); }
+  });
   board.onPaneChange = (changed) => {
     const ud = (changed && changed.data && changed.data.userData) || {};
     if (ud.CustomerNumber) history.show(ud.CustomerNumber, changed.data.id);
@@ -128,12 +134,13 @@ async function main() {
     const ringing = ringingPanes();
     ringer.update(ringing.length > 0);
     document.body.dataset.ringing = ringer.ringing ? "yes" : "no";
-    if (ringing.length === 0) flash(ring, "");
+    if (ringing.length === 0) { flash(ring, ""); ring.removeAttribute("tabindex"); }
     for (const pane of ringing.filter((p) => !p.announced)) {
       pane.announced = true;
       const what = offerWords(pane);
       ring.replaceChildren(h("span", {class: "ring-what"}, what), h("span", {class: "ring-key"}, " — Alt+A accepts"));
       ring.dataset.kind = "ring";
+      ring.tabIndex = 0;
       pane.el.scrollIntoView({block: "nearest"});
       setTimeout(showBlocked, 300);
     }
