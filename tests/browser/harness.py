@@ -166,3 +166,19 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     out = OUTPUT / name.replace("/", "_")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@contextmanager
+def story_pages(out: Path) -> Iterator[dict[str, Any]]:
+    """The pages a story opens, by name: on a failure each one's screenshot (``failed-<name>.png`` in ``out``:
+    what it showed), at the end every one's browser context closed."""
+    pages: dict[str, Any] = {}
+    try:
+        yield pages
+    except Exception:
+        for name, page in pages.items():
+            page.screenshot(path=str(out / f"failed-{name}.png"), full_page=True)
+        raise
+    finally:
+        for page in pages.values():
+            page.context.close()

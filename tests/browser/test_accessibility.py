@@ -35,6 +35,7 @@ from tests.browser.harness import (
     missing_server_pieces,
     output_dir,
     running_server,
+    story_pages,
 )
 from tests.browser.test_shift import SUSPENDED_AUDIO
 
@@ -199,17 +200,9 @@ def test_desktop_and_console_through_a_conversation_are_accessible(
         pytest.skip("the server does not serve the desktop yet: " + "; ".join(missing))
     out = output_dir(request)
     log = ConsoleLog()
-    pages: dict[str, Any] = {}
     problems: list[str] = []
-    try:
+    with story_pages(out) as pages:
         run_conversation(browser, a11y_server, log, pages, problems)
-    except Exception:
-        for name, page in pages.items():
-            page.screenshot(path=str(out / f"failed-{name}.png"), full_page=True)
-        raise
-    finally:
-        for page in pages.values():
-            page.context.close()
     assert not problems, "\n".join(problems)
     assert log.errors == [], "\n".join(log.errors)
 

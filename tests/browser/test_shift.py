@@ -22,6 +22,7 @@ from tests.browser.harness import (
     missing_server_pieces,
     output_dir,
     running_server,
+    story_pages,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -109,16 +110,8 @@ def badges_inside(page: Any) -> None:
 
 def test_shift(browser: Any, shift_server: RunningServer, request: pytest.FixtureRequest) -> None:
     out = output_dir(request)
-    pages: dict[str, Any] = {}
-    try:
+    with story_pages(out) as pages:
         run_shift(browser, shift_server, out, pages)
-    except Exception:
-        for name, page in pages.items():  # what each screen showed when it failed
-            page.screenshot(path=str(out / f"failed-{name}.png"), full_page=True)
-        raise
-    finally:
-        for page in pages.values():
-            page.context.close()
 
 
 def run_shift(browser: Any, server: RunningServer, out: Path, pages: dict[str, Any]) -> None:
@@ -450,16 +443,8 @@ def test_shift_attention(
     hidden, unread counts, each conversation's draft kept across switching and a reload, Alt+A / Alt+C /
     Alt+N / Alt+P, the shortcuts list, and wrap-up in the state chooser."""
     out = output_dir(request)
-    pages: dict[str, Any] = {}
-    try:
+    with story_pages(out) as pages:
         run_attention(browser, attention_server, Screens(out), pages)
-    except Exception:
-        for name, page in pages.items():
-            page.screenshot(path=str(out / f"failed-{name}.png"), full_page=True)
-        raise
-    finally:
-        for page in pages.values():
-            page.context.close()
 
 
 def run_attention(browser: Any, server: RunningServer, screens: Screens, pages: dict[str, Any]) -> None:
