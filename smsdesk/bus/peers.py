@@ -3,8 +3,11 @@
 Each process binds ``<directory>/<name>.bus``. ``publish`` serialises ``[topic, message]`` with orjson once,
 hands the message to this process's own handlers (later, on the dispatcher task, like ``LocalBus``) and sends
 the datagram to every other ``*.bus`` socket of the directory. Peers are listed at start and again at most every
-``refresh_s``, at the next publish. Delivery is at most once, like the other buses: receivers catch up from the
-store. On start the bus hands its handlers a ``Resync`` (``smsdesk/bus/messages.py``), as ``RedisBus`` does
+``refresh_s``, at the next publish; a process that starts also greets the peers it lists (a ``HELLO_TOPIC``
+datagram naming its socket), so that they send to it from their next publish on, not only after their next
+listing (a hint published in between would reach every process but the new one: a logout that closed the
+user's websockets on one worker only, seen under load). Delivery is at most once, like the other buses:
+receivers catch up from the store. On start the bus hands its handlers a ``Resync`` (``smsdesk/bus/messages.py``), as ``RedisBus`` does
 after a connect, and a second one once every peer has listed the directory again (``refresh_s`` later), so
 that nothing published while the peers did not know this process yet stays unread.
 Contract: ``smsdesk/bus/base.py``, tested by ``tests/bus/test_contract.py`` and ``tests/bus/test_peers.py``.
@@ -50,11 +53,12 @@ import orjson
 from smsdesk.bus.base import Handler
 from smsdesk.bus.messages import Resync
 
-__all__ = ["MAX_BACKLOG_BYTES", "MAX_DATAGRAM", "SUFFIX", "PeerBus"]
+__all__ = ["HELLO_TOPIC", "MAX_BACKLOG_BYTES", "MAX_DATAGRAM", "SUFFIX", "PeerBus"]
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".bus"
+HELLO_TOPIC = "peerbus.hello"  # ["peerbus.hello", {"path": <the new process's socket>}], never handed to handlers
 MAX_DATAGRAM = 64 * 1024  # payload cap; a larger message reaches peers as a Resync
 MAX_BACKLOG_BYTES = 1 << 20  # per peer, while it does not read; beyond it the backlog collapses into Resyncs
 SEND_BUFFER = 1 << 20  # SO_SNDBUF asked for each peer socket
@@ -231,6 +235,9 @@ class PeerBus:
         loop.add_reader(self._sock.fileno(), self._on_readable)
         self._task = loop.create_task(self._dispatch(), name="PeerBus.dispatch")
         self._refresh(loop.time())
+        hello = orjson.dumps([HELLO_TOPIC, {"path": self._path}])
+        for peer in list(self._peers.values()):
+            self._send(peer, HELLO_TOPIC, hello)
         self._resync()
         # Peers list the directory at most refresh_s apart: after that, every hint reaches this process.
         self._later = loop.call_later(self._refresh_s + 0.1, self._resync)
@@ -386,8 +393,27 @@ class PeerBus:
             self._bad.note(self._now(), f"a {len(data)}-byte datagram that is not JSON [topic, object]")
             return
         topic, message = decoded
-        if self._handlers.get(topic):
+        if topic == HELLO_TOPIC:
+            self._greeted(message.get("path"))
+        elif self._handlers.get(topic):
             self._deliver(topic, message)
+
+    def _greeted(self, path: Any) -> None:
+        """A peer started at ``path``: send to it from now on (a worker restarted under a known name gets a
+        fresh socket). Only sockets of this directory are taken."""
+        if (
+            not isinstance(path, str)
+            or path == self._path
+            or not path.endswith(SUFFIX)
+            or os.path.dirname(path) != os.path.dirname(self._path)
+        ):
+            self._bad.note(self._now(), f"a greeting naming {path!r}")
+            return
+        known = self._peers.get(path)
+        if known is not None:
+            self._replace(known)
+        else:
+            self._add(path)
 
     def _deliver(self, topic: str, message: dict[str, Any]) -> None:
         if len(self._inbox) >= self._max_pending:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from smsdesk.bus.messages import EventsAdvanced, Resync
-from smsdesk.bus.peers import MAX_BACKLOG_BYTES, PeerBus
+from smsdesk.bus.peers import HELLO_TOPIC, MAX_BACKLOG_BYTES, PeerBus
 from tests.bus.test_contract import Recorder
 
 pytestmark = pytest.mark.timeout(20)
@@ -53,13 +53,16 @@ def listing(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
-def received(sock: socket.socket) -> list[Any]:
+def received(sock: socket.socket, *, greetings: bool = False) -> list[Any]:
+    """What ``sock`` was sent, without the greetings of buses that started (unless ``greetings``)."""
     out = []
     while True:
         try:
-            out.append(orjson.loads(sock.recv(1 << 18)))
+            message = orjson.loads(sock.recv(1 << 18))
         except BlockingIOError:
             return out
+        if greetings or message[0] != HELLO_TOPIC:
+            out.append(message)
 
 
 async def started(buses: list[PeerBus], directory: Path, name: str, **kwargs: Any) -> PeerBus:
@@ -108,7 +111,6 @@ async def test_a_peer_in_another_process_receives_hints_and_answers(
     try:
         assert child.stdout is not None
         assert await asyncio.wait_for(child.stdout.readline(), 10) == b"ready\n"
-        assert parent.peers() == []  # listed at start, before the child was there
         await parent.publish("t", {"type": "ping"})  # refresh_s=0: lists again and finds the child
         assert parent.peers() == [str(tmp_path / "child.bus")]
         assert await got.wait_for(2) == [{"type": "ping"}, {"type": "pong", "pid": child.pid}]
@@ -134,6 +136,44 @@ async def test_start_hands_the_handlers_a_resync_and_again_once_peers_listed_aga
     assert other.messages == [RESYNC]
     await asyncio.sleep(0.3)
     assert got.messages == [RESYNC, RESYNC]
+
+
+async def test_a_process_that_starts_greets_its_peers_so_their_next_hint_reaches_it(
+    buses: list[PeerBus], tmp_path: Path
+) -> None:
+    # A worker that listed the directory just before another one started sends to it from its next publish
+    # on, without waiting for its next listing (refresh_s): a logout's hint reached one worker of two.
+    first = await started(buses, tmp_path, "w1", refresh_s=3600)
+    assert first.peers() == []
+    second = await started(buses, tmp_path, "w2", refresh_s=3600)
+    got = Recorder()
+    second.subscribe("t", got)
+    for _ in range(100):
+        if first.peers():
+            break
+        await asyncio.sleep(0.01)
+    assert first.peers() == [second.path]
+    await first.publish("t", {"type": "x"})
+    assert await got.wait_for(1) == [{"type": "x"}]
+
+
+async def test_a_greeting_for_a_socket_outside_the_directory_is_refused(
+    buses: list[PeerBus], tmp_path: Path, raw: list[socket.socket]
+) -> None:
+    bus = await started(buses, tmp_path / "bus", "w1", refresh_s=3600)
+    elsewhere = bind_raw(raw, tmp_path / "other.bus")
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    raw.append(sender)
+    for path in (str(tmp_path / "other.bus"), bus.path, 7, str(tmp_path / "bus" / "x.txt")):
+        sender.sendto(orjson.dumps([HELLO_TOPIC, {"path": path}]), bus.path)
+    for _ in range(100):
+        if bus.bad_datagrams == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert bus.bad_datagrams == 4
+    assert bus.peers() == []
+    await bus.publish("t", {"type": "x"})
+    assert received(elsewhere, greetings=True) == []
 
 
 async def test_handlers_run_later_never_inside_publish(buses: list[PeerBus], tmp_path: Path) -> None:
