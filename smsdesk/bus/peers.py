@@ -58,7 +58,7 @@ __all__ = ["HELLO_TOPIC", "MAX_BACKLOG_BYTES", "MAX_DATAGRAM", "SUFFIX", "PeerBu
 log = logging.getLogger(__name__)
 
 SUFFIX = ".bus"
-HELLO_TOPIC = "peerbus.hello"  # ["peerbus.hello", {"path": <the new process's socket>}], never handed to handlers
+HELLO_TOPIC = "peerbus.hello"  # [topic, {"path": the new socket}], never handed to handlers
 MAX_DATAGRAM = 64 * 1024  # payload cap; a larger message reaches peers as a Resync
 MAX_BACKLOG_BYTES = 1 << 20  # per peer, while it does not read; beyond it the backlog collapses into Resyncs
 SEND_BUFFER = 1 << 20  # SO_SNDBUF asked for each peer socket
