@@ -55,7 +55,7 @@ def listing(directory: Path) -> list[str]:
 
 def received(sock: socket.socket, *, greetings: bool = False) -> list[Any]:
     """What ``sock`` was sent, without the greetings of buses that started (unless ``greetings``)."""
-    out = []
+    out: list[Any] = []
     while True:
         try:
             message = orjson.loads(sock.recv(1 << 18))
