@@ -25,6 +25,7 @@ from smsdesk import __version__
 from smsdesk.actions.history import FullTextIndexer
 from smsdesk.actions.inbound import receive_sms, receive_status
 from smsdesk.actions.outbox import SqlOutbox
+from smsdesk.actions.references import ReferenceBlocks
 from smsdesk.actions.retention import RetentionLoop
 from smsdesk.actions.routing import Router
 from smsdesk.actions.session_cache import cache_hints, reference_hints
@@ -133,6 +134,8 @@ def build_runtime(
         store=store,
         clock=clock or SystemClock(),
         passwords=Passwords(fast=fast_hash),
+        # several processes write PostgreSQL: referenceIds in blocks, no user row locked per write group
+        reference_blocks=ReferenceBlocks(store) if store.dialect == "postgresql" else None,
     )
 
 

@@ -21,6 +21,7 @@ from smsdesk.store.base import Change
 from smsdesk.store.sql import SqlStore
 
 if TYPE_CHECKING:
+    from smsdesk.actions.references import ReferenceBlocks
     from smsdesk.domain.outcome import Outcome
 
 __all__ = ["NullPublisher", "Publisher", "Runtime"]
@@ -76,6 +77,9 @@ class Runtime:
     # user id -> the referenceId this process expects the store to give that user's next request (a guess:
     # the store checks it in the request's transaction, docs/sessions.md "referenceId")
     next_references: dict[str, int] = field(default_factory=dict)
+    # several processes on one PostgreSQL database: referenceIds from this process's blocks instead of the
+    # guess above (``actions/references.py``)
+    reference_blocks: ReferenceBlocks | None = None
     provider_name_for: Callable[[str], str] = lambda _number: "simulator"  # business number -> provider
     provider_available: Callable[[str], bool] = lambda _name: True  # a provider of that name is configured
     owns_number: Callable[[str], bool] = lambda _number: (

@@ -346,7 +346,7 @@ async def persist_outcome(
     change.notifications.extend(out.notifications)
     change.outbound.extend(await _outbound(rt, out))
     change.agents_idle.extend((uid, now) for uid in dict.fromkeys(out.freed))
-    if out.reference is not None:
+    if out.reference is not None and rt.reference_blocks is None:  # a guess, checked by the store
         change.references.append(out.reference)
     await rt.commit(change)
     if out.reference is not None:

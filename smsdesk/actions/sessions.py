@@ -77,6 +77,9 @@ async def check_session_operation(
         agent = await rt.store.get_agent(principal.user_id)
         wrapping_up = agent is not None and agent.wrapping_up and agent.wrap_session_id == session_id
 
+    blocks = rt.reference_blocks
+    reserved = await blocks.take(principal.user_id) if blocks is not None else None
+
     async def decide(session: Session) -> Outcome:
         _require_visible(principal, session)
         transcript = await stored_transcript(rt, session.id, session) if op in _NEEDS_TRANSCRIPT else ()
@@ -87,7 +90,7 @@ async def check_session_operation(
             transcript=transcript,
             target_nickname=nickname,
             wrapping_up=wrapping_up,
-            reference_id=next_reference(rt, principal.user_id),
+            reference_id=reserved if reserved is not None else next_reference(rt, principal.user_id),
         )
         out = apply_command(rt, session, cmd)
         if op is Operation.TRANSFER and session.phase is Phase.ENDED:

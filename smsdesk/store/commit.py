@@ -19,12 +19,23 @@ from smsdesk.store.base import Change, ConcurrentUpdate, ReferenceTaken, Session
 from smsdesk.store.counters import AddCounters, count_milestones, count_wrap_ups
 from smsdesk.store.statements import Db, dump_json
 
-__all__ = ["AddEvents", "Claims", "Docs", "TakeReference", "commit_txn", "insert_events", "take_reference"]
+__all__ = [
+    "AddEvents",
+    "AddMessages",
+    "Claims",
+    "Docs",
+    "TakeReference",
+    "commit_txn",
+    "insert_events",
+    "take_reference",
+]
 
 # (db, rows of user_id / channel / data / created_ms) -> the id of the last row
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
 # (db, user id, the referenceId expected) -> None, or ``ReferenceTaken``: ``take_reference`` below
 TakeReference = Callable[[Db, str, int], None]
+# (db, transcript rows (session id, index, JSON)) -> None: written now, or at the end of the transaction
+AddMessages = Callable[[Db, Sequence[tuple[str, int, str]]], None]
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
 
@@ -42,6 +53,7 @@ def commit_txn(
     service_level_ms: int = 60_000,
     add_counters: AddCounters | None = None,
     take: TakeReference | None = None,
+    add_messages: AddMessages | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
@@ -66,13 +78,11 @@ def commit_txn(
     if change.wrap_ups:
         count_wrap_ups(db, change.wrap_ups, add_counters)
     if change.messages:
-        db.run_many(
-            q.MESSAGE_INSERT,
-            [
-                {"session_id": sid, "idx": int(msg["index"]), "data": doc}
-                for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
-            ],
-        )
+        rows = [
+            (sid, int(msg["index"]), doc)
+            for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
+        ]
+        (add_messages or insert_messages)(db, rows)
     for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
         db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
     for agent in change.agents:
@@ -238,6 +248,11 @@ def write_session(db: Db, w: SessionWrite, doc: str) -> None:
     db.run_many(
         q.MEMBER_UPSERT, [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in members]
     )
+
+
+def insert_messages(db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
+    """Transcript rows, written now (SQLite; PostgreSQL writes a group's at its end: ``postgres.add_messages``)."""
+    db.run_many(q.MESSAGE_INSERT, [{"session_id": s, "idx": i, "data": d} for s, i, d in rows])
 
 
 def take_reference(db: Db, user_id: str, expected: int) -> None:

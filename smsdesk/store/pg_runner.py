@@ -39,6 +39,7 @@ from smsdesk.store.engines.postgres import (
     dsn,
     flush_counters,
     flush_events,
+    flush_messages,
     setup_connection,
     unavailable,
 )
@@ -297,6 +298,7 @@ class PgRunner:
                     current = i
                     values.append((i, job.fn(db, *job.args)))
             current = -1
+            flush_messages(db)
             flush_counters(db)
             ids = flush_events(db)
             await_only(db.raw.execute("COMMIT"))
@@ -309,7 +311,7 @@ class PgRunner:
             return [self._alone_sync(db, job) for job in group]
         except Exception:
             self._rollback_sync(db)
-            if current < 0:  # the counters, the events or the COMMIT
+            if current < 0:  # the transcript rows, the counters, the events or the COMMIT
                 return [self._alone_sync(db, job) for job in group]
             rest = self._group_sync(db, group[:current] + group[current + 1 :])
             return [*rest[:current], self._alone_sync(db, group[current]), *rest[current:]]
@@ -365,6 +367,7 @@ class PgRunner:
             await_only(db.raw.execute("BEGIN"))
             try:
                 value = job.fn(db, *job.args)
+                flush_messages(db)
                 flush_counters(db)
                 ids = flush_events(db)
                 await_only(db.raw.execute("COMMIT"))

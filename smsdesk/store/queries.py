@@ -41,6 +41,13 @@ USER_REFERENCE = Query(
     .values(reference_id=_U.c.reference_id + 1)
 )
 USER_REFERENCE_NOW = Query(select(_U.c.reference_id).where(_U.c.id == _p("b_id")))
+# a block of ``b_count`` referenceIds at once (``SqlStore.reserve_references``): the last one comes back
+USER_RESERVE_REFERENCES = Query(
+    update(_U)
+    .where(_U.c.id == _p("b_id"))
+    .values(reference_id=_U.c.reference_id + _p("b_count"))
+    .returning(_U.c.reference_id)
+)
 USER_BY_ID = Query(select(_U).where(_U.c.id == _p("id")))
 USER_BY_NAME = Query(select(_U).where(_U.c.user_name == _p("user_name")))
 USERS = Query(select(_U).order_by(_U.c.user_name))

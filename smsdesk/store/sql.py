@@ -32,7 +32,15 @@ from smsdesk.store.base import (
     SubscriptionRow,
 )
 from smsdesk.store.cluster import ClusterStore
-from smsdesk.store.commit import AddEvents, Claims, Docs, TakeReference, commit_txn, insert_events
+from smsdesk.store.commit import (
+    AddEvents,
+    AddMessages,
+    Claims,
+    Docs,
+    TakeReference,
+    commit_txn,
+    insert_events,
+)
 from smsdesk.store.counters import AddCounters
 from smsdesk.store.engines import postgres, sqlite
 from smsdesk.store.media import MediaRows
@@ -60,7 +68,9 @@ def create_store(
             read_connections=pg_read_connections,
             write_connections=pg_write_connections,
         )
-        return SqlStore(runner, postgres.add_events, postgres.add_counters, postgres.take_reference)
+        return SqlStore(
+            runner, postgres.add_events, postgres.add_counters, postgres.take_reference, postgres.add_messages
+        )
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
 
@@ -71,11 +81,13 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
         add_events: AddEvents,
         add_counters: AddCounters | None = None,
         take_reference: TakeReference | None = None,
+        add_messages: AddMessages | None = None,
     ) -> None:
         self.runner = runner
         self._add_events = add_events
         self._add_counters = add_counters  # None: written where they are counted (counters.write_counters)
         self._take_reference = take_reference  # None: commit.take_reference
+        self._add_messages = add_messages  # None: written at once (commit.insert_messages)
         self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
@@ -120,6 +132,19 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
             db.run(sq.USER_UPDATE, {**rec.user_values(user), "b_id": user.id})
 
         await self._write(txn)
+
+    async def reserve_references(self, user_id: str, count: int) -> int | None:
+        """Take ``count`` referenceIds of ``user_id`` at once, committed at once, for a process that hands them
+        out itself (``actions/references.py``); the last of them, or None for an unknown user. On PostgreSQL one
+        statement in autocommit: the user's row is locked only while it runs, not for a write group."""
+
+        def txn(db: Db) -> int | None:
+            row = db.first(sq.USER_RESERVE_REFERENCES, {"b_id": user_id, "b_count": count})
+            return int(row[0]) if row else None
+
+        if self.dialect == "postgresql":
+            return await self.runner.read_one(txn)  # autocommit, outside the write groups
+        return await self._write(txn)
 
     async def get_user(self, user_id: str) -> User | None:
         def txn(db: Db) -> User | None:
@@ -417,6 +442,7 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
                 self.service_level_ms,
                 self._add_counters,
                 self._take_reference,
+                self._add_messages,
                 claims=Claims(change),
             )
         except IntegrityError as exc:

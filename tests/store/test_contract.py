@@ -112,6 +112,38 @@ async def test_references_count_per_user_and_a_wrong_guess_names_the_next(store:
         await store.commit(Change(references=[("ghost", 1)]))
 
 
+async def test_reserved_reference_blocks_share_the_users_count(store: SqlStore) -> None:
+    """A process handing out referenceIds itself (``actions/references.py``) takes them in blocks from the
+    same count: blocks never overlap one another nor the numbers taken one by one."""
+    a = user("agent1")
+    await store.add_user(a)
+    await store.commit(Change(references=[(a.id, 1)]))
+    assert await store.reserve_references(a.id, 32) == 33  # 2..33
+    assert await store.reserve_references(a.id, 32) == 65  # 34..65
+    with pytest.raises(ReferenceTaken) as taken:
+        await store.commit(Change(references=[(a.id, 2)]))
+    assert taken.value.actual == 66
+    blocks = await asyncio.gather(*(store.reserve_references(a.id, 4) for _ in range(8)))
+    assert sorted(blocks) == [69, 73, 77, 81, 85, 89, 93, 97]
+    assert await store.reserve_references("ghost", 4) is None
+
+
+async def test_messages_of_changes_committed_together_are_all_kept(store: SqlStore) -> None:
+    """On PostgreSQL the transcript rows of a whole write group go in one statement at its end; a change
+    whose row is already there fails alone (ConcurrentUpdate) and the others keep theirs."""
+    await store.commit(Change(messages=[("S0", {"index": 1, "type": "Text", "text": "first"})]))
+    changes = [
+        Change(messages=[(f"S{i}", {"index": j, "type": "Text", "text": f"{i}.{j}"}) for j in (1, 2)])
+        for i in range(12)
+    ]
+    results = await asyncio.gather(*(store.commit(c) for c in changes), return_exceptions=True)
+    assert isinstance(results[0], ConcurrentUpdate)  # S0 index 1 was there
+    assert all(isinstance(r, int) for r in results[1:])
+    assert [m["text"] for m in await store.read_messages("S0")] == ["first"]
+    for i in range(1, 12):
+        assert [m["text"] for m in await store.read_messages(f"S{i}")] == [f"{i}.1", f"{i}.2"]
+
+
 async def test_http_sessions_expire(store: SqlStore) -> None:
     await store.put_http_session(HttpSession("j1", "u1", "csrf", 1, 100))
     await store.put_http_session(HttpSession("j2", "u1", "csrf", 1, 300))
