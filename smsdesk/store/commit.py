@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from smsdesk.domain.agents import AgentState
 from smsdesk.domain.errors import NotFound
@@ -21,12 +21,13 @@ from smsdesk.store.statements import Db, dump_json
 
 __all__ = [
     "AddEvents",
-    "AddMessages",
     "Claims",
     "Docs",
+    "Later",
     "TakeReference",
     "commit_txn",
     "insert_events",
+    "insert_messages",
     "take_reference",
 ]
 
@@ -34,8 +35,18 @@ __all__ = [
 AddEvents = Callable[[Db, Sequence[Mapping[str, Any]]], int]
 # (db, user id, the referenceId expected) -> None, or ``ReferenceTaken``: ``take_reference`` below
 TakeReference = Callable[[Db, str, int], None]
-# (db, transcript rows (session id, index, JSON)) -> None: written now, or at the end of the transaction
-AddMessages = Callable[[Db, Sequence[tuple[str, int, str]]], None]
+
+
+class Later(Protocol):
+    """Rows an engine writes at the end of the transaction instead of at once (PostgreSQL's write groups:
+    ``engines/pg_deferred.py``): nothing in a write reads them back."""
+
+    def messages(self, db: Db, rows: Sequence[tuple[str, int, str]]) -> None: ...
+    def session_update(self, db: Db, values: Mapping[str, Any], expected_version: int) -> None: ...
+    def session_members(
+        self, db: Db, session_id: str, members: Sequence[str], counted: frozenset[str]
+    ) -> None: ...
+
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
 
@@ -53,7 +64,7 @@ def commit_txn(
     service_level_ms: int = 60_000,
     add_counters: AddCounters | None = None,
     take: TakeReference | None = None,
-    add_messages: AddMessages | None = None,
+    later: Later | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
     now = max([w.record.updated_ms for w in change.sessions] or [0])
@@ -70,7 +81,7 @@ def commit_txn(
     for user_id, expected in change.references:
         (take or take_reference)(db, user_id, expected)
     for w, doc in zip(change.sessions, docs.sessions, strict=True):
-        write_session(db, w, doc)
+        write_session(db, w, doc, later)
     if change.sessions:
         count_milestones(
             db, change.sessions, service_level_ms, add_counters
@@ -82,7 +93,10 @@ def commit_txn(
             (sid, int(msg["index"]), doc)
             for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
         ]
-        (add_messages or insert_messages)(db, rows)
+        if later is None:
+            insert_messages(db, rows)
+        else:
+            later.messages(db, rows)
     for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
         db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
     for agent in change.agents:
@@ -198,7 +212,7 @@ class Docs:
         self.notifications = [doc(n.data) for n in change.notifications]
 
 
-def write_session(db: Db, w: SessionWrite, doc: str) -> None:
+def write_session(db: Db, w: SessionWrite, doc: str, later: Later | None = None) -> None:
     r, expected_version, stored = w.record, w.expected_version, w.stored
     values = {
         "id": r.id,
@@ -226,18 +240,16 @@ def write_session(db: Db, w: SessionWrite, doc: str) -> None:
         db.run(q.SESSION_INSERT, values)
         stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
     else:
-        values["b_id"] = r.id
-        values["b_version"] = expected_version
-        unindexed = (
-            stored is not None
-            and _indexed_values(stored) == _indexed_values(r)
-            and stored.milestones == r.milestones  # they are indexed: rarely changed
-        )
-        if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
-            raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
+        if later is not None:
+            later.session_update(db, values, expected_version)  # its version checked there
+        else:
+            _update_session(db, values, expected_version, stored, r)
         stored_members = None if stored is None else (stored.members, stored.load_members)
     if stored_members == (r.members, r.load_members):
         return  # the member rows stored at the expected version are already these
+    if later is not None:
+        later.session_members(db, r.id, sorted(r.members), r.load_members)
+        return
     if not r.members:
         db.run(q.MEMBERS_DELETE, {"session_id": r.id})
         return
@@ -250,8 +262,22 @@ def write_session(db: Db, w: SessionWrite, doc: str) -> None:
     )
 
 
+def _update_session(
+    db: Db, values: dict[str, Any], expected_version: int, stored: SessionRecord | None, r: SessionRecord
+) -> None:
+    values["b_id"] = r.id
+    values["b_version"] = expected_version
+    unindexed = (
+        stored is not None
+        and _indexed_values(stored) == _indexed_values(r)
+        and stored.milestones == r.milestones  # they are indexed: rarely changed
+    )
+    if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
+        raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
+
+
 def insert_messages(db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
-    """Transcript rows, written now (SQLite; PostgreSQL writes a group's at its end: ``postgres.add_messages``)."""
+    """Transcript rows, written now (SQLite; PostgreSQL writes a group's at its end: ``Later``)."""
     db.run_many(q.MESSAGE_INSERT, [{"session_id": s, "idx": i, "data": d} for s, i, d in rows])
 
 

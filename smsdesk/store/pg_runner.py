@@ -32,6 +32,7 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 from smsdesk.store.base import ConcurrentUpdate, ReferenceTaken
 from smsdesk.store.commit import Claims
+from smsdesk.store.engines import pg_deferred
 from smsdesk.store.engines.postgres import (
     CONNECTION_ERRORS,
     EventsTicket,
@@ -39,7 +40,6 @@ from smsdesk.store.engines.postgres import (
     dsn,
     flush_counters,
     flush_events,
-    flush_messages,
     setup_connection,
     unavailable,
 )
@@ -298,7 +298,7 @@ class PgRunner:
                     current = i
                     values.append((i, job.fn(db, *job.args)))
             current = -1
-            flush_messages(db)
+            pg_deferred.flush(db)
             flush_counters(db)
             ids = flush_events(db)
             await_only(db.raw.execute("COMMIT"))
@@ -311,7 +311,7 @@ class PgRunner:
             return [self._alone_sync(db, job) for job in group]
         except Exception:
             self._rollback_sync(db)
-            if current < 0:  # the transcript rows, the counters, the events or the COMMIT
+            if current < 0:  # the deferred rows, the counters, the events or the COMMIT
                 return [self._alone_sync(db, job) for job in group]
             rest = self._group_sync(db, group[:current] + group[current + 1 :])
             return [*rest[:current], self._alone_sync(db, group[current]), *rest[current:]]
@@ -367,7 +367,7 @@ class PgRunner:
             await_only(db.raw.execute("BEGIN"))
             try:
                 value = job.fn(db, *job.args)
-                flush_messages(db)
+                pg_deferred.flush(db)
                 flush_counters(db)
                 ids = flush_events(db)
                 await_only(db.raw.execute("COMMIT"))

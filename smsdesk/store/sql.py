@@ -34,15 +34,15 @@ from smsdesk.store.base import (
 from smsdesk.store.cluster import ClusterStore
 from smsdesk.store.commit import (
     AddEvents,
-    AddMessages,
     Claims,
     Docs,
+    Later,
     TakeReference,
     commit_txn,
     insert_events,
 )
 from smsdesk.store.counters import AddCounters
-from smsdesk.store.engines import postgres, sqlite
+from smsdesk.store.engines import pg_deferred, postgres, sqlite
 from smsdesk.store.media import MediaRows
 from smsdesk.store.pg_runner import PgRunner
 from smsdesk.store.presence import PresenceRows
@@ -69,7 +69,7 @@ def create_store(
             write_connections=pg_write_connections,
         )
         return SqlStore(
-            runner, postgres.add_events, postgres.add_counters, postgres.take_reference, postgres.add_messages
+            runner, postgres.add_events, postgres.add_counters, postgres.take_reference, pg_deferred.LATER
         )
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://...")
 
@@ -81,13 +81,13 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
         add_events: AddEvents,
         add_counters: AddCounters | None = None,
         take_reference: TakeReference | None = None,
-        add_messages: AddMessages | None = None,
+        later: Later | None = None,
     ) -> None:
         self.runner = runner
         self._add_events = add_events
         self._add_counters = add_counters  # None: written where they are counted (counters.write_counters)
         self._take_reference = take_reference  # None: commit.take_reference
-        self._add_messages = add_messages  # None: written at once (commit.insert_messages)
+        self._later = later  # None: every row written at once
         self.service_level_ms = 60_000  # the statistics' threshold, set from the settings (store/counters.py)
 
     @property
@@ -442,7 +442,7 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
                 self.service_level_ms,
                 self._add_counters,
                 self._take_reference,
-                self._add_messages,
+                self._later,
                 claims=Claims(change),
             )
         except IntegrityError as exc:

@@ -38,12 +38,10 @@ __all__ = [
     "PostgresDb",
     "add_counters",
     "add_events",
-    "add_messages",
     "create_engine",
     "dsn",
     "flush_counters",
     "flush_events",
-    "flush_messages",
     "normalise_url",
     "take_reference",
     "unavailable",
@@ -109,13 +107,16 @@ class PostgresDb:
     statistics' increments (``add_counters``).
     """
 
-    __slots__ = ("counts", "dialect", "events", "messages", "raw", "taken")
+    __slots__ = ("counts", "dialect", "events", "members", "messages", "raw", "sessions", "taken")
 
     def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect = dialect
         self.events: list[Mapping[str, Any]] = []
-        self.messages: list[tuple[str, int, str]] = []  # transcript rows (session, index, JSON), at the end
+        # rows written at the end of the transaction (engines/pg_deferred.py)
+        self.messages: list[tuple[str, int, str]] = []
+        self.sessions: dict[str, tuple[Mapping[str, Any], int]] = {}
+        self.members: dict[str, tuple[Sequence[str], frozenset[str]]] = {}
         self.counts = Counts()
         # users whose referenceIds the writer checked and took for the transaction's bodies at its start
         # (``store/pg_runner.py``, claims): their bodies' ``take_reference`` has nothing left to do
@@ -125,6 +126,8 @@ class PostgresDb:
         """Forget what waits for the end of a transaction that was rolled back."""
         self.events = []
         self.messages = []
+        self.sessions = {}
+        self.members = {}
         self.counts = Counts()
         self.taken = frozenset()
 
@@ -175,13 +178,6 @@ _EVENTS_SQL = (
 )
 
 
-# The transcript rows of a whole transaction (all the bodies of a write group) in one statement.
-_MESSAGES_SQL = (
-    "INSERT INTO messages (session_id, idx, data)"
-    " SELECT * FROM unnest($1::varchar[], $2::integer[], $3::json[])"
-)
-
-
 class EventsTicket(int):
     """What ``add_events`` returns until the transaction's events are written: 0 as an int, and the index one
     past the body's last event row among the transaction's (``PostgresDb.flush_events`` gives the id)."""
@@ -212,28 +208,6 @@ def add_counters(db: Db, counts: Counts) -> None:
     """Add a body's statistics increments to the transaction's, upserted at its end (``flush_counters``)."""
     assert isinstance(db, PostgresDb)
     merge_counts(db.counts, counts)
-
-
-def add_messages(db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
-    """Queue transcript rows for the end of the transaction (``flush_messages``): nothing in a write reads
-    the transcript back, and a group's rows then cost one statement, not one per body (about five per
-    session, the most frequent statement under load)."""
-    assert isinstance(db, PostgresDb)
-    db.messages.extend(rows)
-
-
-def flush_messages(db: PostgresDb) -> None:
-    """Before the counters: the transaction's transcript rows in one statement."""
-    rows = db.messages
-    if not rows:
-        return
-    db.messages = []
-    try:
-        await_only(
-            db.raw.execute(_MESSAGES_SQL, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-        )
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(_MESSAGES_SQL, None, exc) from exc
 
 
 def flush_counters(db: PostgresDb) -> None:

@@ -1,0 +1,140 @@
+"""PostgreSQL: the rows a write group's bodies write without reading them back, written once at its end.
+
+A write group (``store/pg_runner.py``) runs many changes' bodies in one transaction; each body wrote its
+transcript rows, its session's row and its member rows with statements of its own: about ten per session,
+most of the statements under load. Here they wait on the ``PostgresDb`` (``messages``, ``sessions``,
+``members``) and ``flush`` writes each kind in one statement over ``unnest`` arrays, just before the
+counters and the events:
+
+- **sessions**: ``UPDATE … FROM unnest(…) WHERE s.version = the expected one RETURNING id``; a row that did
+  not match (another transaction wrote the session meanwhile: the group's claims rule that out, a change
+  alone has none) raises ``ConcurrentUpdate``, as the statement of the body did. Two writes of one session in
+  a group (the second decided on the first's version) become one row: the second's values over the first's
+  expected version; a second one decided on another version fails in its body, as before.
+- **members**: the last membership of each session: one ``DELETE`` of the rows no longer there, one upsert.
+- **messages**: one ``INSERT``.
+
+Nothing inside a write reads these rows back (reads run outside the write transactions), and a failure at
+the end (a constraint, a stale version) makes every change of the group run alone, where the failing one
+gets its error: the same outcomes as statement by statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.util import await_only
+
+from smsdesk.store.base import ConcurrentUpdate
+from smsdesk.store.statements import Db
+
+__all__ = ["LATER", "PgLater", "flush"]
+
+# the sms_sessions columns a write sets, and their PostgreSQL types
+_COLUMNS = (
+    ("id", "varchar"),
+    ("version", "integer"),
+    ("is_open", "boolean"),
+    ("waiting", "boolean"),
+    ("queue", "varchar"),
+    ("customer", "varchar"),
+    ("business", "varchar"),
+    ("created_ms", "bigint"),
+    ("updated_ms", "bigint"),
+    ("queued_ms", "bigint"),
+    ("deadline_ms", "bigint"),
+    ("data", "json"),
+    ("agent_id", "varchar"),
+    ("offered_ms", "bigint"),
+    ("accepted_ms", "bigint"),
+    ("first_reply_ms", "bigint"),
+    ("reply_wait_ms", "bigint"),
+    ("ended_ms", "bigint"),
+    ("parties", "text"),
+)
+_NAMES = tuple(name for name, _ in _COLUMNS)
+_SESSIONS_SQL = (
+    "UPDATE sms_sessions AS s SET "
+    + ", ".join(f"{name} = u.{name}" for name in _NAMES if name != "id")
+    + " FROM unnest("
+    + ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS))
+    + f", ${len(_COLUMNS) + 1}::integer[]) AS u({', '.join(_NAMES)}, b_version)"
+    " WHERE s.id = u.id AND s.version = u.b_version RETURNING s.id"
+)
+_MEMBERS_PRUNE_SQL = (
+    "DELETE FROM session_members AS m WHERE m.session_id = ANY($1::varchar[]) AND NOT EXISTS"
+    " (SELECT 1 FROM unnest($2::varchar[], $3::varchar[]) AS k(session_id, user_id)"
+    " WHERE k.session_id = m.session_id AND k.user_id = m.user_id)"
+)
+_MEMBERS_UPSERT_SQL = (
+    "INSERT INTO session_members (session_id, user_id, counts)"
+    " SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::boolean[])"
+    " ON CONFLICT (session_id, user_id) DO UPDATE SET counts = excluded.counts"
+    " WHERE session_members.counts <> excluded.counts"
+)
+_MESSAGES_SQL = "INSERT INTO messages (session_id, idx, data) SELECT * FROM unnest($1::varchar[], $2::integer[], $3::json[])"
+
+
+class PgLater:
+    """What ``commit_txn`` hands these rows to on PostgreSQL (``store/commit.py``, ``Later``); ``db`` is a
+    ``PostgresDb``, which holds them."""
+
+    def messages(self, db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
+        cast(Any, db).messages.extend(rows)
+
+    def session_update(self, db: Db, values: Mapping[str, Any], expected_version: int) -> None:
+        sessions: dict[str, tuple[Mapping[str, Any], int]] = cast(Any, db).sessions
+        sid = values["id"]
+        earlier = sessions.get(sid)
+        if earlier is not None:
+            if earlier[0]["version"] != expected_version:
+                raise ConcurrentUpdate(f"session {sid} changed since version {expected_version}")
+            expected_version = earlier[1]  # the last values over the first expected version
+        sessions[sid] = (values, expected_version)
+
+    def session_members(
+        self, db: Db, session_id: str, members: Sequence[str], counted: frozenset[str]
+    ) -> None:
+        cast(Any, db).members[session_id] = (members, counted)
+
+
+LATER = PgLater()
+
+
+def _execute(db: Any, sql: str, *args: Any) -> Any:
+    try:
+        return await_only(db.raw.fetch(sql, *args))
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(sql, None, exc) from exc
+
+
+def flush(db: Any) -> None:
+    """At the end of the transaction, before the counters and the events: the waiting rows, a statement per
+    kind."""
+    sessions, members, messages = db.sessions, db.members, db.messages
+    if sessions:
+        db.sessions = {}
+        rows = list(sessions.values())
+        arrays = [[values[name] for values, _ in rows] for name in _NAMES]
+        updated = _execute(db, _SESSIONS_SQL, *arrays, [expected for _, expected in rows])
+        if len(updated) != len(rows):
+            done = {r[0] for r in updated}
+            sid, (_, expected) = next((s, v) for s, v in sessions.items() if s not in done)
+            raise ConcurrentUpdate(f"session {sid} changed since version {expected}")
+    if members:
+        db.members = {}
+        ids = list(members)
+        keep_sessions = [sid for sid in ids for _ in members[sid][0]]
+        keep_users = [u for sid in ids for u in members[sid][0]]
+        _execute(db, _MEMBERS_PRUNE_SQL, ids, keep_sessions, keep_users)
+        if keep_users:
+            counts = [u in members[sid][1] for sid in ids for u in members[sid][0]]
+            _execute(db, _MEMBERS_UPSERT_SQL, keep_sessions, keep_users, counts)
+    if messages:
+        db.messages = []
+        _execute(
+            db, _MESSAGES_SQL, [r[0] for r in messages], [r[1] for r in messages], [r[2] for r in messages]
+        )
