@@ -46,6 +46,8 @@ class Later(Protocol):
     def session_members(
         self, db: Db, session_id: str, members: Sequence[str], counted: frozenset[str]
     ) -> None: ...
+    def agent_idle(self, db: Db, user_id: str, idle_since_ms: int) -> None: ...
+    def agent_written(self, db: Db, user_id: str) -> None: ...
 
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
@@ -100,9 +102,14 @@ def commit_txn(
     for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
         db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
     for agent in change.agents:
+        if later is not None:
+            later.agent_written(db, agent.user_id)  # its row as written now: an idle time waiting is older
         upsert_agent(db, agent)
     for user_id, idle_ms in change.agents_idle:
-        db.run(q.AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_ms})
+        if later is None:
+            db.run(q.AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_ms})
+        else:
+            later.agent_idle(db, user_id, idle_ms)
     if change.outbound:
         db.run_many(
             q.OUTBOX_INSERT,

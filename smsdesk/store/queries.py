@@ -190,6 +190,15 @@ OUTBOX_LEASE = Query(
 OUTBOX_IN = QueryFamily(
     lambda n: select(_O).where(_O.c.id.in_([_p(f"i{i}") for i in range(n)])).order_by(_O.c.id)
 )
+# PostgreSQL: the due rows leased and read in one statement (SQLite: OUTBOX_DUE, OUTBOX_LEASE, OUTBOX_IN)
+OUTBOX_CLAIM = Query(
+    text(
+        "UPDATE outbox SET lease_until_ms = :lease_until_ms, attempts = outbox.attempts + 1 WHERE id IN"
+        " (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_ms <= :now AND lease_until_ms <= :now"
+        " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING "
+        + ", ".join(f"outbox.{c.name}" for c in _O.c)
+    )
+)
 OUTBOX_GET = Query(select(_O).where(_O.c.id == _p("id")))
 OUTBOX_BY_PROVIDER_ID = Query(
     select(_O).where(_O.c.provider == _p("provider"), _O.c.provider_message_id == _p("msg_id")).limit(1)

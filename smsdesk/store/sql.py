@@ -331,6 +331,14 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
 
     # ---- outbox ----
     async def claim_outbound(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxRow]:
+        if self.dialect == "postgresql":  # one statement (SKIP LOCKED: two nodes never lease one row)
+
+            def claim(db: Db) -> list[OutboxRow]:
+                params = {"now": now_ms, "limit": limit, "lease_until_ms": now_ms + lease_ms}
+                return sorted((rec.outbox(r) for r in db.all(sq.OUTBOX_CLAIM, params)), key=lambda r: r.id)
+
+            return await self._write(claim)
+
         def txn(db: Db) -> list[OutboxRow]:
             claimed = [
                 oid

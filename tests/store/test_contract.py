@@ -285,6 +285,25 @@ async def test_session_writes_committed_together_keep_each_outcome(store: SqlSto
     assert await store.get_session("G0") == third
 
 
+async def test_idle_times_and_agent_rows_written_together_keep_their_order(store: SqlStore) -> None:
+    """On PostgreSQL a group's idle times wait for its end: a full agent row written after one still wins,
+    one written before it does not (as statement by statement)."""
+    for uid in ("x", "y"):
+        await store.commit(Change(agents=[AgentState(uid, ChannelState.READY, None, 1, 1)]))
+    results = await asyncio.gather(
+        store.commit(Change(agents_idle=[("y", 5)])),
+        store.commit(Change(agents_idle=[("x", 100), ("y", 100)])),
+        store.commit(Change(agents=[AgentState("x", ChannelState.READY, None, 2, 50)])),
+        store.commit(
+            Change(agents=[AgentState("y", ChannelState.READY, None, 2, 60)], agents_idle=[("y", 70)])
+        ),
+    )
+    assert all(isinstance(r, int) for r in results)
+    x, y = await store.get_agent("x"), await store.get_agent("y")
+    assert x is not None and x.idle_since_ms == 50
+    assert y is not None and y.idle_since_ms == 70
+
+
 async def test_agent_loads_count_only_load_members(store: SqlStore) -> None:
     change = Change(
         sessions=[

@@ -37,3 +37,22 @@ async def test_failing_writes_in_a_group_fail_alone_and_the_others_commit(postgr
         assert stored == {f"{tag}-{i}" for i in range(12) if i not in failing}
     finally:
         await store.close()
+
+
+async def test_nodes_claiming_the_outbox_at_once_never_lease_one_row_twice(postgres_database: str) -> None:
+    """The outbox is leased in one statement (``FOR UPDATE SKIP LOCKED``): three nodes claiming together
+    share the due rows, each row to one of them, every row to someone."""
+    from smsdesk.store.base import Change, NewOutbound
+
+    stores = [create_store(postgres_database) for _ in range(3)]
+    try:
+        tag = f"+1{id(stores[0]) % 10**9:09d}"
+        rows = [NewOutbound("simulator", tag, "+2", f"t{i}", None, None) for i in range(60)]
+        await stores[0].commit(Change(outbound=rows))
+        claimed = await asyncio.gather(*(s.claim_outbound(10**13, 60_000, 100) for s in stores * 2))
+        mine = [r.id for batch in claimed for r in batch if r.from_number == tag]
+        assert len(mine) == len(set(mine)) == 60
+        assert all(r.attempts == 1 for batch in claimed for r in batch if r.from_number == tag)
+    finally:
+        for s in stores:
+            await s.close()

@@ -107,7 +107,7 @@ class PostgresDb:
     statistics' increments (``add_counters``).
     """
 
-    __slots__ = ("counts", "dialect", "events", "members", "messages", "raw", "sessions", "taken")
+    __slots__ = ("counts", "dialect", "events", "idle", "members", "messages", "raw", "sessions", "taken")
 
     def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
         self.raw = raw
@@ -117,6 +117,7 @@ class PostgresDb:
         self.messages: list[tuple[str, int, str]] = []
         self.sessions: dict[str, tuple[Mapping[str, Any], int]] = {}
         self.members: dict[str, tuple[Sequence[str], frozenset[str]]] = {}
+        self.idle: dict[str, int] = {}
         self.counts = Counts()
         # users whose referenceIds the writer checked and took for the transaction's bodies at its start
         # (``store/pg_runner.py``, claims): their bodies' ``take_reference`` has nothing left to do
@@ -128,6 +129,7 @@ class PostgresDb:
         self.messages = []
         self.sessions = {}
         self.members = {}
+        self.idle = {}
         self.counts = Counts()
         self.taken = frozenset()
 
@@ -210,11 +212,26 @@ def add_counters(db: Db, counts: Counts) -> None:
     merge_counts(db.counts, counts)
 
 
+# A group's agent counters (one row per agent who ended a session) in one statement, in key order.
+_AGENT_COUNTERS_SQL = (
+    "INSERT INTO stat_agent_quarters (quarter_ms, agent_id, handled, handle_ms)"
+    " SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::integer[], $4::bigint[])"
+    " ON CONFLICT (quarter_ms, agent_id) DO UPDATE SET"
+    " handled = stat_agent_quarters.handled + excluded.handled,"
+    " handle_ms = stat_agent_quarters.handle_ms + excluded.handle_ms"
+)
+
+
 def flush_counters(db: PostgresDb) -> None:
-    """Before the events: the transaction's counter rows, one upsert per table, in key order."""
+    """Before the events: the transaction's counter rows, one upsert per table, in key order (the agents'
+    rows, one per agent of the group, in one statement)."""
     if db.counts:
         counts, db.counts = db.counts, Counts()
+        agents, counts.agents = sorted(counts.agents.items()), {}
         write_counters(db, counts)
+        if agents:
+            arrays = ([k[0] for k, _ in agents], [k[1] for k, _ in agents], [v[0] for _, v in agents])
+            await_only(db.raw.execute(_AGENT_COUNTERS_SQL, *arrays, [v[1] for _, v in agents]))
 
 
 def flush_events(db: PostgresDb) -> list[int]:
