@@ -48,6 +48,9 @@ class Later(Protocol):
     ) -> None: ...
     def agent_idle(self, db: Db, user_id: str, idle_since_ms: int) -> None: ...
     def agent_written(self, db: Db, user_id: str) -> None: ...
+    def message_update(self, db: Db, session_id: str, index: int, doc: str) -> None: ...
+    def outbox(self, db: Db, row: Mapping[str, Any]) -> None: ...
+    def audit(self, db: Db, row: Mapping[str, Any]) -> None: ...
 
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
@@ -100,7 +103,10 @@ def commit_txn(
         else:
             later.messages(db, rows)
     for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
-        db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
+        if later is None:
+            db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
+        else:
+            later.message_update(db, session_id, int(msg["index"]), doc)
     for agent in change.agents:
         if later is not None:
             later.agent_written(db, agent.user_id)  # its row as written now: an idle time waiting is older
@@ -111,28 +117,30 @@ def commit_txn(
         else:
             later.agent_idle(db, user_id, idle_ms)
     if change.outbound:
-        db.run_many(
-            q.OUTBOX_INSERT,
-            [
-                {
-                    "provider": o.provider,
-                    "from_number": o.from_number,
-                    "to_number": o.to_number,
-                    "text": o.text,
-                    "session_id": o.session_id,
-                    "message_index": o.message_index,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_ms": 0,
-                    "lease_until_ms": 0,
-                    "provider_message_id": None,
-                    "error": None,
-                    "created_ms": now,
-                    "media_url": o.media_url,
-                }
-                for o in change.outbound
-            ],
-        )
+        outbound = [
+            {
+                "provider": o.provider,
+                "from_number": o.from_number,
+                "to_number": o.to_number,
+                "text": o.text,
+                "session_id": o.session_id,
+                "message_index": o.message_index,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_ms": 0,
+                "lease_until_ms": 0,
+                "provider_message_id": None,
+                "error": None,
+                "created_ms": now,
+                "media_url": o.media_url,
+            }
+            for o in change.outbound
+        ]
+        if later is None:
+            db.run_many(q.OUTBOX_INSERT, outbound)
+        else:
+            for row in outbound:
+                later.outbox(db, row)
     for m in change.media:
         db.run(
             q.MEDIA_INSERT,
@@ -157,16 +165,17 @@ def commit_txn(
     for supervisor_id, agent_id in change.subscriptions_delete:
         db.run(q.SUB_DELETE, {"supervisor_id": supervisor_id, "agent_id": agent_id})
     for a, doc in zip(change.audit, docs.audit, strict=True):
-        db.run(
-            q.AUDIT_INSERT,
-            {
-                "actor_id": a.actor_id,
-                "action": a.action,
-                "target_id": a.target_id,
-                "details": doc,
-                "created_ms": a.created_ms,
-            },
-        )
+        entry = {
+            "actor_id": a.actor_id,
+            "action": a.action,
+            "target_id": a.target_id,
+            "details": doc,
+            "created_ms": a.created_ms,
+        }
+        if later is None:
+            db.run(q.AUDIT_INSERT, entry)
+        else:
+            later.audit(db, entry)
     if change.notifications:
         return add_events(
             db,

@@ -596,6 +596,28 @@ async def test_subscriptions_and_audit(store: SqlStore) -> None:
     assert [a.action for a in await store.list_audit(before_id=audit[0].id)] == ["Monitor"]
 
 
+async def test_outbox_audit_and_message_updates_committed_together(store: SqlStore) -> None:
+    """On PostgreSQL a group inserts its outbox rows and audit entries and applies its message updates in one
+    statement each at its end: the outbox keeps the changes' order, a message written and updated in one
+    group shows the update."""
+    await store.commit(Change(messages=[("M", {"index": 1, "text": "a"})]))
+    changes = [
+        Change(
+            outbound=[NewOutbound("simulator", "+1", "+2", f"o{i}.{j}") for j in range(2)],
+            audit=[AuditEntry(f"sup{i}", "Monitor", "ag", {"i": i}, i)],
+            messages=[("M", {"index": i + 2, "text": f"m{i}"})],
+            message_updates=[("M", {"index": i + 1, "text": f"m{i - 1}!" if i else "a!"})],
+        )
+        for i in range(8)
+    ]
+    assert all(isinstance(r, int) for r in await asyncio.gather(*(store.commit(c) for c in changes)))
+    claimed = await store.claim_outbound(10**13, 1000, 100)
+    assert [o.text for o in claimed] == [f"o{i}.{j}" for i in range(8) for j in range(2)]
+    assert sorted(a.actor_id for a in await store.list_audit()) == [f"sup{i}" for i in range(8)]
+    texts = [m["text"] for m in await store.read_messages("M")]
+    assert texts == ["a!", *(f"m{i}!" for i in range(7)), "m7"]
+
+
 async def test_leases_one_holder_at_a_time(store: SqlStore) -> None:
     assert await store.acquire_lease("router", "node-a", 1000, 5000) is True
     assert await store.acquire_lease("router", "node-b", 2000, 5000) is False

@@ -13,6 +13,8 @@ counters and the events:
   expected version; a second one decided on another version fails in its body, as before.
 - **members**: the last membership of each session: one ``DELETE`` of the rows no longer there, one upsert.
 - **messages**: one ``INSERT``.
+- **message updates** (a delivery status on a transcript message), **outbox rows**, **audit entries**: one
+  statement each (the outbox's ids in the group's order).
 - **agents' idle times** (an agent freed): one ``UPDATE`` in user id order, its row locks held from there to
   the ``COMMIT`` only (they were held from the body on, and agents freed in two groups at once waited on one
   another: 3.5 s of lock waits in an 8 s benchmark step); an agent's row written in full later in the group
@@ -79,6 +81,53 @@ _MEMBERS_UPSERT_SQL = (
     " ON CONFLICT (session_id, user_id) DO UPDATE SET counts = excluded.counts"
     " WHERE session_members.counts <> excluded.counts"
 )
+_MESSAGE_UPDATES_SQL = (
+    "UPDATE messages AS m SET data = u.data FROM unnest($1::varchar[], $2::integer[], $3::json[])"
+    " AS u(session_id, idx, data) WHERE m.session_id = u.session_id AND m.idx = u.idx"
+)
+
+
+class _Insert:
+    """A table whose rows a group inserts in one statement: its columns and their types."""
+
+    def __init__(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+        self.names = tuple(name for name, _ in columns)
+        self.sql = (
+            f"INSERT INTO {table} ({', '.join(self.names)}) SELECT * FROM unnest("
+            + ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(columns))
+            + ")"
+        )
+
+
+_OUTBOX = _Insert(
+    "outbox",
+    (
+        ("provider", "varchar"),
+        ("from_number", "varchar"),
+        ("to_number", "varchar"),
+        ("text", "text"),
+        ("session_id", "varchar"),
+        ("message_index", "integer"),
+        ("status", "varchar"),
+        ("attempts", "integer"),
+        ("next_attempt_ms", "bigint"),
+        ("lease_until_ms", "bigint"),
+        ("provider_message_id", "varchar"),
+        ("error", "text"),
+        ("created_ms", "bigint"),
+        ("media_url", "text"),
+    ),
+)
+_AUDIT = _Insert(
+    "audit_log",
+    (
+        ("actor_id", "varchar"),
+        ("action", "varchar"),
+        ("target_id", "varchar"),
+        ("details", "json"),
+        ("created_ms", "bigint"),
+    ),
+)
 _IDLE_SQL = (
     "UPDATE agents SET idle_since_ms = u.idle_since_ms FROM unnest($1::varchar[], $2::bigint[])"
     " AS u(user_id, idle_since_ms) WHERE agents.user_id = u.user_id"
@@ -117,6 +166,15 @@ class PgLater:
     def agent_written(self, db: Db, user_id: str) -> None:
         cast(Any, db).idle.pop(user_id, None)  # written after it, statement by statement: the row's wins
 
+    def message_update(self, db: Db, session_id: str, index: int, doc: str) -> None:
+        cast(Any, db).message_updates[(session_id, index)] = doc  # the last one of a message
+
+    def outbox(self, db: Db, row: Mapping[str, Any]) -> None:
+        cast(Any, db).inserts.append((_OUTBOX, row))
+
+    def audit(self, db: Db, row: Mapping[str, Any]) -> None:
+        cast(Any, db).inserts.append((_AUDIT, row))
+
 
 LATER = PgLater()
 
@@ -153,8 +211,19 @@ def flush(db: Any) -> None:
     if db.idle:
         idle, db.idle = sorted(db.idle.items()), {}  # in id order, as every group locks them
         _execute(db, _IDLE_SQL, [u for u, _ in idle], [t for _, t in idle])
+    updates, inserts = db.message_updates, db.inserts
     if messages:
         db.messages = []
         _execute(
             db, _MESSAGES_SQL, [r[0] for r in messages], [r[1] for r in messages], [r[2] for r in messages]
         )
+    if updates:  # after the inserts: a message written and updated in one group
+        db.message_updates = {}
+        keys = list(updates)
+        _execute(db, _MESSAGE_UPDATES_SQL, [k[0] for k in keys], [k[1] for k in keys], list(updates.values()))
+    if inserts:
+        db.inserts = []
+        for table in (_OUTBOX, _AUDIT):  # the outbox's ids follow the group's order
+            rows = [row for kind, row in inserts if kind is table]
+            if rows:
+                _execute(db, table.sql, *([row[name] for row in rows] for name in table.names))

@@ -107,7 +107,19 @@ class PostgresDb:
     statistics' increments (``add_counters``).
     """
 
-    __slots__ = ("counts", "dialect", "events", "idle", "members", "messages", "raw", "sessions", "taken")
+    __slots__ = (
+        "counts",
+        "dialect",
+        "events",
+        "idle",
+        "inserts",
+        "members",
+        "message_updates",
+        "messages",
+        "raw",
+        "sessions",
+        "taken",
+    )
 
     def __init__(self, raw: asyncpg.Connection, dialect: Dialect) -> None:
         self.raw = raw
@@ -118,6 +130,8 @@ class PostgresDb:
         self.sessions: dict[str, tuple[Mapping[str, Any], int]] = {}
         self.members: dict[str, tuple[Sequence[str], frozenset[str]]] = {}
         self.idle: dict[str, int] = {}
+        self.message_updates: dict[tuple[str, int], str] = {}
+        self.inserts: list[tuple[Any, Mapping[str, Any]]] = []
         self.counts = Counts()
         # users whose referenceIds the writer checked and took for the transaction's bodies at its start
         # (``store/pg_runner.py``, claims): their bodies' ``take_reference`` has nothing left to do
@@ -130,6 +144,8 @@ class PostgresDb:
         self.sessions = {}
         self.members = {}
         self.idle = {}
+        self.message_updates = {}
+        self.inserts = []
         self.counts = Counts()
         self.taken = frozenset()
 
