@@ -207,12 +207,12 @@ class Authenticator:
         hit = self._sessions.get(session_id)
         if hit and hit.until > now:
             return hit
-        session = await self.rt.store.get_http_session(session_id)
-        if session is None or session.expires_ms <= self.rt.clock.now_ms():
+        found = await self.rt.store.get_http_session_user(session_id)  # one statement for both
+        if found is None or found[0].expires_ms <= self.rt.clock.now_ms():
             self._sessions.pop(session_id, None)
             return None
-        user = await self._user(session.user_id)
-        if user is None:
+        session, user = found
+        if not user.enabled:
             return None
         return self._cache_session(self._principal(user, session.id), session.csrf_token)
 

@@ -58,6 +58,10 @@ USER_AGENT_DELETE = Query(delete(_A).where(_A.c.user_id == _p("id")))
 HTTP_DELETE = Query(delete(_H).where(_H.c.id == _p("id")))
 HTTP_INSERT = Query(insert(_H).values({c.name: _p(c.name) for c in _H.c}))
 HTTP_GET = Query(select(_H).where(_H.c.id == _p("id")))
+# a session and its user in one statement (a request's cookie that the process has not seen lately)
+HTTP_WITH_USER = Query(
+    select(*_H.c, *_U.c).join_from(_H, _U, _U.c.id == _H.c.user_id).where(_H.c.id == _p("id"))
+)
 HTTP_EXPIRE = Query(delete(_H).where(_H.c.expires_ms <= _p("now")))
 
 AGENT_GET = Query(select(_A).where(_A.c.user_id == _p("user_id")))

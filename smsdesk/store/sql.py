@@ -200,6 +200,18 @@ class SqlStore(PresenceRows, SkillRows, ToolRows, MediaRows, ClusterStore):
 
         return await self._read_one(txn)
 
+    async def get_http_session_user(self, session_id: str) -> tuple[HttpSession, User] | None:
+        """The session and its user in one statement; None when either is gone."""
+
+        def txn(db: Db) -> tuple[HttpSession, User] | None:
+            r = db.first(sq.HTTP_WITH_USER, {"id": session_id})
+            if r is None:
+                return None
+            n = len(t.http_sessions.c)
+            return HttpSession(r[0], r[1], r[2], r[3], r[4]), rec.user(db, r[n:])
+
+        return await self._read_one(txn)
+
     async def delete_http_session(self, session_id: str) -> None:
         def txn(db: Db) -> None:
             db.run(sq.HTTP_DELETE, {"id": session_id})

@@ -154,6 +154,16 @@ async def test_http_sessions_expire(store: SqlStore) -> None:
     assert await store.get_http_session("j2") is None
 
 
+async def test_an_http_session_with_its_user_in_one_read(store: SqlStore) -> None:
+    a = user("agent1")
+    await store.add_user(a)
+    await store.put_http_session(HttpSession("j1", a.id, "csrf", 1, 100))
+    await store.put_http_session(HttpSession("j2", "ghost", "csrf", 1, 100))
+    assert await store.get_http_session_user("j1") == (HttpSession("j1", a.id, "csrf", 1, 100), a)
+    assert await store.get_http_session_user("j2") is None  # its user is gone
+    assert await store.get_http_session_user("nope") is None
+
+
 async def test_agents_upsert_and_order_by_idle(store: SqlStore) -> None:
     a = AgentState("u1", ChannelState.READY, None, 1, 50)
     b = AgentState("u2", ChannelState.NOT_READY, "Lunch", 1, 10)
