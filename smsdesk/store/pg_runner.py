@@ -82,11 +82,20 @@ class _Job:
     claims: Claims | None = None
 
 
+# The writers' connections plan each statement with its values (``plan_cache_mode``): a write group's
+# statements over ``unnest`` arrays and its claims (``id = ANY(...)``) kept the generic plan made while the
+# tables were small, sequential scans of sms_sessions and session_members that grew with the tables (seen in
+# every benchmark on a fresh database: a fifth of PostgreSQL's CPU), until an ANALYZE. A plan costs tens of µs
+# per statement; a group runs a few per change.
+_WRITER_SETUP = "SET plan_cache_mode = force_custom_plan"
+
+
 class _Connections:
     """Up to ``size`` asyncpg connections, kept idle between uses, dropped when one fails."""
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, url: str, size: int, setup: str | None = None) -> None:
         self._dsn = dsn(url)
+        self._setup = setup
         self._size = size
         self._idle: list[asyncpg.Connection] = []
         self._free = asyncio.Semaphore(size)
@@ -112,6 +121,8 @@ class _Connections:
             conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S, statement_cache_size=256)
             try:
                 await setup_connection(conn)
+                if self._setup is not None:
+                    await conn.execute(self._setup)
             except BaseException:
                 conn.terminate()
                 raise
@@ -152,7 +163,7 @@ class PgRunner:
         self.engine = engine  # SQLAlchemy's, for ``run_sa`` (migrations, schema, fixtures)
         self._dialect = engine.dialect
         self._reads = _Connections(url, read_connections)
-        self._writes = _Connections(url, write_connections)
+        self._writes = _Connections(url, write_connections, _WRITER_SETUP)
         self._max_writers = write_connections
         self._max_group = max_group
         self._jobs: deque[_Job] = deque()

@@ -62,11 +62,24 @@ _COLUMNS = (
     ("parties", "text"),
 )
 _NAMES = tuple(name for name, _ in _COLUMNS)
+
+
+def _array(kind: str) -> str:
+    """The parameter type of a column's array: JSON goes as ``text[]`` and is cast per element (a ``json[]``
+    parameter is sent as text, which PostgreSQL's ``array_in`` parses character by character: 6 % of its
+    CPU in the benchmark)."""
+    return "text[]" if kind == "json" else f"{kind}[]"
+
+
+def _value(name: str, kind: str, prefix: str = "") -> str:
+    return f"{prefix}{name}::json" if kind == "json" else f"{prefix}{name}"
+
+
 _SESSIONS_SQL = (
     "UPDATE sms_sessions AS s SET "
-    + ", ".join(f"{name} = u.{name}" for name in _NAMES if name != "id")
+    + ", ".join(f"{name} = {_value(name, kind, 'u.')}" for name, kind in _COLUMNS if name != "id")
     + " FROM unnest("
-    + ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS))
+    + ", ".join(f"${i + 1}::{_array(kind)}" for i, (_, kind) in enumerate(_COLUMNS))
     + f", ${len(_COLUMNS) + 1}::integer[]) AS u({', '.join(_NAMES)}, b_version)"
     " WHERE s.id = u.id AND s.version = u.b_version RETURNING s.id"
 )
@@ -82,7 +95,7 @@ _MEMBERS_UPSERT_SQL = (
     " WHERE session_members.counts <> excluded.counts"
 )
 _MESSAGE_UPDATES_SQL = (
-    "UPDATE messages AS m SET data = u.data FROM unnest($1::varchar[], $2::integer[], $3::json[])"
+    "UPDATE messages AS m SET data = u.data::json FROM unnest($1::varchar[], $2::integer[], $3::text[])"
     " AS u(session_id, idx, data) WHERE m.session_id = u.session_id AND m.idx = u.idx"
 )
 
@@ -93,9 +106,11 @@ class _Insert:
     def __init__(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
         self.names = tuple(name for name, _ in columns)
         self.sql = (
-            f"INSERT INTO {table} ({', '.join(self.names)}) SELECT * FROM unnest("
-            + ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(columns))
-            + ")"
+            f"INSERT INTO {table} ({', '.join(self.names)}) SELECT "
+            + ", ".join(_value(name, kind) for name, kind in columns)
+            + " FROM unnest("
+            + ", ".join(f"${i + 1}::{_array(kind)}" for i, (_, kind) in enumerate(columns))
+            + f") AS u({', '.join(self.names)})"
         )
 
 
@@ -134,7 +149,8 @@ _IDLE_SQL = (
 )
 _MESSAGES_SQL = (
     "INSERT INTO messages (session_id, idx, data)"
-    " SELECT * FROM unnest($1::varchar[], $2::integer[], $3::json[])"
+    " SELECT session_id, idx, data::json FROM unnest($1::varchar[], $2::integer[], $3::text[])"
+    " AS u(session_id, idx, data)"
 )
 
 

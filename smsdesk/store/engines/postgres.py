@@ -191,7 +191,8 @@ def _rowcount(status: str) -> int:
 _EVENTS_SQL = (
     "WITH l AS (SELECT pg_advisory_xact_lock($5)) "
     "INSERT INTO events (user_id, channel, data, created_ms)"
-    " SELECT u.* FROM l, unnest($1::varchar[], $2::varchar[], $3::json[], $4::bigint[]) AS u"
+    " SELECT u.user_id, u.channel, u.data::json, u.created_ms"
+    " FROM l, unnest($1::varchar[], $2::varchar[], $3::text[], $4::bigint[]) AS u(user_id, channel, data, created_ms)"
     " RETURNING id"
 )
 
