@@ -155,8 +155,8 @@ class Settings(BaseModel):
     # ---- PostgreSQL connections per process (docs/deployment.md, "PostgreSQL") ----
     pg_read_connections: int = Field(8, ge=1, le=100)  # one-statement reads at once
     pg_write_connections: int = Field(
-        3, ge=1, le=100
-    )  # write groups at once (one, more when a backlog builds)
+        1, ge=1, le=100
+    )  # write groups at once (more than one when a backlog builds: for a remote server)
     # --- routing (docs/routing.md) ---
     rona_not_ready: bool = True  # an agent who lets a routed offer lapse is set NotReady "Not Responding"
     presence_grace_s: float = Field(

@@ -157,7 +157,7 @@ class PgRunner:
         engine: AsyncEngine,
         *,
         read_connections: int = 8,
-        write_connections: int = 3,
+        write_connections: int = 1,
         max_group: int = 256,
     ) -> None:
         self.engine = engine  # SQLAlchemy's, for ``run_sa`` (migrations, schema, fixtures)

@@ -57,7 +57,7 @@ T = TypeVar("T")
 
 
 def create_store(
-    database_url: str, *, pg_read_connections: int = 8, pg_write_connections: int = 3
+    database_url: str, *, pg_read_connections: int = 8, pg_write_connections: int = 1
 ) -> SqlStore:
     if database_url.startswith("sqlite"):
         return SqlStore(SqliteRunner(sqlite.create_engine(database_url)), insert_events)
