@@ -197,6 +197,8 @@ def build_app(
     ``app.state.router.run_once()`` and ``app.state.outbox.run_once()``. ``worker``: this process is one of
     several workers of the node (docs/deployment.md)."""
     rt = runtime or build_runtime(settings, clock=clock, fast_hash=fast_hash)
+    if worker is not None and rt.reference_blocks is None:  # several processes answer one user: blocks
+        rt.reference_blocks = ReferenceBlocks(rt.store)  # (docs/sessions.md, "referenceId")
     authenticator = Authenticator(rt)
     bus = _bus(settings, worker)
     shared = settings.shares_cometd_clients  # clients in the store: any node, any worker serves them

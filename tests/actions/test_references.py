@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,17 @@ async def test_an_unknown_user_is_not_found_and_a_block_holds_one_at_least() -> 
         await ReferenceBlocks(Counts()).take("ghost")
     with pytest.raises(ValueError):
         ReferenceBlocks(Counts(), block=0)
+
+
+def test_a_worker_process_or_postgresql_takes_blocks_one_process_on_sqlite_guesses(tmp_path: Path) -> None:
+    """Several processes answering one user (worker processes, nodes on PostgreSQL) take referenceIds in
+    blocks; one process alone on SQLite keeps the exact count (docs/sessions.md, "referenceId")."""
+    from smsdesk.app import Worker, build_app, build_runtime
+    from smsdesk.config import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}")
+    assert build_runtime(settings, fast_hash=True).reference_blocks is None
+    alone = build_app(settings, fast_hash=True, background=False)
+    assert alone.state.rt.reference_blocks is None
+    worker = build_app(settings, fast_hash=True, background=False, worker=Worker(tmp_path, "w1"))
+    assert isinstance(worker.state.rt.reference_blocks, ReferenceBlocks)
