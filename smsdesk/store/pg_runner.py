@@ -4,8 +4,9 @@
   autocommit mode: one round trip, no ``BEGIN``/``ROLLBACK``, no pre-ping, no greenlet (``read_one``). A body of several statements
   (``read``) gets a ``REPEATABLE READ`` read-only transaction.
 - **Writes** go to this process's writer, which has a connection of its own. The writes queued while the
-  previous group was in flight are the next group (when many are queued, a second and a third writer, each
-  with its connection, run groups beside it: ``BACKLOG_FOR_ANOTHER_WRITER``): ``BEGIN``, every body in order, the events of all of them
+  previous group was in flight are the next group (with ``pg_write_connections`` above its default of 1, when
+  many are queued, more writers, each with its connection, run groups beside it: ``BACKLOG_FOR_ANOTHER_WRITER``): ``BEGIN``, every body in order, the rows they
+  write without reading back in one statement per kind (``engines/pg_deferred.py``), the events of all of them
   in one statement under the events lock (``engines/postgres.py``), one ``COMMIT``; only then are the callers
   answered: acknowledged means committed (``synchronous_commit`` stays ``on``: docs/deployment.md). When a body
   fails, the group is rolled back, the failing write runs alone and the others again as a group, so a failure
