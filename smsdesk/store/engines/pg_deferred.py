@@ -30,37 +30,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-import asyncpg
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.util import await_only
+from sqlalchemy import JSON, Table
+from sqlalchemy.dialects import postgresql
 
+from smsdesk.store import tables as t
 from smsdesk.store.base import ConcurrentUpdate
 from smsdesk.store.statements import Db
 
 __all__ = ["LATER", "PgLater", "flush"]
 
-# the sms_sessions columns a write sets, and their PostgreSQL types
-_COLUMNS = (
-    ("id", "varchar"),
-    ("version", "integer"),
-    ("is_open", "boolean"),
-    ("waiting", "boolean"),
-    ("queue", "varchar"),
-    ("customer", "varchar"),
-    ("business", "varchar"),
-    ("created_ms", "bigint"),
-    ("updated_ms", "bigint"),
-    ("queued_ms", "bigint"),
-    ("deadline_ms", "bigint"),
-    ("data", "json"),
-    ("agent_id", "varchar"),
-    ("offered_ms", "bigint"),
-    ("accepted_ms", "bigint"),
-    ("first_reply_ms", "bigint"),
-    ("reply_wait_ms", "bigint"),
-    ("ended_ms", "bigint"),
-    ("parties", "text"),
-)
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _columns(table: Table, *, skip: str = "") -> tuple[tuple[str, str], ...]:
+    """``(name, PostgreSQL type)`` of ``table``'s columns as ``store/tables.py`` defines them (``json`` for a
+    JSON column), ``skip`` left out. Without a length (``varchar``, not ``varchar(32)``): the arrays' cast
+    would cut a longer value short, where the column's own check refuses it."""
+    return tuple(
+        (c.name, "json" if isinstance(c.type, JSON) else c.type.compile(dialect=_PG).lower().split("(")[0])
+        for c in table.c
+        if c.name != skip
+    )
+
+
+_COLUMNS = _columns(t.sms_sessions)  # a session write sets every column (``commit.write_session``)
 _NAMES = tuple(name for name, _ in _COLUMNS)
 
 
@@ -114,35 +107,8 @@ class _Insert:
         )
 
 
-_OUTBOX = _Insert(
-    "outbox",
-    (
-        ("provider", "varchar"),
-        ("from_number", "varchar"),
-        ("to_number", "varchar"),
-        ("text", "text"),
-        ("session_id", "varchar"),
-        ("message_index", "integer"),
-        ("status", "varchar"),
-        ("attempts", "integer"),
-        ("next_attempt_ms", "bigint"),
-        ("lease_until_ms", "bigint"),
-        ("provider_message_id", "varchar"),
-        ("error", "text"),
-        ("created_ms", "bigint"),
-        ("media_url", "text"),
-    ),
-)
-_AUDIT = _Insert(
-    "audit_log",
-    (
-        ("actor_id", "varchar"),
-        ("action", "varchar"),
-        ("target_id", "varchar"),
-        ("details", "json"),
-        ("created_ms", "bigint"),
-    ),
-)
+_OUTBOX = _Insert("outbox", _columns(t.outbox, skip="id"))  # the id from its sequence
+_AUDIT = _Insert("audit_log", _columns(t.audit_log, skip="id"))
 _IDLE_SQL = (
     "UPDATE agents SET idle_since_ms = u.idle_since_ms FROM unnest($1::varchar[], $2::bigint[])"
     " AS u(user_id, idle_since_ms) WHERE agents.user_id = u.user_id"
@@ -195,13 +161,6 @@ class PgLater:
 LATER = PgLater()
 
 
-def _execute(db: Any, sql: str, *args: Any) -> Any:
-    try:
-        return await_only(db.raw.fetch(sql, *args))
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(sql, None, exc) from exc
-
-
 def flush(db: Any) -> None:
     """At the end of the transaction, before the counters and the events: the waiting rows, a statement per
     kind."""
@@ -210,7 +169,7 @@ def flush(db: Any) -> None:
         db.sessions = {}
         rows = list(sessions.values())
         arrays = [[values[name] for values, _ in rows] for name in _NAMES]
-        updated = _execute(db, _SESSIONS_SQL, *arrays, [expected for _, expected in rows])
+        updated = db.fetch_sql(_SESSIONS_SQL, *arrays, [expected for _, expected in rows])
         if len(updated) != len(rows):
             done = {r[0] for r in updated}
             sid, (_, expected) = next((s, v) for s, v in sessions.items() if s not in done)
@@ -220,26 +179,26 @@ def flush(db: Any) -> None:
         ids = list(members)
         keep_sessions = [sid for sid in ids for _ in members[sid][0]]
         keep_users = [u for sid in ids for u in members[sid][0]]
-        _execute(db, _MEMBERS_PRUNE_SQL, ids, keep_sessions, keep_users)
+        db.fetch_sql(_MEMBERS_PRUNE_SQL, ids, keep_sessions, keep_users)
         if keep_users:
             counts = [u in members[sid][1] for sid in ids for u in members[sid][0]]
-            _execute(db, _MEMBERS_UPSERT_SQL, keep_sessions, keep_users, counts)
+            db.fetch_sql(_MEMBERS_UPSERT_SQL, keep_sessions, keep_users, counts)
     if db.idle:
         idle, db.idle = sorted(db.idle.items()), {}  # in id order, as every group locks them
-        _execute(db, _IDLE_SQL, [u for u, _ in idle], [t for _, t in idle])
+        db.fetch_sql(_IDLE_SQL, [u for u, _ in idle], [t for _, t in idle])
     updates, inserts = db.message_updates, db.inserts
     if messages:
         db.messages = []
-        _execute(
-            db, _MESSAGES_SQL, [r[0] for r in messages], [r[1] for r in messages], [r[2] for r in messages]
+        db.fetch_sql(
+            _MESSAGES_SQL, [r[0] for r in messages], [r[1] for r in messages], [r[2] for r in messages]
         )
     if updates:  # after the inserts: a message written and updated in one group
         db.message_updates = {}
         keys = list(updates)
-        _execute(db, _MESSAGE_UPDATES_SQL, [k[0] for k in keys], [k[1] for k in keys], list(updates.values()))
+        db.fetch_sql(_MESSAGE_UPDATES_SQL, [k[0] for k in keys], [k[1] for k in keys], list(updates.values()))
     if inserts:
         db.inserts = []
         for table in (_OUTBOX, _AUDIT):  # the outbox's ids follow the group's order
             rows = [row for kind, row in inserts if kind is table]
             if rows:
-                _execute(db, table.sql, *([row[name] for row in rows] for name in table.names))
+                db.fetch_sql(table.sql, *([row[name] for row in rows] for name in table.names))

@@ -174,6 +174,13 @@ class PostgresDb:
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(sql, None, exc) from exc
 
+    def fetch_sql(self, sql: str, *args: Any) -> list[Any]:
+        """A statement written for PostgreSQL alone (``engines/pg_deferred.py``): its rows."""
+        try:
+            return await_only(self.raw.fetch(sql, *args))  # type: ignore[no-any-return]
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(sql, None, exc) from exc
+
     def load_json(self, value: Any) -> Any:
         return value  # the codec already decoded it (setup_connection)
 
