@@ -310,10 +310,7 @@ class PgRunner:
                     current = i
                     values.append((i, job.fn(db, *job.args)))
             current = -1
-            pg_deferred.flush(db)
-            flush_counters(db)
-            ids = flush_events(db)
-            await_only(db.raw.execute("COMMIT"))
+            ids = self._finish_sync(db)
         except CONNECTION_ERRORS:
             raise
         except TRANSIENT_ERRORS:
@@ -379,10 +376,7 @@ class PgRunner:
             await_only(db.raw.execute("BEGIN"))
             try:
                 value = job.fn(db, *job.args)
-                pg_deferred.flush(db)
-                flush_counters(db)
-                ids = flush_events(db)
-                await_only(db.raw.execute("COMMIT"))
+                ids = self._finish_sync(db)
             except CONNECTION_ERRORS:
                 raise
             except TRANSIENT_ERRORS as exc:
@@ -395,6 +389,16 @@ class PgRunner:
                 return (False, exc)
             return (True, _with_event_id(value, ids))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _finish_sync(db: PostgresDb) -> list[int]:
+        """The end of a write transaction: the rows its bodies left for the end, its counters, its events
+        (the ids they got), COMMIT."""
+        pg_deferred.flush(db)
+        flush_counters(db)
+        ids = flush_events(db)
+        await_only(db.raw.execute("COMMIT"))
+        return ids
 
     @staticmethod
     def _rollback_sync(db: PostgresDb) -> None:
