@@ -20,14 +20,15 @@ from smsdesk.store.counters import AddCounters, count_milestones, count_wrap_ups
 from smsdesk.store.statements import Db, dump_json
 
 __all__ = [
+    "WRITE_NOW",
     "AddEvents",
     "Claims",
     "Docs",
     "Later",
     "TakeReference",
+    "WriteNow",
     "commit_txn",
     "insert_events",
-    "insert_messages",
     "take_reference",
 ]
 
@@ -38,19 +39,20 @@ TakeReference = Callable[[Db, str, int], None]
 
 
 class Later(Protocol):
-    """Rows an engine writes at the end of the transaction instead of at once (PostgreSQL's write groups:
-    ``engines/pg_deferred.py``): nothing in a write reads them back."""
+    """Where ``commit_txn`` hands the rows nothing in a write reads back: ``WriteNow`` writes them at once
+    (SQLite); PostgreSQL's write groups write them at the end of the transaction, one statement per kind
+    (``engines/pg_deferred.py``)."""
 
     def messages(self, db: Db, rows: Sequence[tuple[str, int, str]]) -> None: ...
-    def session_update(self, db: Db, values: Mapping[str, Any], expected_version: int) -> None: ...
+    def session_update(self, db: Db, values: dict[str, Any], w: SessionWrite) -> None: ...
     def session_members(
         self, db: Db, session_id: str, members: Sequence[str], counted: frozenset[str]
     ) -> None: ...
     def agent_idle(self, db: Db, user_id: str, idle_since_ms: int) -> None: ...
     def agent_written(self, db: Db, user_id: str) -> None: ...
     def message_update(self, db: Db, session_id: str, index: int, doc: str) -> None: ...
-    def outbox(self, db: Db, row: Mapping[str, Any]) -> None: ...
-    def audit(self, db: Db, row: Mapping[str, Any]) -> None: ...
+    def outbox(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def audit(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 _indexed_values = operator.attrgetter(*(n for n in q.SESSION_INDEXED if n in SessionRecord.__slots__))
@@ -72,6 +74,7 @@ def commit_txn(
     later: Later | None = None,
 ) -> int:
     """Write a ``Change`` in the open transaction; return the last event id it wrote (0 when none)."""
+    later = later or WRITE_NOW
     now = max([w.record.updated_ms for w in change.sessions] or [0])
     for provider, msg_id, session_id in change.inbound_keys:
         db.run(
@@ -98,49 +101,37 @@ def commit_txn(
             (sid, int(msg["index"]), doc)
             for (sid, msg), doc in zip(change.messages, docs.messages, strict=True)
         ]
-        if later is None:
-            insert_messages(db, rows)
-        else:
-            later.messages(db, rows)
+        later.messages(db, rows)
     for (session_id, msg), doc in zip(change.message_updates, docs.message_updates, strict=True):
-        if later is None:
-            db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": int(msg["index"]), "data": doc})
-        else:
-            later.message_update(db, session_id, int(msg["index"]), doc)
+        later.message_update(db, session_id, int(msg["index"]), doc)
     for agent in change.agents:
-        if later is not None:
-            later.agent_written(db, agent.user_id)  # its row as written now: an idle time waiting is older
+        later.agent_written(db, agent.user_id)  # its row as written now: an idle time waiting is older
         upsert_agent(db, agent)
     for user_id, idle_ms in change.agents_idle:
-        if later is None:
-            db.run(q.AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_ms})
-        else:
-            later.agent_idle(db, user_id, idle_ms)
+        later.agent_idle(db, user_id, idle_ms)
     if change.outbound:
-        outbound = [
-            {
-                "provider": o.provider,
-                "from_number": o.from_number,
-                "to_number": o.to_number,
-                "text": o.text,
-                "session_id": o.session_id,
-                "message_index": o.message_index,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_ms": 0,
-                "lease_until_ms": 0,
-                "provider_message_id": None,
-                "error": None,
-                "created_ms": now,
-                "media_url": o.media_url,
-            }
-            for o in change.outbound
-        ]
-        if later is None:
-            db.run_many(q.OUTBOX_INSERT, outbound)
-        else:
-            for row in outbound:
-                later.outbox(db, row)
+        later.outbox(
+            db,
+            [
+                {
+                    "provider": o.provider,
+                    "from_number": o.from_number,
+                    "to_number": o.to_number,
+                    "text": o.text,
+                    "session_id": o.session_id,
+                    "message_index": o.message_index,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_ms": 0,
+                    "lease_until_ms": 0,
+                    "provider_message_id": None,
+                    "error": None,
+                    "created_ms": now,
+                    "media_url": o.media_url,
+                }
+                for o in change.outbound
+            ],
+        )
     for m in change.media:
         db.run(
             q.MEDIA_INSERT,
@@ -164,18 +155,20 @@ def commit_txn(
         db.run(q.SUB_INSERT, {**key, "data": doc})
     for supervisor_id, agent_id in change.subscriptions_delete:
         db.run(q.SUB_DELETE, {"supervisor_id": supervisor_id, "agent_id": agent_id})
-    for a, doc in zip(change.audit, docs.audit, strict=True):
-        entry = {
-            "actor_id": a.actor_id,
-            "action": a.action,
-            "target_id": a.target_id,
-            "details": doc,
-            "created_ms": a.created_ms,
-        }
-        if later is None:
-            db.run(q.AUDIT_INSERT, entry)
-        else:
-            later.audit(db, entry)
+    if change.audit:
+        later.audit(
+            db,
+            [
+                {
+                    "actor_id": a.actor_id,
+                    "action": a.action,
+                    "target_id": a.target_id,
+                    "details": doc,
+                    "created_ms": a.created_ms,
+                }
+                for a, doc in zip(change.audit, docs.audit, strict=True)
+            ],
+        )
     if change.notifications:
         return add_events(
             db,
@@ -229,6 +222,7 @@ class Docs:
 
 
 def write_session(db: Db, w: SessionWrite, doc: str, later: Later | None = None) -> None:
+    later = later or WRITE_NOW
     r, expected_version, stored = w.record, w.expected_version, w.stored
     values = {
         "id": r.id,
@@ -256,45 +250,62 @@ def write_session(db: Db, w: SessionWrite, doc: str, later: Later | None = None)
         db.run(q.SESSION_INSERT, values)
         stored_members: tuple[frozenset[str], frozenset[str]] | None = (frozenset(), frozenset())
     else:
-        if later is not None:
-            later.session_update(db, values, expected_version)  # its version checked there
-        else:
-            _update_session(db, values, expected_version, stored, r)
+        later.session_update(db, values, w)  # its version checked
         stored_members = None if stored is None else (stored.members, stored.load_members)
     if stored_members == (r.members, r.load_members):
         return  # the member rows stored at the expected version are already these
-    if later is not None:
-        later.session_members(db, r.id, sorted(r.members), r.load_members)
-        return
-    if not r.members:
-        db.run(q.MEMBERS_DELETE, {"session_id": r.id})
-        return
-    members = sorted(r.members)
-    keep: dict[str, Any] = {f"u{i}": u for i, u in enumerate(members)}
-    keep["session_id"] = r.id
-    db.run(q.MEMBERS_PRUNE.sized(len(members)), keep)
-    db.run_many(
-        q.MEMBER_UPSERT, [{"session_id": r.id, "user_id": u, "counts": u in r.load_members} for u in members]
-    )
+    later.session_members(db, r.id, sorted(r.members), r.load_members)
 
 
-def _update_session(
-    db: Db, values: dict[str, Any], expected_version: int, stored: SessionRecord | None, r: SessionRecord
-) -> None:
-    values["b_id"] = r.id
-    values["b_version"] = expected_version
-    unindexed = (
-        stored is not None
-        and _indexed_values(stored) == _indexed_values(r)
-        and stored.milestones == r.milestones  # they are indexed: rarely changed
-    )
-    if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
-        raise ConcurrentUpdate(f"session {r.id} changed since version {expected_version}")
+class WriteNow:
+    """``Later`` that writes each row at once, statement by statement (SQLite; any single write)."""
+
+    def messages(self, db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
+        db.run_many(q.MESSAGE_INSERT, [{"session_id": s, "idx": i, "data": d} for s, i, d in rows])
+
+    def session_update(self, db: Db, values: dict[str, Any], w: SessionWrite) -> None:
+        r, stored = w.record, w.stored
+        values["b_id"] = r.id
+        values["b_version"] = w.expected_version
+        unindexed = (
+            stored is not None
+            and _indexed_values(stored) == _indexed_values(r)
+            and stored.milestones == r.milestones  # they are indexed: rarely changed
+        )
+        if db.run(q.SESSION_UPDATE_UNINDEXED if unindexed else q.SESSION_UPDATE, values) != 1:
+            raise ConcurrentUpdate(f"session {r.id} changed since version {w.expected_version}")
+
+    def session_members(
+        self, db: Db, session_id: str, members: Sequence[str], counted: frozenset[str]
+    ) -> None:
+        if not members:
+            db.run(q.MEMBERS_DELETE, {"session_id": session_id})
+            return
+        keep: dict[str, Any] = {f"u{i}": u for i, u in enumerate(members)}
+        keep["session_id"] = session_id
+        db.run(q.MEMBERS_PRUNE.sized(len(members)), keep)
+        db.run_many(
+            q.MEMBER_UPSERT,
+            [{"session_id": session_id, "user_id": u, "counts": u in counted} for u in members],
+        )
+
+    def agent_idle(self, db: Db, user_id: str, idle_since_ms: int) -> None:
+        db.run(q.AGENT_IDLE, {"b_user_id": user_id, "idle_since_ms": idle_since_ms})
+
+    def agent_written(self, db: Db, user_id: str) -> None:
+        return None  # nothing waits
+
+    def message_update(self, db: Db, session_id: str, index: int, doc: str) -> None:
+        db.run(q.MESSAGE_UPDATE, {"b_session_id": session_id, "b_idx": index, "data": doc})
+
+    def outbox(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None:
+        db.run_many(q.OUTBOX_INSERT, rows)
+
+    def audit(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None:
+        db.run_many(q.AUDIT_INSERT, rows)
 
 
-def insert_messages(db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
-    """Transcript rows, written now (SQLite; PostgreSQL writes a group's at its end: ``Later``)."""
-    db.run_many(q.MESSAGE_INSERT, [{"session_id": s, "idx": i, "data": d} for s, i, d in rows])
+WRITE_NOW = WriteNow()
 
 
 def take_reference(db: Db, user_id: str, expected: int) -> None:

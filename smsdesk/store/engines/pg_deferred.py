@@ -34,7 +34,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.dialects import postgresql
 
 from smsdesk.store import tables as t
-from smsdesk.store.base import ConcurrentUpdate
+from smsdesk.store.base import ConcurrentUpdate, SessionWrite
 from smsdesk.store.statements import Db
 
 __all__ = ["LATER", "PgLater", "flush"]
@@ -127,9 +127,10 @@ class PgLater:
     def messages(self, db: Db, rows: Sequence[tuple[str, int, str]]) -> None:
         cast(Any, db).messages.extend(rows)
 
-    def session_update(self, db: Db, values: Mapping[str, Any], expected_version: int) -> None:
+    def session_update(self, db: Db, values: dict[str, Any], w: SessionWrite) -> None:
         sessions: dict[str, tuple[Mapping[str, Any], int]] = cast(Any, db).sessions
-        sid = values["id"]
+        sid, expected_version = values["id"], w.expected_version
+        assert expected_version is not None  # an update
         earlier = sessions.get(sid)
         if earlier is not None:
             if earlier[0]["version"] != expected_version:
@@ -151,11 +152,11 @@ class PgLater:
     def message_update(self, db: Db, session_id: str, index: int, doc: str) -> None:
         cast(Any, db).message_updates[(session_id, index)] = doc  # the last one of a message
 
-    def outbox(self, db: Db, row: Mapping[str, Any]) -> None:
-        cast(Any, db).inserts.append((_OUTBOX, row))
+    def outbox(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None:
+        cast(Any, db).inserts.extend((_OUTBOX, row) for row in rows)
 
-    def audit(self, db: Db, row: Mapping[str, Any]) -> None:
-        cast(Any, db).inserts.append((_AUDIT, row))
+    def audit(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None:
+        cast(Any, db).inserts.extend((_AUDIT, row) for row in rows)
 
 
 LATER = PgLater()
